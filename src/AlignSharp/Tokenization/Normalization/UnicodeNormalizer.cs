@@ -16,17 +16,17 @@ internal static class UnicodeNormalizer
     private static readonly Tables Data = new();
 
     /// <summary>Returns the NFC form of <paramref name="text"/>.</summary>
-    public static string Nfc(string text) => IsTriviallyNormal(text) ? text : Compose(Decompose(text));
+    public static string Nfc(string text) => AllBelow(text, '\u0300') ? text : Compose(Decompose(text));
 
     /// <summary>Returns the NFD form of <paramref name="text"/>.</summary>
-    public static string Nfd(string text) => IsTriviallyNormal(text) ? text : ToString(Decompose(text));
+    public static string Nfd(string text) => AllBelow(text, '\u00C0') ? text : ToString(Decompose(text));
 
-    // Every character below U+0300 is stable under NFC and NFD only when no combining mark follows,
-    // and all combining marks are at U+0300 or above; text made only of such characters is unchanged.
-    private static bool IsTriviallyNormal(string text)
+    // Fast paths: text below U+0300 has no combining marks and is already composed (NFC-stable); text below
+    // U+00C0 has no canonically decomposable character either (NFD-stable).
+    private static bool AllBelow(string text, char limit)
     {
         foreach (var c in text)
-            if (c >= '\u0300') return false;
+            if (c >= limit) return false;
         return true;
     }
 
