@@ -1,0 +1,24 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AlignSharp.Models;
+
+/// <summary>Attention masking shared by every family.</summary>
+public static class Attention
+{
+    /// <summary>
+    /// Additive mask (B, 1, Tq, Tk): 0 where query t may see key s (s &lt;= t + offset and mask[s] == 1), the dtype's
+    /// lowest value elsewhere. A finite lowest value (not -inf) keeps fully masked pad queries NaN-free.
+    /// </summary>
+    public static Tensor AdditiveMask(Tensor attentionMask, long queryLength, ScalarType dtype)
+    {
+        long keys = attentionMask.shape[1];
+        long offset = keys - queryLength; // queries are the last queryLength positions
+        using var causal = torch.ones(queryLength, keys, ScalarType.Bool, attentionMask.device).tril(offset); // (Tq, Tk)
+        using var keyOk = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, Tk) -> (B, 1, 1, Tk)
+        using var allowed = causal.unsqueeze(0).unsqueeze(0).logical_and(keyOk); // (B, 1, Tq, Tk)
+        using var zero = torch.zeros(1, dtype, attentionMask.device);
+        using var low = torch.full(1, torch.finfo(dtype).min, dtype, attentionMask.device);
+        return torch.where(allowed, zero, low);
+    }
+}

@@ -1,0 +1,37 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AlignSharp.Models;
+
+/// <summary>
+/// A decoder-only language model. Legend for shape comments: B batch rows, T positions, C hidden size,
+/// V vocabulary, H heads, D head size.
+/// The forward pass is split at the final norm so callers can compute logits only where they need them
+/// (log-probs of completion tokens never materialise the full (B, T, V) tensor).
+/// </summary>
+public abstract class CausalLM : nn.Module
+{
+    /// <summary>Creates the module with its TorchSharp name.</summary>
+    protected CausalLM(string name) : base(name) { }
+
+    /// <summary>The architecture this instance was built from.</summary>
+    public abstract ModelConfig Config { get; }
+
+    /// <summary>
+    /// Runs the decoder: ids (B, T) long, attention mask (B, T) with 1 for real tokens and 0 for padding,
+    /// position ids (B, T) long. Returns the final-norm output (B, T, C). Query t sees key s iff s &lt;= t and
+    /// mask[s] == 1.
+    /// </summary>
+    public abstract Tensor ForwardHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds);
+
+    /// <summary>Projects hidden states (..., C) to logits (..., V).</summary>
+    public abstract Tensor LmHead(Tensor hidden);
+
+    /// <summary>Full logits (B, T, V); prefer <see cref="ForwardHidden"/> + <see cref="LmHead"/> on selected rows for training.</summary>
+    public Tensor Logits(Tensor inputIds, Tensor attentionMask, Tensor positionIds) =>
+        LmHead(ForwardHidden(inputIds, attentionMask, positionIds));
+
+    /// <summary>HF position rule: position = max(cumsum(mask) - 1, 0), so left padding does not shift real positions.</summary>
+    public static Tensor PositionsFromMask(Tensor attentionMask) =>
+        (attentionMask.to(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);
+}

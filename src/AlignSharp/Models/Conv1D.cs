@@ -1,0 +1,23 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AlignSharp.Models;
+
+/// <summary>GPT-2's Conv1D: a linear layer whose weight is stored [in, out] (y = x @ W + b), kept so HF names and layouts load as-is.</summary>
+public sealed class Conv1D : nn.Module<Tensor, Tensor>
+{
+    private readonly TorchSharp.Modules.Parameter weight;
+    private readonly TorchSharp.Modules.Parameter bias;
+
+    /// <summary>Creates an [in, out] projection initialised N(0, std).</summary>
+    public Conv1D(long inFeatures, long outFeatures, double std = 0.02) : base(nameof(Conv1D))
+    {
+        weight = nn.Parameter(torch.randn(inFeatures, outFeatures) * std);
+        bias = nn.Parameter(torch.zeros(outFeatures));
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x) => torch.addmm(bias, x.reshape(-1, x.shape[^1]), weight, 1, 1)
+        .reshape([.. x.shape[..^1], weight.shape[1]]); // (..., in) -> (..., out)
+}

@@ -1,0 +1,93 @@
+using System.Text.Json.Nodes;
+using static TorchSharp.torch;
+
+namespace AlignSharp.Objectives;
+
+/// <summary>Which per-sequence log-prob an objective reads: the completion sum, or the sum divided by its token count.</summary>
+public enum LogProbReduction
+{
+    /// <summary>Summed over completion tokens (DPO and most of the family).</summary>
+    Sum,
+    /// <summary>Length-averaged (SimPO, ORPO, ...): the objective divides the sum by the count itself.</summary>
+    Mean,
+}
+
+/// <summary>
+/// Per-pair sequence statistics for one batch of B pairs; every tensor has shape (B). Log-probs are always
+/// completion sums; lengths are completion token counts, so objectives that want means divide themselves.
+/// Reference tensors are null for reference-free objectives.
+/// </summary>
+public sealed record PairStats(
+    Tensor PolicyChosen,
+    Tensor PolicyRejected,
+    Tensor? ReferenceChosen,
+    Tensor? ReferenceRejected,
+    Tensor ChosenLengths,
+    Tensor RejectedLengths)
+{
+    /// <summary>Extra per-pair inputs by golden-vector key (e.g. chosen_scores, chosen_win_probs, prompt_embeddings (B, E)).</summary>
+    public IReadOnlyDictionary<string, Tensor> Extras { get; init; } = new Dictionary<string, Tensor>();
+
+    /// <summary>Number of pairs.</summary>
+    public long Count => PolicyChosen.shape[0];
+
+    /// <summary>The reference tensor, or a clear error if the objective needs one and none was given.</summary>
+    public (Tensor Chosen, Tensor Rejected) RequireReference(string objective) =>
+        ReferenceChosen is not null && ReferenceRejected is not null
+            ? (ReferenceChosen, ReferenceRejected)
+            : throw new ObjectiveException($"objective '{objective}' needs reference log-probs");
+
+    /// <summary>The named extra input, or a clear error naming the objective and the missing key.</summary>
+    public Tensor RequireExtra(string objective, string key) =>
+        Extras.TryGetValue(key, out var t) ? t : throw new ObjectiveException($"objective '{objective}' needs the per-pair input '{key}'");
+}
+
+/// <summary>What the trainer passes besides the statistics.</summary>
+/// <param name="Training">True in training steps; stateful objectives update state only then.</param>
+/// <param name="Step">Optimizer step (0-based) of this batch.</param>
+/// <param name="MaxSteps">Total optimizer steps of the run.</param>
+/// <param name="Generator">The run's seeded generator, for objectives that sample (beta-DPO filtering).</param>
+public sealed record ObjectiveContext(bool Training, long Step, long MaxSteps, Generator? Generator)
+{
+    /// <summary>An evaluation context with no schedule.</summary>
+    public static ObjectiveContext Eval { get; } = new(false, 0, 1, null);
+}
+
+/// <summary>Per-pair losses (B) and implicit rewards (B) (detached), plus extra scalar metrics by TRL-style name.</summary>
+public sealed record ObjectiveOutput(Tensor Losses, Tensor ChosenRewards, Tensor RejectedRewards)
+{
+    /// <summary>Extra metrics, each a scalar tensor.</summary>
+    public IReadOnlyDictionary<string, Tensor> Metrics { get; init; } = new Dictionary<string, Tensor>();
+}
+
+/// <summary>
+/// A pairwise preference objective: one sealed class per objective, registered once in <see cref="ObjectiveCatalog"/>.
+/// Returns per-pair losses; the trainer averages.
+/// </summary>
+public interface IPreferenceObjective
+{
+    /// <summary>Catalog id, exactly as in the canonical table (e.g. "dpo").</summary>
+    string Id { get; }
+
+    /// <summary>False for reference-free objectives: the trainer then runs no reference forward and keeps no reference model.</summary>
+    bool NeedsReference { get; }
+
+    /// <summary>Summed or length-averaged log-probs.</summary>
+    LogProbReduction Reduction { get; }
+
+    /// <summary>Computes per-pair losses and rewards for one batch.</summary>
+    ObjectiveOutput Compute(PairStats stats, ObjectiveContext context);
+}
+
+/// <summary>An objective with state that checkpoints save and resume restores (BCO's running mean, beta-DPO's statistics).</summary>
+public interface IStatefulObjective
+{
+    /// <summary>The state as JSON (exact: doubles round-trip).</summary>
+    JsonObject SaveState();
+
+    /// <summary>Restores state written by <see cref="SaveState"/>.</summary>
+    void LoadState(JsonObject state);
+}
+
+/// <summary>An objective error caused by its inputs or parameters; the message names the objective and the key.</summary>
+public sealed class ObjectiveException(string message) : AlignSharpException(message);

@@ -1,0 +1,48 @@
+using System.Globalization;
+
+namespace AlignSharp.Objectives;
+
+/// <summary>
+/// Parameters given to one objective (from a config file, the CLI or a golden vector), with typed getters that
+/// take the default from the objective's declaration. Keys never read are reported as unknown.
+/// </summary>
+public sealed class ObjectiveParams
+{
+    private readonly Dictionary<string, string> values;
+    private readonly HashSet<string> read = [];
+
+    /// <summary>Wraps raw string values (numbers in invariant culture).</summary>
+    public ObjectiveParams(IReadOnlyDictionary<string, string>? values = null) =>
+        this.values = values is null ? [] : new Dictionary<string, string>(values);
+
+    /// <summary>Keys given but never read by the objective.</summary>
+    public IEnumerable<string> Unread => values.Keys.Where(k => !read.Contains(k));
+
+    /// <summary>True when the key was given.</summary>
+    public bool Has(string key) => values.ContainsKey(key);
+
+    /// <summary>A number, or the default.</summary>
+    public double Double(string key, double defaultValue)
+    {
+        read.Add(key);
+        if (!values.TryGetValue(key, out var s)) return defaultValue;
+        return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v)
+            ? v : throw new ObjectiveException($"parameter '{key}' must be a number, got '{s}'");
+    }
+
+    /// <summary>A boolean, or the default.</summary>
+    public bool Bool(string key, bool defaultValue)
+    {
+        read.Add(key);
+        if (!values.TryGetValue(key, out var s)) return defaultValue;
+        return bool.TryParse(s, out var v) ? v : throw new ObjectiveException($"parameter '{key}' must be true or false, got '{s}'");
+    }
+
+    /// <summary>One of the allowed strings, or the default.</summary>
+    public string Choice(string key, string defaultValue, params string[] allowed)
+    {
+        read.Add(key);
+        if (!values.TryGetValue(key, out var s)) return defaultValue;
+        return allowed.Contains(s) ? s : throw new ObjectiveException($"parameter '{key}' must be one of {string.Join(", ", allowed)}, got '{s}'");
+    }
+}

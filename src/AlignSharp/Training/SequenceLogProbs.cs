@@ -1,0 +1,47 @@
+using AlignSharp.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace AlignSharp.Training;
+
+/// <summary>Per-row completion log-prob sums (R) and scored-token counts (R).</summary>
+public sealed record RowLogProbs(Tensor Sums, Tensor Counts);
+
+/// <summary>
+/// Completion-masked sequence log-probs. The one place where the shift happens: logits at t predict token t+1.
+/// Only scored positions go through the LM head, in chunks, so the full (R, T, V) log-softmax never exists.
+/// </summary>
+public static class SequenceLogProbs
+{
+    /// <summary>Rows of the LM head computed at once (bounds peak memory at chunk x V).</summary>
+    public const int DefaultChunk = 1024;
+
+    /// <summary>
+    /// ids, attention mask, positions (R, T); completion mask (R, T) marks tokens to score (a token at t &gt; 0 is
+    /// scored from the hidden state at t-1). Returns sums (R) in the model's dtype and counts (R).
+    /// </summary>
+    public static RowLogProbs Compute(CausalLM model, Tensor inputIds, Tensor attentionMask, Tensor positionIds, Tensor completionMask, int chunk = DefaultChunk)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = model.ForwardHidden(inputIds, attentionMask, positionIds); // (R, T, C)
+        long rows = inputIds.shape[0], c = hidden.shape[2];
+        var scored = completionMask[.., 1..].to(ScalarType.Bool); // (R, T-1): token t+1 scored from position t
+        var flat = scored.reshape(-1).nonzero().squeeze(1); // (N) indices into R*(T-1)
+        var h = hidden[.., ..^1, ..].reshape(-1, c).index_select(0, flat); // (R*(T-1), C) -> (N, C)
+        var targets = inputIds[.., 1..].reshape(-1).index_select(0, flat); // (N)
+        var rowOf = flat.div(inputIds.shape[1] - 1, rounding_mode: RoundingMode.floor); // (N)
+                var parts = new List<Tensor>();
+        for (long start = 0; start < flat.shape[0]; start += chunk)
+        {
+            long end = Math.Min(start + chunk, flat.shape[0]);
+            var logits = model.LmHead(h.narrow(0, start, end - start)); // (n, V)
+            var lp = F.log_softmax(logits, 1).gather(1, targets.narrow(0, start, end - start).unsqueeze(1)).squeeze(1); // (n)
+            parts.Add(lp);
+        }
+        var all = parts.Count == 0 ? torch.zeros(0, hidden.dtype, hidden.device) : torch.cat(parts, 0);
+        var sums = torch.zeros(rows, hidden.dtype, hidden.device).index_add(0, rowOf, all, 1);
+        var counts = scored.sum(1).to(hidden.dtype);
+        return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope());
+    }
+}
