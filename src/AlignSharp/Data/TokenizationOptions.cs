@@ -20,6 +20,9 @@ public sealed record TokenizationOptions(int MaxLength = 1024, int? MaxPromptLen
     /// <summary>The settings as a stable string (part of cache keys).</summary>
     public string CacheKey => $"max_length={MaxLength};max_prompt_length={MaxPromptLength?.ToString() ?? "none"};truncation={PromptTruncation}";
 
+    /// <summary>TRL's default proportions: max_prompt_length = max_length / 2, keep_end.</summary>
+    public static TokenizationOptions WithHalfPrompt(int maxLength) => new(maxLength, Math.Max(1, maxLength / 2));
+
     /// <summary>Parses keep_start / keep_end.</summary>
     public static TruncationMode ParseMode(string name) => name.Replace("_", "").ToLowerInvariant() switch
     {

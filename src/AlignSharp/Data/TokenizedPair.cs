@@ -37,14 +37,18 @@ public readonly record struct RawLengths(int Prompt, int Chosen, int Rejected);
 
 /// <summary>
 /// Turns text pairs into ids: BOS exactly once before the prompt (not added again when the rendered prompt already
-/// starts with it), EOS exactly once after each completion (not added when the text already ends with it), then
+/// starts with it), EOS exactly once after each completion (not added when the text already ends with it, or with it
+/// and only whitespace, as chat templates close a turn: the whitespace is dropped), then
 /// truncation per <see cref="TokenizationOptions"/>. Prompt and completions are encoded separately, so no token spans
 /// the boundary and the completion mask is exact.
 /// </summary>
 public sealed class PairTokenizer(ITokenizer tokenizer, TokenizationOptions options)
 {
-    /// <summary>Tokenizes with <paramref name="maxLength"/> and no prompt limit.</summary>
-    public PairTokenizer(ITokenizer tokenizer, int maxLength) : this(tokenizer, new TokenizationOptions(maxLength)) { }
+    /// <summary>
+    /// Tokenizes with <paramref name="maxLength"/> and TRL's default proportions: a prompt longer than half of it keeps
+    /// its last <c>maxLength / 2</c> tokens, so no pair is ever too long.
+    /// </summary>
+    public PairTokenizer(ITokenizer tokenizer, int maxLength) : this(tokenizer, TokenizationOptions.WithHalfPrompt(maxLength)) { }
 
     /// <summary>The limits applied.</summary>
     public TokenizationOptions Options => options;
@@ -120,8 +124,14 @@ public sealed class PairTokenizer(ITokenizer tokenizer, TokenizationOptions opti
     private int[] EncodeCompletion(string text)
     {
         var ids = tokenizer.Encode(text);
-        if (tokenizer.EosId is { } eos && (ids.Count == 0 || ids[^1] != eos)) return [.. ids, eos];
-        return [.. ids];
+        if (tokenizer.EosId is not { } eos) return [.. ids];
+        // A chat template may close the turn with EOS and a newline ("...<|im_end|>\n"): end at that EOS rather than add a second.
+        int last = -1;
+        for (int i = ids.Count - 1; i >= 0; i--)
+            if (ids[i] == eos) { last = i; break; }
+        if (last >= 0 && (last == ids.Count - 1 || string.IsNullOrWhiteSpace(tokenizer.Decode(ids.Skip(last + 1)))))
+            return [.. ids.Take(last + 1)];
+        return [.. ids, eos];
     }
 }
 

@@ -113,3 +113,31 @@ public sealed class TokenizationTests
         Assert.Contains("keep_start or keep_end", Assert.Throws<ArgumentException>(() => TokenizationOptions.ParseMode("middle")).Message);
     }
 }
+
+public sealed class ChatTemplateTokenizationTests
+{
+    private static string Folder => Path.Combine(TestSetup.Shared, "golden", "tokenizers", "smollm-360m-instruct");
+
+    [Fact]
+    public void Model_chat_template_renders_conversations_and_bos_eos_stay_single()
+    {
+        var tokenizer = AlignSharp.Tokenization.AutoTokenizer.FromFolder(Folder);
+        var chat = AlignSharp.Data.Chat.TemplateChatFormatter.FromTokenizerConfig(Path.Combine(Folder, "tokenizer_config.json"));
+        using var dir = new TempDir();
+        var path = dir.File("conv.jsonl",
+            """{"prompt": [{"role": "user", "content": "Wie viel ist 3×3?"}], "chosen": [{"role": "assistant", "content": "Neun."}], "rejected": [{"role": "assistant", "content": "Sechs."}]}""");
+        var data = PreferenceDataLoader.Load(path, new DataOptions { ChatFormatter = chat });
+        var pair = Assert.Single(data.Pairs);
+        Assert.Equal("<|im_start|>user\nWie viel ist 3×3?<|im_end|>\n<|im_start|>assistant\n", pair.Prompt);
+        Assert.Equal("Neun.<|im_end|>\n", pair.Chosen);
+        var t = new PairTokenizer(tokenizer, 128).Tokenize(pair);
+        int bos = tokenizer.BosId!.Value, eos = tokenizer.EosId!.Value;
+        // SmolLM's BOS is <|im_start|>: the template already opens with it, so it is not prepended again.
+        Assert.Equal(bos, t.Prompt[0]);
+        Assert.NotEqual(bos, t.Prompt[1]);
+        // The turn closes with <|im_end|> (EOS) + "\n": the completion ends at that EOS, which appears once.
+        Assert.Equal(eos, t.Chosen[^1]);
+        Assert.Equal(1, t.Chosen.Count(id => id == eos));
+        Assert.Equal("Neun.<|im_end|>", tokenizer.Decode(t.Chosen));
+    }
+}
