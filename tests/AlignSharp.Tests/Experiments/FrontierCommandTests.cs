@@ -4,7 +4,7 @@ using AlignSharp.Experiments;
 
 namespace AlignSharp.Tests.Experiments;
 
-/// <summary>Runs the test-sized frontier once (through the CLI) and checks its files.</summary>
+/// <summary>Runs the test-sized frontier once through the CLI (in the "Console" collection: it redirects Console.Out).</summary>
 public sealed class FrontierRunFixture : IDisposable
 {
     public string Dir { get; } = Directory.CreateTempSubdirectory("alignsharp-frontier-").FullName;
@@ -26,6 +26,7 @@ public sealed class FrontierRunFixture : IDisposable
     public void Dispose() => Directory.Delete(Dir, recursive: true);
 }
 
+[Collection("Console")]
 public sealed class FrontierCommandTests(FrontierRunFixture run) : IClassFixture<FrontierRunFixture>
 {
     private static readonly FrontierOptions Preset = FrontierOptions.Test;
