@@ -20,10 +20,14 @@ public sealed record NumberParameter(string Name, double Default, string Descrip
     : ObjectiveParameter(Name, Description)
 {
     /// <inheritdoc />
-    public override string DefaultText => Default.ToString("R", CultureInfo.InvariantCulture);
+    public override string DefaultText => Format(Default);
 
     /// <inheritdoc />
     public override string AcceptedText => Accepts.ToString();
+
+    /// <summary>A number as in the canonical table: integral values keep ".0" (2.0), others round-trip ("R").</summary>
+    internal static string Format(double v) =>
+        v == Math.Floor(v) && Math.Abs(v) < 1e15 ? v.ToString("F1", CultureInfo.InvariantCulture) : v.ToString("R", CultureInfo.InvariantCulture);
 
     /// <summary>Returns <paramref name="value"/> if accepted, else an error naming the objective and this parameter.</summary>
     public double Check(string objective, double value) =>

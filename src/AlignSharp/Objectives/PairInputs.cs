@@ -31,10 +31,18 @@ internal static class PairInputs
         return (s.ChosenLengths, s.RejectedLengths);
     }
 
-    /// <summary>An extra (B) input, present, of the batch's size and finite.</summary>
+    /// <summary>
+    /// An extra (B) input, present, of the batch's size and finite. It is looked up by its key (e.g.
+    /// <c>chosen_scores</c>) and then by the dataset column the catalog declares for it (<c>chosen_score</c>), so
+    /// a batch's numeric columns can be passed as extras unchanged.
+    /// </summary>
     public static Tensor Vector(PairStats s, string objective, string key)
     {
-        var t = s.RequireExtra(objective, key);
+        string? column = ObjectiveCatalog.All.FirstOrDefault(e => e.Id == objective)?.Inputs.FirstOrDefault(i => i.Key == key)?.Column;
+        var t = s.Extras.TryGetValue(key, out var byKey) ? byKey
+            : column is not null && s.Extras.TryGetValue(column, out var byColumn) ? byColumn
+            : throw new ObjectiveException(
+                $"objective '{objective}' needs the per-pair input '{key}'{(column is null ? "" : $" (dataset column '{column}')")}");
         if (t.dim() != 1 || t.shape[0] != s.Count)
             throw new ObjectiveException($"objective '{objective}': input '{key}' must have shape ({s.Count}), got ({string.Join(", ", t.shape)})");
         CheckEach(objective, key, t, _ => true, "");
