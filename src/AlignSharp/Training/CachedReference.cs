@@ -45,12 +45,12 @@ public sealed class CachedReference : IReferenceStrategy
     /// <summary>Batches served entirely from the cache.</summary>
     public int Hits { get; private set; }
 
-    /// <summary>Computes every missing row of <paramref name="batches"/> once, then saves the cache.</summary>
-    public void Precompute(IEnumerable<PreferenceBatch> batches, Device device)
+    /// <summary>Computes every missing row of <paramref name="pairs"/> once (in batches of <paramref name="batchSize"/>), then saves the cache.</summary>
+    public void Precompute(IReadOnlyList<TokenizedPair> pairs, int batchSize, int padId, Device device)
     {
-        foreach (var b in batches)
+        foreach (var chunk in pairs.Chunk(Math.Max(1, batchSize)))
         {
-            using var scope = NewDisposeScope();
+            using var b = PreferenceCollator.Collate(chunk, padId);
             if (Keys(b).All(values.ContainsKey)) continue;
             Fill(b, device);
         }
