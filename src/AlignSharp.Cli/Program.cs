@@ -19,7 +19,7 @@ namespace AlignSharp.Cli
             foreach (var c in commands) root.Subcommands.Add(c);
             try
             {
-                return root.Parse(args).Invoke();
+                return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
             }
             catch (Exception e) when (CliErrors.IsUserError(e))
             {

@@ -10,11 +10,15 @@ public static class Attention
     /// Additive mask (B, 1, Tq, Tk): 0 where query t may see key s (s &lt;= t + offset and mask[s] == 1), the dtype's
     /// lowest value elsewhere. A finite lowest value (not -inf) keeps fully masked pad queries NaN-free.
     /// </summary>
-    public static Tensor AdditiveMask(Tensor attentionMask, long queryLength, ScalarType dtype)
+    /// <remarks>With <paramref name="slidingWindow"/> w, query t also needs t - s &lt; w (Mistral's window).</remarks>
+    public static Tensor AdditiveMask(Tensor attentionMask, long queryLength, ScalarType dtype, int? slidingWindow = null)
     {
         long keys = attentionMask.shape[1];
         long offset = keys - queryLength; // queries are the last queryLength positions
-        using var causal = torch.ones(queryLength, keys, ScalarType.Bool, attentionMask.device).tril(offset); // (Tq, Tk)
+        using var ones = torch.ones(queryLength, keys, ScalarType.Bool, attentionMask.device);
+        using var causal = slidingWindow is int w
+            ? ones.tril(offset).logical_and_(ones.triu(offset - w + 1)) // s <= t and t - s < w
+            : ones.tril(offset); // (Tq, Tk)
         using var keyOk = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, Tk) -> (B, 1, 1, Tk)
         using var allowed = causal.unsqueeze(0).unsqueeze(0).logical_and(keyOk); // (B, 1, Tq, Tk)
         using var zero = torch.zeros(1, dtype, attentionMask.device);

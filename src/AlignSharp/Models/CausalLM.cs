@@ -24,10 +24,21 @@ public abstract class CausalLM : nn.Module
     /// </summary>
     public abstract Tensor ForwardHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds);
 
+    /// <summary>
+    /// Incremental decoding: <paramref name="inputIds"/> and <paramref name="positionIds"/> (B, T) hold only the new
+    /// tokens, <paramref name="attentionMask"/> (B, S + T) covers the cached positions and the new ones. The new keys and
+    /// values are appended to <paramref name="cache"/>. Returns the final-norm output of the new tokens (B, T, C), equal
+    /// to the last T rows of the uncached <see cref="ForwardHidden(Tensor, Tensor, Tensor)"/> over the whole sequence.
+    /// </summary>
+    public abstract Tensor ForwardHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KvCache cache);
+
+    /// <summary>An empty KV cache sized for this model.</summary>
+    public KvCache NewCache() => new(Config.NumLayers);
+
     /// <summary>Projects hidden states (..., C) to logits (..., V).</summary>
     public abstract Tensor LmHead(Tensor hidden);
 
-    /// <summary>Full logits (B, T, V); prefer <see cref="ForwardHidden"/> + <see cref="LmHead"/> on selected rows for training.</summary>
+    /// <summary>Full logits (B, T, V); prefer <see cref="ForwardHidden(Tensor, Tensor, Tensor)"/> + <see cref="LmHead"/> on selected rows for training.</summary>
     public Tensor Logits(Tensor inputIds, Tensor attentionMask, Tensor positionIds) =>
         LmHead(ForwardHidden(inputIds, attentionMask, positionIds));
 

@@ -43,6 +43,16 @@ public sealed record ModelConfig
     /// <summary>End-of-sequence ids (HF allows a list).</summary>
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];
     public int? PadTokenId { get; init; }
+    /// <summary>Sliding-window attention span (Mistral, Qwen2 with use_sliding_window), or null for full causal attention.</summary>
+    public int? SlidingWindow { get; init; }
+
+    /// <summary>A small Llama-family config for demos and tests.</summary>
+    public static ModelConfig TinyLlama(int vocab, int hidden = 64, int layers = 2, int heads = 4, int kvHeads = 2, int maxPositions = 128) => new()
+    {
+        Family = ModelFamily.Llama, ModelType = "llama", VocabSize = vocab, HiddenSize = hidden, NumLayers = layers,
+        NumHeads = heads, NumKeyValueHeads = kvHeads, HeadDim = hidden / heads, IntermediateSize = 2 * hidden,
+        MaxPositions = maxPositions, NormEps = 1e-6, TieWordEmbeddings = false, RopeTheta = 10000,
+    };
 
     /// <summary>A small GPT-2 shaped config for demos and tests.</summary>
     public static ModelConfig TinyGpt2(int vocab, int hidden = 64, int layers = 2, int heads = 4, int maxPositions = 128) => new()

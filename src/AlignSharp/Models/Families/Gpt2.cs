@@ -7,7 +7,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace AlignSharp.Models.Families;
 
 /// <summary>GPT-2 self-attention with the fused [q | k | v] Conv1D of the HF checkpoint.</summary>
-internal sealed class Gpt2Attention : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class Gpt2Attention : nn.Module
 {
     private readonly Conv1D c_attn;
     private readonly Conv1D c_proj;
@@ -21,8 +21,8 @@ internal sealed class Gpt2Attention : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>x (B, T, C), additive mask (B, 1, T, T) -> (B, T, C).</summary>
-    public override Tensor forward(Tensor x, Tensor mask)
+    /// <summary>x (B, T, C), additive mask (B, 1, T, S) -> (B, T, C); with a cache, past keys/values are prepended.</summary>
+    public Tensor Forward(Tensor x, Tensor mask, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1], c = x.shape[2], d = c / heads;
@@ -30,6 +30,7 @@ internal sealed class Gpt2Attention : nn.Module<Tensor, Tensor, Tensor>
         var q = qkv[0].view(b, t, heads, d).transpose(1, 2); // (B, T, C) -> (B, H, T, D)
         var k = qkv[1].view(b, t, heads, d).transpose(1, 2);
         var v = qkv[2].view(b, t, heads, d).transpose(1, 2);
+        if (cache is not null) (k, v) = cache.Append(layer, k, v); // (B, H, S, D)
         var y = F.scaled_dot_product_attention(q, k, v, mask); // (B, H, T, D)
         y = y.transpose(1, 2).reshape(b, t, c); // (B, H, T, D) -> (B, T, C)
         return c_proj.forward(y).MoveToOuterDisposeScope();
@@ -58,7 +59,7 @@ internal sealed class Gpt2Mlp : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>Pre-norm GPT-2 block: x += attn(ln_1(x)); x += mlp(ln_2(x)).</summary>
-internal sealed class Gpt2Block : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class Gpt2Block : nn.Module
 {
     private readonly LayerNorm ln_1;
     private readonly Gpt2Attention attn;
@@ -74,10 +75,10 @@ internal sealed class Gpt2Block : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x, Tensor mask)
+    public Tensor Forward(Tensor x, Tensor mask, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        var h = x + attn.forward(ln_1.forward(x), mask);
+        var h = x + attn.Forward(ln_1.forward(x), mask, cache, layer);
         return (h + mlp.forward(ln_2.forward(h))).MoveToOuterDisposeScope();
     }
 }
@@ -104,12 +105,12 @@ internal sealed class Gpt2Trunk : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor ids, Tensor attentionMask, Tensor positions)
+    public Tensor Forward(Tensor ids, Tensor attentionMask, Tensor positions, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         var x = wte.forward(ids) + wpe.forward(positions); // (B, T, C)
-        var mask = Attention.AdditiveMask(attentionMask, ids.shape[1], x.dtype); // (B, 1, T, T)
-        foreach (var block in h) x = block.forward(x, mask);
+        var mask = Attention.AdditiveMask(attentionMask, ids.shape[1], x.dtype); // (B, 1, T, S)
+        for (int i = 0; i < h.Count; i++) x = h[i].Forward(x, mask, cache, i);
         return ln_f.forward(x).MoveToOuterDisposeScope();
     }
 }
@@ -138,7 +139,11 @@ public sealed class Gpt2Model : CausalLM
 
     /// <inheritdoc />
     public override Tensor ForwardHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds) =>
-        transformer.Forward(inputIds, attentionMask, positionIds);
+        transformer.Forward(inputIds, attentionMask, positionIds, null);
+
+    /// <inheritdoc />
+    public override Tensor ForwardHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KvCache cache) =>
+        transformer.Forward(inputIds, attentionMask, positionIds, cache);
 
     /// <inheritdoc />
     public override Tensor LmHead(Tensor hidden) => F.linear(hidden, transformer.wte.weight!); // (..., C) -> (..., V)

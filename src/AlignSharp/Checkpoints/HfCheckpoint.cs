@@ -1,0 +1,283 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AlignSharp.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AlignSharp.Checkpoints;
+
+/// <summary>Run options for loading: the checkpoint decides the architecture, these decide dtype and device.</summary>
+public sealed record HfLoadOptions
+{
+    /// <summary>Compute dtype of the parameters (float32 by default; BF16/F16 weights are upcast exactly).</summary>
+    public ScalarType DType { get; init; } = ScalarType.Float32;
+    /// <summary>Device to place the model on (CPU by default).</summary>
+    public Device? Device { get; init; }
+}
+
+/// <summary>Options for saving a model as a Hugging Face folder.</summary>
+public sealed record HfSaveOptions
+{
+    /// <summary>Shard threshold: above it, weights go to model-0000i-of-0000N.safetensors plus model.safetensors.index.json.</summary>
+    public long MaxShardBytes { get; init; } = 5L << 30;
+    /// <summary>Storage dtype (e.g. BFloat16), or null to keep the parameters' dtype.</summary>
+    public ScalarType? DType { get; init; }
+    /// <summary>A folder whose tokenizer / generation files are copied and whose config.json keys are kept (optional).</summary>
+    public string? SourceDir { get; init; }
+}
+
+/// <summary>A model loaded from a folder with the config it was built from.</summary>
+public sealed record LoadedModel(CausalLM Model, ModelConfig Config);
+
+/// <summary>
+/// Hugging Face checkpoint folders: <c>config.json</c> plus <c>model.safetensors</c> or a sharded
+/// <c>model.safetensors.index.json</c>. Loading checks every expected key and shape and fails with one message naming
+/// the missing, unexpected or mis-shaped tensor; tied embeddings stay one shared Parameter. Saving writes into a
+/// temporary sibling folder and renames it into place, so a crash never leaves a half-written folder.
+/// </summary>
+public static class HfCheckpoint
+{
+    /// <summary>Single-file weights name.</summary>
+    public const string WeightsFile = "model.safetensors";
+    /// <summary>Sharded weights index name.</summary>
+    public const string IndexFile = "model.safetensors.index.json";
+
+    /// <summary>Files copied from <see cref="HfSaveOptions.SourceDir"/> when present.</summary>
+    public static readonly IReadOnlyList<string> TokenizerFiles =
+    [
+        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model", "vocab.json", "merges.txt",
+        "added_tokens.json", "generation_config.json", "chat_template.jinja",
+    ];
+
+    /// <summary>Reads the folder's config and weights into a new model.</summary>
+    public static LoadedModel Load(string dir, HfLoadOptions? options = null)
+    {
+        options ??= new HfLoadOptions();
+        if (!Directory.Exists(dir)) throw new CheckpointException($"{dir}: model folder not found");
+        var cfg = HfConfig.Read(Path.Combine(dir, "config.json"));
+        var model = ModelFactory.Create(cfg);
+        try
+        {
+            LoadWeights(model, dir);
+            if (options.DType != ScalarType.Float32) model.to(options.DType);
+            if (options.Device is not null) model.to(options.Device);
+            return new LoadedModel(model, cfg);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Copies the folder's weights into <paramref name="model"/>, checking names and shapes strictly.</summary>
+    public static void LoadWeights(CausalLM model, string dir)
+    {
+        var expected = model.state_dict();
+        var sources = WeightSources(dir); // tensor name -> file
+        var files = new Dictionary<string, SafetensorsFile>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var file in sources.Values.Distinct()) files[file] = SafetensorsFile.Open(file);
+            var provided = new Dictionary<string, (SafetensorsFile File, string Key)>(StringComparer.Ordinal);
+            var tiedCopies = new List<(SafetensorsFile File, string Key)>();
+            foreach (var (key, path) in sources)
+            {
+                var file = files[path];
+                if (!file.Tensors.ContainsKey(key)) throw new CheckpointException($"{path}: tensor '{key}' listed in {IndexFile} is not in this shard");
+                string? name = Canonical(model.Config, key, expected);
+                if (name is null) continue; // a known non-parameter buffer
+                if (name == TiedHeadCopy)
+                {
+                    tiedCopies.Add((file, key));
+                    continue;
+                }
+                if (!expected.ContainsKey(name))
+                    throw new CheckpointException($"{path}: unexpected tensor '{key}' for model_type '{model.Config.ModelType}'");
+                if (!provided.TryAdd(name, (file, key)))
+                    throw new CheckpointException($"{path}: tensor '{key}' duplicates '{provided[name].Key}'");
+            }
+            var missing = expected.Keys.Where(k => !provided.ContainsKey(k)).ToList();
+            if (missing.Count > 0)
+                throw new CheckpointException($"{dir}: missing tensor{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing.Take(5).Select(m => $"'{m}'"))}{(missing.Count > 5 ? $" and {missing.Count - 5} more" : "")}");
+            foreach (var (name, (file, key)) in provided)
+            {
+                var want = expected[name].shape;
+                var got = file.Tensors[key].Shape;
+                if (!want.SequenceEqual(got))
+                    throw new CheckpointException($"{file.FilePath}: tensor '{key}' has shape [{string.Join(", ", got)}], expected [{string.Join(", ", want)}]");
+            }
+            using (torch.no_grad())
+            {
+                foreach (var (name, (file, key)) in provided)
+                {
+                    using var t = file.Read(key);
+                    expected[name].copy_(t);
+                }
+                foreach (var (file, key) in tiedCopies)
+                {
+                    using var head = file.Read(key);
+                    var embed = expected[EmbeddingName(model.Config)];
+                    if (!head.shape.SequenceEqual(embed.shape) || !head.to(embed.dtype).eq(embed).all().item<bool>())
+                        throw new CheckpointException($"{file.FilePath}: tensor '{key}' differs from the input embedding but config.json has tie_word_embeddings = true");
+                }
+            }
+        }
+        finally
+        {
+            foreach (var f in files.Values) f.Dispose();
+        }
+    }
+
+    /// <summary>Saves config.json and the weights (sharded above <see cref="HfSaveOptions.MaxShardBytes"/>) into <paramref name="dir"/>, atomically.</summary>
+    public static void Save(CausalLM model, string dir, HfSaveOptions? options = null)
+    {
+        options ??= new HfSaveOptions();
+        if (options.MaxShardBytes <= 0) throw new ArgumentOutOfRangeException(nameof(options), "MaxShardBytes must be positive");
+        string full = Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar);
+        string parent = Path.GetDirectoryName(full) ?? throw new ArgumentException($"cannot save into the root folder '{dir}'", nameof(dir));
+        Directory.CreateDirectory(parent);
+        string temp = Path.Combine(parent, $".{Path.GetFileName(full)}.tmp-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(temp);
+        try
+        {
+            var state = model.state_dict();
+            var names = state.Keys.Order(StringComparer.Ordinal).ToList();
+            var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            using var scope = torch.NewDisposeScope();
+            foreach (var n in names) tensors[n] = options.DType is { } dt ? state[n].detach().to(dt) : state[n].detach();
+            var storedType = tensors.Count > 0 ? tensors[names[0]].dtype : ScalarType.Float32;
+            WriteWeights(temp, names, tensors, options.MaxShardBytes);
+            JsonObject? baseConfig = null;
+            if (options.SourceDir is { } src)
+            {
+                if (!Directory.Exists(src)) throw new CheckpointException($"{src}: source folder not found");
+                foreach (var f in TokenizerFiles)
+                    if (File.Exists(Path.Combine(src, f))) File.Copy(Path.Combine(src, f), Path.Combine(temp, f));
+                string srcConfig = Path.Combine(src, "config.json");
+                if (File.Exists(srcConfig)) baseConfig = JsonNode.Parse(File.ReadAllText(srcConfig)) as JsonObject;
+            }
+            var config = HfConfig.ToJson(model.Config, TorchDtypeName(storedType), baseConfig);
+            File.WriteAllText(Path.Combine(temp, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            Publish(temp, full);
+        }
+        catch
+        {
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            throw;
+        }
+    }
+
+    private const string TiedHeadCopy = "\0tied-head";
+
+    private static string EmbeddingName(ModelConfig cfg) => cfg.Family == ModelFamily.Gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight";
+
+    /// <summary>Maps a checkpoint key to the model's name; null for known buffers that are skipped.</summary>
+    private static string? Canonical(ModelConfig cfg, string key, Dictionary<string, Tensor> expected)
+    {
+        if (cfg.TieWordEmbeddings && key == "lm_head.weight") return TiedHeadCopy;
+        if (cfg.Family != ModelFamily.Gpt2) return key;
+        // The original OpenAI GPT-2 files store names without "transformer." and carry the causal-mask buffers.
+        string name = key.StartsWith("transformer.", StringComparison.Ordinal) || expected.ContainsKey(key) ? key : "transformer." + key;
+        if (name.StartsWith("transformer.h.", StringComparison.Ordinal) && (name.EndsWith(".attn.bias", StringComparison.Ordinal) || name.EndsWith(".attn.masked_bias", StringComparison.Ordinal)))
+            return null;
+        return name;
+    }
+
+    /// <summary>Tensor name -> safetensors file, from model.safetensors or the sharded index.</summary>
+    private static Dictionary<string, string> WeightSources(string dir)
+    {
+        string single = Path.Combine(dir, WeightsFile);
+        string index = Path.Combine(dir, IndexFile);
+        if (File.Exists(single))
+        {
+            using var f = SafetensorsFile.Open(single);
+            return f.Tensors.Keys.ToDictionary(k => k, _ => single, StringComparer.Ordinal);
+        }
+        if (!File.Exists(index)) throw new CheckpointException($"{dir}: neither {WeightsFile} nor {IndexFile} found");
+        JsonObject? map;
+        try
+        {
+            map = (JsonNode.Parse(File.ReadAllText(index)) as JsonObject)?["weight_map"] as JsonObject;
+        }
+        catch (JsonException ex)
+        {
+            throw new CheckpointException($"{index}: not valid JSON ({ex.Message})", ex);
+        }
+        if (map is null) throw new CheckpointException($"{index}: missing 'weight_map' object");
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, node) in map)
+        {
+            string file = node is JsonValue v && v.TryGetValue(out string? s) ? s : throw new CheckpointException($"{index}: weight_map entry '{name}' is not a file name");
+            if (file.Contains('/') || file.Contains('\\') || file.Contains("..")) throw new CheckpointException($"{index}: shard '{file}' for '{name}' is not a plain file name");
+            string path = Path.Combine(dir, file);
+            if (!File.Exists(path)) throw new CheckpointException($"{index}: shard '{file}' (holding '{name}') is missing");
+            result[name] = path;
+        }
+        return result;
+    }
+
+    private static void WriteWeights(string dir, List<string> names, Dictionary<string, Tensor> tensors, long maxShardBytes)
+    {
+        static long Bytes(Tensor t) => t.NumberOfElements * t.ElementSize;
+        long total = names.Sum(n => Bytes(tensors[n]));
+        if (total <= maxShardBytes)
+        {
+            SafetensorsFile.Write(Path.Combine(dir, WeightsFile), tensors);
+            return;
+        }
+        var shards = new List<List<string>> { new() };
+        long current = 0;
+        foreach (var n in names)
+        {
+            long b = Bytes(tensors[n]);
+            if (current > 0 && current + b > maxShardBytes)
+            {
+                shards.Add([]);
+                current = 0;
+            }
+            shards[^1].Add(n);
+            current += b;
+        }
+        var weightMap = new JsonObject();
+        for (int i = 0; i < shards.Count; i++)
+        {
+            string file = $"model-{i + 1:D5}-of-{shards.Count:D5}.safetensors";
+            SafetensorsFile.Write(Path.Combine(dir, file), shards[i].ToDictionary(n => n, n => tensors[n], StringComparer.Ordinal));
+            foreach (var n in shards[i]) weightMap[n] = file;
+        }
+        var indexJson = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = weightMap };
+        File.WriteAllText(Path.Combine(dir, IndexFile), indexJson.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+
+    /// <summary>Moves the finished temp folder into place; an existing folder is swapped out and deleted only afterwards.</summary>
+    private static void Publish(string temp, string target)
+    {
+        if (!Directory.Exists(target))
+        {
+            Directory.Move(temp, target);
+            return;
+        }
+        string old = temp + ".old";
+        Directory.Move(target, old);
+        try
+        {
+            Directory.Move(temp, target);
+        }
+        catch
+        {
+            Directory.Move(old, target);
+            throw;
+        }
+        Directory.Delete(old, recursive: true);
+    }
+
+    private static string TorchDtypeName(ScalarType t) => t switch
+    {
+        ScalarType.Float32 => "float32",
+        ScalarType.BFloat16 => "bfloat16",
+        ScalarType.Float16 => "float16",
+        ScalarType.Float64 => "float64",
+        _ => t.ToString().ToLowerInvariant(),
+    };
+}

@@ -1,0 +1,158 @@
+using AlignSharp.Objectives;
+using AlignSharp.Training;
+using YamlDotNet.RepresentationModel;
+
+namespace AlignSharp.Config;
+
+/// <summary>Which model to start from: an HF folder, or a fresh tiny model built from a seed.</summary>
+public sealed record ModelSection
+{
+    /// <summary>Hugging Face model folder (config.json + safetensors); when null a fresh model is built.</summary>
+    public string? Path { get; init; }
+    /// <summary>Size of a fresh GPT-2 shaped model (used when <see cref="Path"/> is null).</summary>
+    public int HiddenSize { get; init; } = 64;
+    public int NumLayers { get; init; } = 2;
+    public int NumHeads { get; init; } = 4;
+    public int MaxPositions { get; init; } = 256;
+}
+
+/// <summary>Where the preference pairs come from and how they are cut.</summary>
+public sealed record DataSection
+{
+    /// <summary>Training records (JSONL with prompt/chosen/rejected strings).</summary>
+    public string? Train { get; init; }
+    /// <summary>Held-out records; when null, <see cref="EvalFraction"/> of the training records are held out.</summary>
+    public string? Eval { get; init; }
+    public double EvalFraction { get; init; }
+    /// <summary>Maximum tokens of prompt + completion per row.</summary>
+    public int MaxLength { get; init; } = 256;
+}
+
+/// <summary>Where reference log-probs come from.</summary>
+public enum ReferenceKind
+{
+    /// <summary>Precomputed once and cached on disk (the default: no reference forward after the first pass).</summary>
+    Cached,
+    /// <summary>A frozen copy run every step, as TRL does by default.</summary>
+    Frozen,
+}
+
+/// <summary>One objective with its weight and parameters, as written in the config.</summary>
+public sealed record ObjectiveSpec(string Name, double Weight, IReadOnlyDictionary<string, string> Params, string Where)
+{
+    /// <summary>Where each parameter was given (file:line or --set), for error messages.</summary>
+    public IReadOnlyDictionary<string, string> ParamWhere { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The place to blame for an error message that names a parameter.</summary>
+    public string Blame(string message) =>
+        ParamWhere.Where(kv => message.Contains($"'{kv.Key}'")).Select(kv => kv.Value).FirstOrDefault() ?? Where;
+}
+
+/// <summary>A training run's configuration: immutable, defaults in the section records, loaded from YAML with overrides.</summary>
+public sealed record RunConfig
+{
+    public ModelSection Model { get; init; } = new();
+    /// <summary>"byte" for the built-in byte tokenizer, or a folder holding tokenizer.json (defaults to the model folder).</summary>
+    public string? Tokenizer { get; init; }
+    public DataSection Data { get; init; } = new();
+    public ReferenceKind Reference { get; init; } = ReferenceKind.Cached;
+    public TrainingOptions Training { get; init; } = new();
+    /// <summary>Where metrics, checkpoints and the final model go.</summary>
+    public string OutputDir { get; init; } = "runs/alignsharp";
+    /// <summary>The objective(s); one entry unless a weighted combination is configured.</summary>
+    public IReadOnlyList<ObjectiveSpec> Objectives { get; init; } = [new("dpo", 1.0, new Dictionary<string, string>(), "default")];
+
+    /// <summary>Loads <paramref name="path"/> and applies <c>--set key=value</c> overrides in order.</summary>
+    public static RunConfig Load(string path, IEnumerable<string>? overrides = null)
+    {
+        var tree = ConfigTree.Load(path);
+        foreach (var o in overrides ?? []) tree.Set(o);
+        return FromTree(tree);
+    }
+
+    /// <summary>Binds a parsed tree; every key must be known.</summary>
+    public static RunConfig FromTree(ConfigTree tree)
+    {
+        var sections = new Dictionary<string, YamlNode>();
+        foreach (var (k, v) in tree.Root.Children) sections[((YamlScalarNode)k).Value ?? ""] = v;
+        var known = new[] { "model", "tokenizer", "data", "reference", "training", "output_dir", "objective", "objectives" };
+        foreach (var (k, _) in tree.Root.Children)
+            if (!known.Contains(((YamlScalarNode)k).Value))
+                throw new ConfigException($"{tree.Where(k)}: unknown key '{((YamlScalarNode)k).Value}' (sections: {string.Join(", ", known)})");
+
+        var scalars = ConfigBinder.Bind<TopLevel>(tree, Filter(tree.Root, "tokenizer", "reference", "output_dir"), "");
+        var config = new RunConfig
+        {
+            Model = ConfigBinder.Bind<ModelSection>(tree, Mapping(tree, sections, "model"), "model"),
+            Data = ConfigBinder.Bind<DataSection>(tree, Mapping(tree, sections, "data"), "data"),
+            Training = ConfigBinder.Bind<TrainingOptions>(tree, Mapping(tree, sections, "training"), "training"),
+            Tokenizer = scalars.Tokenizer,
+            Reference = scalars.Reference,
+            OutputDir = scalars.OutputDir,
+        };
+        if (sections.ContainsKey("objective") && sections.ContainsKey("objectives"))
+            throw new ConfigException($"{tree.Source}: give either 'objective' or 'objectives', not both");
+        if (sections.TryGetValue("objective", out var one)) config = config with { Objectives = [Objective(tree, one, "objective")] };
+        if (sections.TryGetValue("objectives", out var many))
+        {
+            if (many is not YamlSequenceNode seq || seq.Children.Count == 0)
+                throw new ConfigException($"{tree.Where(many)}: 'objectives' must be a non-empty list of {{name, weight, ...}}");
+            config = config with { Objectives = seq.Children.Select((n, i) => Objective(tree, n, $"objectives[{i}]")).ToList() };
+        }
+        return config;
+    }
+
+    /// <summary>Creates the objective this config names (validating its parameters; errors name the config place).</summary>
+    public IPreferenceObjective CreateObjective()
+    {
+        if (Objectives.Count != 1 || Objectives[0].Weight != 1.0)
+            throw new ConfigException($"{Objectives[0].Where}: weighted combinations of objectives are not supported by this build");
+        var spec = Objectives[0];
+        try { return ObjectiveCatalog.Create(spec.Name, new ObjectiveParams(spec.Params)); }
+        catch (ObjectiveException e) { throw new ConfigException($"{spec.Blame(e.Message)}: {e.Message}"); }
+    }
+
+    private static ObjectiveSpec Objective(ConfigTree tree, YamlNode node, string key)
+    {
+        if (node is not YamlMappingNode m) throw new ConfigException($"{tree.Where(node)}: '{key}' must be a mapping like {{name: dpo, beta: 0.1}}");
+        string? name = null;
+        double weight = 1.0;
+        var ps = new Dictionary<string, string>();
+        var where = new Dictionary<string, string>();
+        foreach (var (k, v) in m.Children)
+        {
+            string kk = ((YamlScalarNode)k).Value ?? "";
+            string value = v is YamlScalarNode s ? s.Value ?? "" : throw new ConfigException($"{tree.Where(v)}: '{key}.{kk}' must be a single value");
+            if (kk == "name") name = value;
+            else if (kk == "weight")
+                weight = double.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var w) ? w
+                    : throw new ConfigException($"{tree.Where(v)}: '{key}.weight' must be a number, got '{value}'");
+            else
+            {
+                ps[kk] = value;
+                where[kk] = tree.Where(k);
+            }
+        }
+        return new ObjectiveSpec(name ?? throw new ConfigException($"{tree.Where(node)}: '{key}' needs a 'name' (e.g. dpo)"), weight, ps, tree.Where(node)) { ParamWhere = where };
+    }
+
+    private static YamlMappingNode? Mapping(ConfigTree tree, Dictionary<string, YamlNode> sections, string key) =>
+        !sections.TryGetValue(key, out var n) ? null
+            : n as YamlMappingNode ?? throw new ConfigException($"{tree.Where(n)}: '{key}' must be a section (a mapping)");
+
+    private static YamlMappingNode Filter(YamlMappingNode root, params string[] keys)
+    {
+        var m = new YamlMappingNode();
+        foreach (var (k, v) in root.Children)
+            if (keys.Contains(((YamlScalarNode)k).Value)) m.Children[k] = v;
+        return m;
+    }
+
+    /// <summary>The top-level single values, bound like a section.</summary>
+    private sealed record TopLevel
+    {
+        public string? Tokenizer { get; init; }
+        public ReferenceKind Reference { get; init; } = ReferenceKind.Cached;
+        public string OutputDir { get; init; } = "runs/alignsharp";
+    }
+}

@@ -1,0 +1,135 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace AlignSharp.Tokenization.Hf;
+
+/// <summary>
+/// A piece of text on its way to the model. <see cref="AtStart"/> is true only for the piece that begins at
+/// offset 0 of the original text (Metaspace's <c>prepend_scheme: "first"</c> depends on it).
+/// </summary>
+internal readonly record struct Piece(string Text, bool AtStart);
+
+/// <summary>A <c>tokenizer.json</c> pre-tokenizer: splits (and may rewrite) each piece into smaller pieces.</summary>
+internal abstract class PreTokenizerStep
+{
+    public abstract void Split(Piece piece, List<Piece> output);
+
+    /// <summary>Adds the regex matches and the gaps between them as pieces (Hugging Face's "Isolated" behaviour).</summary>
+    protected static void SplitIsolated(Regex regex, Piece piece, List<Piece> output, bool removeMatches = false)
+    {
+        string text = piece.Text;
+        int last = 0;
+        foreach (var m in regex.EnumerateMatches(text))
+        {
+            if (m.Length == 0) continue;
+            if (m.Index > last) output.Add(new Piece(text[last..m.Index], piece.AtStart && last == 0));
+            if (!removeMatches) output.Add(new Piece(text.Substring(m.Index, m.Length), piece.AtStart && m.Index == 0));
+            last = m.Index + m.Length;
+        }
+        if (last < text.Length) output.Add(new Piece(last == 0 ? text : text[last..], piece.AtStart && last == 0));
+    }
+}
+
+/// <summary>Applies its steps in order, each to every piece the previous step produced.</summary>
+internal sealed class SequencePreTokenizer(IReadOnlyList<PreTokenizerStep> steps) : PreTokenizerStep
+{
+    public override void Split(Piece piece, List<Piece> output)
+    {
+        var current = new List<Piece> { piece };
+        var next = new List<Piece>();
+        foreach (var step in steps)
+        {
+            next.Clear();
+            foreach (var p in current) step.Split(p, next);
+            (current, next) = (next, current);
+        }
+        output.AddRange(current);
+    }
+}
+
+/// <summary>
+/// Byte-level pre-tokenizer: optional prefix space, optional GPT-2 regex split, then every UTF-8 byte mapped
+/// through <see cref="ByteLevelAlphabet"/>.
+/// </summary>
+internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) : PreTokenizerStep
+{
+    /// <summary>The GPT-2 split pattern Hugging Face's ByteLevel pre-tokenizer uses.</summary>
+    private static readonly Regex Gpt2Pattern = new(
+        @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+",
+        RegexOptions.Compiled | RegexOptions.CultureInvariant);
+
+    public override void Split(Piece piece, List<Piece> output)
+    {
+        if (addPrefixSpace && !piece.Text.StartsWith(' ')) piece = piece with { Text = " " + piece.Text };
+        if (!useRegex)
+        {
+            output.Add(piece with { Text = MapBytes(piece.Text) });
+            return;
+        }
+        int start = output.Count;
+        SplitIsolated(Gpt2Pattern, piece, output);
+        for (int i = start; i < output.Count; i++) output[i] = output[i] with { Text = MapBytes(output[i].Text) };
+    }
+
+    /// <summary>UTF-8 bytes of <paramref name="text"/> as byte-level characters.</summary>
+    public static string MapBytes(string text)
+    {
+        int max = Encoding.UTF8.GetMaxByteCount(text.Length);
+        Span<byte> bytes = max <= 1024 ? stackalloc byte[max] : new byte[max];
+        int n = Encoding.UTF8.GetBytes(text, bytes);
+        return string.Create(n, bytes[..n].ToArray(), static (chars, b) =>
+        {
+            for (int i = 0; i < b.Length; i++) chars[i] = ByteLevelAlphabet.ByteToChar[b[i]];
+        });
+    }
+}
+
+/// <summary>Hugging Face <c>Digits</c>: ASCII digits split off, one piece per digit or per run of digits.</summary>
+internal sealed class DigitsPreTokenizer(bool individualDigits) : PreTokenizerStep
+{
+    private static readonly Regex Single = new("[0-9]", RegexOptions.Compiled);
+    private static readonly Regex Run = new("[0-9]+", RegexOptions.Compiled);
+
+    public override void Split(Piece piece, List<Piece> output) => SplitIsolated(individualDigits ? Single : Run, piece, output);
+}
+
+/// <summary>Hugging Face <c>Split</c> with a regex or literal pattern (Llama 3, Qwen2); behaviours Isolated and Removed.</summary>
+internal sealed class RegexSplitPreTokenizer(Regex pattern, bool remove) : PreTokenizerStep
+{
+    public override void Split(Piece piece, List<Piece> output) => SplitIsolated(pattern, piece, output, remove);
+}
+
+/// <summary>
+/// SentencePiece-style Metaspace: spaces become <c>▁</c>; a <c>▁</c> is prepended always, never, or (scheme
+/// "first") only to the piece at offset 0 of the original text that does not already start with one.
+/// With <c>split</c>, the piece is cut before every <c>▁</c>.
+/// </summary>
+internal sealed class MetaspacePreTokenizer(char replacement, MetaspacePrepend prepend, bool split) : PreTokenizerStep
+{
+    public override void Split(Piece piece, List<Piece> output)
+    {
+        string text = piece.Text.Replace(' ', replacement);
+        bool add = prepend switch
+        {
+            MetaspacePrepend.Always => !text.StartsWith(replacement),
+            MetaspacePrepend.First => piece.AtStart && !text.StartsWith(replacement),
+            _ => false,
+        };
+        if (add) text = replacement + text;
+        if (!split)
+        {
+            output.Add(piece with { Text = text });
+            return;
+        }
+        int start = 0;
+        for (int i = 1; i <= text.Length; i++)
+        {
+            if (i < text.Length && text[i] != replacement) continue;
+            output.Add(new Piece(text[start..i], piece.AtStart && start == 0));
+            start = i;
+        }
+    }
+}
+
+/// <summary>When Metaspace prepends its replacement character.</summary>
+internal enum MetaspacePrepend { Never, First, Always }

@@ -1,0 +1,137 @@
+using System.Security.Cryptography;
+using AlignSharp.Data;
+using AlignSharp.Models;
+using static TorchSharp.torch;
+
+namespace AlignSharp.Training;
+
+/// <summary>
+/// Reference log-probs computed once and kept on disk. The cache folder is keyed by a hash of the reference
+/// weights; each row is keyed by a hash of its token ids (prompt and completion), which already reflect the data,
+/// the tokenizer and the truncation settings. After <see cref="Precompute"/>, training runs no reference forward,
+/// in this epoch, later epochs and later runs on the same data.
+/// </summary>
+public sealed class CachedReference : IReferenceStrategy
+{
+    private readonly CausalLM model;
+    private readonly string file;
+    private readonly Dictionary<UInt128, double> values = [];
+    private bool dirty;
+
+    /// <summary>Opens (or starts) the cache for <paramref name="model"/> under <paramref name="cacheRoot"/>; takes ownership of the model.</summary>
+    public CachedReference(CausalLM model, string cacheRoot)
+    {
+        this.model = model;
+        model.eval();
+        foreach (var p in model.parameters()) p.requires_grad = false;
+        Directory.CreateDirectory(cacheRoot);
+        file = Path.Combine(cacheRoot, $"reflogps-{WeightsHash(model)}.bin");
+        if (File.Exists(file)) Load();
+        LoadedRows = values.Count;
+    }
+
+    /// <inheritdoc />
+    public string Name => "precomputed-cache";
+
+    /// <summary>The cache file.</summary>
+    public string CacheFile => file;
+
+    /// <summary>Rows found on disk when opened.</summary>
+    public int LoadedRows { get; }
+
+    /// <summary>Reference forwards run (batches with at least one row missing).</summary>
+    public int Forwards { get; private set; }
+
+    /// <summary>Batches served entirely from the cache.</summary>
+    public int Hits { get; private set; }
+
+    /// <summary>Computes every missing row of <paramref name="pairs"/> once (in batches of <paramref name="batchSize"/>), then saves the cache.</summary>
+    public void Precompute(IReadOnlyList<TokenizedPair> pairs, int batchSize, int padId, Device device)
+    {
+        foreach (var chunk in pairs.Chunk(Math.Max(1, batchSize)))
+        {
+            using var b = PreferenceCollator.Collate(chunk, padId);
+            if (Keys(b).All(values.ContainsKey)) continue;
+            Fill(b, device);
+        }
+        Save();
+    }
+
+    /// <inheritdoc />
+    public Tensor? LogProbs(PreferenceBatch batch, Device device)
+    {
+        var keys = Keys(batch);
+        if (keys.All(values.ContainsKey)) Hits++;
+        else Fill(batch, device);
+        return tensor(keys.Select(k => values[k]).ToArray()).to(ScalarType.Float32).to(device);
+    }
+
+    /// <summary>Writes new rows to disk atomically.</summary>
+    public void Save()
+    {
+        if (!dirty) return;
+        string tmp = $"{file}.{Environment.ProcessId}.tmp";
+        using (var w = new BinaryWriter(File.Create(tmp)))
+        {
+            w.Write(values.Count);
+            foreach (var (k, v) in values) { w.Write((ulong)(k >> 64)); w.Write((ulong)k); w.Write(v); }
+        }
+        File.Move(tmp, file, overwrite: true);
+        dirty = false;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Save();
+        model.Dispose();
+    }
+
+    private void Fill(PreferenceBatch batch, Device device)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        Forwards++;
+        var sums = BatchLogProbs.Of(model, batch, device).Sums.to(ScalarType.Float64).cpu().data<double>().ToArray();
+        var keys = Keys(batch);
+        for (int i = 0; i < keys.Count; i++) values[keys[i]] = sums[i];
+        dirty = true;
+    }
+
+    private void Load()
+    {
+        using var r = new BinaryReader(File.OpenRead(file));
+        int n = r.ReadInt32();
+        for (int i = 0; i < n; i++)
+        {
+            var k = new UInt128(r.ReadUInt64(), r.ReadUInt64());
+            values[k] = r.ReadDouble();
+        }
+    }
+
+    /// <summary>Row keys in batch order: chosen rows then rejected rows.</summary>
+    private static List<UInt128> Keys(PreferenceBatch b) =>
+        [.. b.Pairs.Select(p => RowKey(p.Prompt, p.Chosen)), .. b.Pairs.Select(p => RowKey(p.Prompt, p.Rejected))];
+
+    private static UInt128 RowKey(int[] prompt, int[] completion)
+    {
+        var bytes = new byte[(prompt.Length + completion.Length + 1) * 4];
+        Buffer.BlockCopy(prompt, 0, bytes, 0, prompt.Length * 4);
+        BitConverter.TryWriteBytes(bytes.AsSpan(prompt.Length * 4), -1); // separator: prompt | completion
+        Buffer.BlockCopy(completion, 0, bytes, (prompt.Length + 1) * 4, completion.Length * 4);
+        var h = SHA256.HashData(bytes);
+        return new UInt128(BitConverter.ToUInt64(h, 0), BitConverter.ToUInt64(h, 8));
+    }
+
+    private static string WeightsHash(CausalLM model)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var (name, p) in model.named_parameters().OrderBy(x => x.name, StringComparer.Ordinal))
+        {
+            sha.AppendData(System.Text.Encoding.UTF8.GetBytes(name));
+            using var f = p.detach().to(ScalarType.Float32).cpu().contiguous();
+            sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(f.data<float>().ToArray().AsSpan()));
+        }
+        return Convert.ToHexString(sha.GetHashAndReset())[..24].ToLowerInvariant();
+    }
+}

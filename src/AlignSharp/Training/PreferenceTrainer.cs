@@ -1,0 +1,156 @@
+using AlignSharp.Data;
+using AlignSharp.Models;
+using AlignSharp.Objectives;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace AlignSharp.Training;
+
+/// <summary>Receives progress: log lines (train and eval metrics) and plain messages.</summary>
+public interface ITrainingObserver
+{
+    /// <summary>Called once per logging step and per evaluation with TRL-named metrics.</summary>
+    void OnLog(int step, int maxSteps, IReadOnlyDictionary<string, double> metrics);
+
+    /// <summary>A one-line message (cache hits, checkpoints written, ...).</summary>
+    void OnMessage(string message);
+}
+
+/// <summary>Everything a preference-training run works on; owned by the caller except where noted.</summary>
+/// <param name="Policy">The model being trained.</param>
+/// <param name="Reference">Reference strategy (owned by the trainer's caller; disposed by it).</param>
+/// <param name="Objective">The objective (stateful ones are checkpointed).</param>
+/// <param name="Train">Tokenized training pairs.</param>
+/// <param name="Eval">Tokenized evaluation pairs (may be empty).</param>
+/// <param name="PadId">Id used for padding.</param>
+public sealed record TrainingSetup(CausalLM Policy, IReferenceStrategy Reference, IPreferenceObjective Objective,
+    IReadOnlyList<TokenizedPair> Train, IReadOnlyList<TokenizedPair> Eval, int PadId);
+
+/// <summary>
+/// The preference-training loop: micro-batches accumulated into AdamW steps with warm-up + decay, gradient
+/// clipping, periodic logging, evaluation and atomic checkpoints, exactly resumable.
+/// </summary>
+public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions options, string outputDir, ITrainingObserver observer, Device? device = null)
+{
+    private readonly Device device = device ?? CPU;
+
+    /// <summary>Total optimizer steps of this run.</summary>
+    public int MaxSteps => options.MaxSteps > 0 ? options.MaxSteps
+        : Math.Max(1, (int)Math.Ceiling(options.Epochs * (setup.Train.Count / options.BatchSize) / options.GradientAccumulationSteps));
+
+    /// <summary>Runs (or resumes from <paramref name="resumeFrom"/>, a checkpoint folder) to the last step; returns the final metrics log.</summary>
+    public IReadOnlyList<Dictionary<string, double>> Run(string? resumeFrom = null)
+    {
+        if (options.Threads > 0) torch.set_num_threads(options.Threads);
+        var policy = setup.Policy;
+        policy.train();
+        using var optimizer = CreateOptimizer(policy, options);
+        using var generator = new Generator((ulong)options.Seed);
+        var schedule = LearningRateSchedule.From(options, MaxSteps);
+        var state = new TrainerState(0, new DataPosition(0, 0), "", null);
+        if (resumeFrom is not null)
+        {
+            state = TrainingCheckpoint.Load(resumeFrom, policy, optimizer);
+            RestoreGenerator(generator, state.GeneratorState);
+            if (setup.Objective is IStatefulObjective so && state.ObjectiveState is { } os) so.LoadState(os);
+            observer.OnMessage($"resumed from {resumeFrom} at step {state.Step}");
+        }
+        var stream = new BatchStream(new ShuffledBatchPlan(setup.Train.Count, options.BatchSize, options.Seed, options.Shuffle), state.Data);
+        var step = new PreferenceStep(policy, setup.Reference, setup.Objective, device);
+        var log = new List<Dictionary<string, double>>();
+        var means = new MetricMeans();
+        var parameters = policy.parameters().Where(p => p.requires_grad).ToList();
+
+        for (int s = state.Step; s < MaxSteps; s++)
+        {
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            var context = new ObjectiveContext(true, s, MaxSteps, generator);
+            for (int micro = 0; micro < options.GradientAccumulationSteps; micro++)
+            {
+                using var batch = Collate(setup.Train, stream.Next());
+                var result = step.Run(batch, context);
+                (result.Loss / options.GradientAccumulationSteps).backward();
+                means.Add(result.Metrics);
+            }
+            double gradNorm = options.MaxGradNorm > 0
+                ? nn.utils.clip_grad_norm_(parameters, options.MaxGradNorm)
+                : nn.utils.clip_grad_norm_(parameters, double.MaxValue);
+            double lr = schedule.At(s);
+            foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+            optimizer.step();
+
+            int done = s + 1;
+            means.Add(new Dictionary<string, double> { ["grad_norm"] = gradNorm, ["learning_rate"] = lr });
+            if (done % Math.Max(1, options.LoggingSteps) == 0 || done == MaxSteps)
+                Emit(log, done, stream.EpochProgress, means.Take());
+            if (setup.Eval.Count > 0 && ((options.EvalSteps > 0 && done % options.EvalSteps == 0) || done == MaxSteps))
+                Emit(log, done, stream.EpochProgress, Evaluate(step, policy));
+            if ((options.SaveSteps > 0 && done % options.SaveSteps == 0) || done == MaxSteps)
+            {
+                var objectiveState = (setup.Objective as IStatefulObjective)?.SaveState();
+                var saved = TrainingCheckpoint.Save(outputDir, policy, optimizer,
+                    new TrainerState(done, stream.Position, Convert.ToBase64String(GeneratorBytes(generator)), objectiveState), options.SaveTotalLimit);
+                observer.OnMessage($"saved {saved}");
+            }
+        }
+        return log;
+    }
+
+    /// <summary>Mean metrics over the evaluation pairs under the current policy, prefixed "eval_"; no state changes.</summary>
+    public Dictionary<string, double> Evaluate(PreferenceStep step, CausalLM policy)
+    {
+        using var _ = no_grad();
+        policy.eval();
+        var means = new MetricMeans();
+        foreach (var idx in Enumerable.Range(0, setup.Eval.Count).Chunk(options.BatchSize))
+        {
+            using var scope = NewDisposeScope();
+            using var batch = Collate(setup.Eval, idx);
+            means.Add(step.Run(batch, ObjectiveContext.Eval).Metrics);
+        }
+        policy.train();
+        return means.Take("eval_");
+    }
+
+    private void Emit(List<Dictionary<string, double>> log, int step, double epoch, Dictionary<string, double> metrics)
+    {
+        metrics["step"] = step;
+        metrics["epoch"] = Math.Round(epoch, 4);
+        log.Add(metrics);
+        MetricsLog.Append(Path.Combine(outputDir, "metrics.jsonl"), metrics);
+        observer.OnLog(step, MaxSteps, metrics);
+    }
+
+    private PreferenceBatch Collate(IReadOnlyList<TokenizedPair> pairs, int[] idx) =>
+        PreferenceCollator.Collate(idx.Select(i => pairs[i]).ToList(), setup.PadId);
+
+    /// <summary>AdamW over the trainable parameters, with no weight decay on 1-D tensors (biases, norms), as HF's Trainer does.</summary>
+    public static AdamW CreateOptimizer(CausalLM policy, TrainingOptions options)
+    {
+        var named = policy.named_parameters().Where(p => p.parameter.requires_grad).ToList();
+        var decay = named.Where(p => p.parameter.dim() >= 2).Select(p => p.parameter);
+        var noDecay = named.Where(p => p.parameter.dim() < 2).Select(p => p.parameter);
+        var o = options;
+        return optim.AdamW(
+        [
+            new AdamW.ParamGroup(decay, o.LearningRate, o.AdamBeta1, o.AdamBeta2, o.AdamEpsilon, o.WeightDecay, false, false),
+            new AdamW.ParamGroup(noDecay, o.LearningRate, o.AdamBeta1, o.AdamBeta2, o.AdamEpsilon, 0, false, false),
+        ]);
+    }
+
+    private static byte[] GeneratorBytes(Generator g)
+    {
+        using var s = g.get_state();
+        return s.data<byte>().ToArray();
+    }
+
+    private static void RestoreGenerator(Generator g, string base64)
+    {
+        if (base64.Length == 0) return;
+        var bytes = Convert.FromBase64String(base64);
+        using var t = tensor(bytes, ScalarType.Byte);
+        g.set_state(t);
+    }
+}

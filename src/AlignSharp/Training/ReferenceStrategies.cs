@@ -1,0 +1,76 @@
+using AlignSharp.Data;
+using AlignSharp.Models;
+using static TorchSharp.torch;
+
+namespace AlignSharp.Training;
+
+/// <summary>
+/// Where reference log-probs come from, so the trainer has no branches for caching or adapters.
+/// Returns per-row completion sums (2B) for a batch laid out chosen rows then rejected rows, or null when
+/// the objective needs no reference.
+/// </summary>
+public interface IReferenceStrategy : IDisposable
+{
+    /// <summary>Short name for logs.</summary>
+    string Name { get; }
+
+    /// <summary>Reference sums (2B) for <paramref name="batch"/>, already on <paramref name="device"/>; no gradient.</summary>
+    Tensor? LogProbs(PreferenceBatch batch, Device device);
+}
+
+/// <summary>No reference (reference-free objectives): no forward, no memory.</summary>
+public sealed class NoReference : IReferenceStrategy
+{
+    /// <inheritdoc />
+    public string Name => "none";
+
+    /// <inheritdoc />
+    public Tensor? LogProbs(PreferenceBatch batch, Device device) => null;
+
+    /// <inheritdoc />
+    public void Dispose() { }
+}
+
+/// <summary>A frozen copy of the initial policy, run forward under no_grad every step.</summary>
+public sealed class FrozenReference : IReferenceStrategy
+{
+    private readonly CausalLM model;
+
+    /// <summary>Takes ownership of <paramref name="model"/> and freezes it.</summary>
+    public FrozenReference(CausalLM model)
+    {
+        this.model = model;
+        model.eval();
+        foreach (var p in model.parameters()) p.requires_grad = false;
+    }
+
+    /// <inheritdoc />
+    public string Name => "frozen-copy";
+
+    /// <summary>Reference forwards run so far (for logs and tests).</summary>
+    public int Forwards { get; private set; }
+
+    /// <inheritdoc />
+    public Tensor? LogProbs(PreferenceBatch batch, Device device)
+    {
+        using var _ = no_grad();
+        Forwards++;
+        return BatchLogProbs.Of(model, batch, device).Sums;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => model.Dispose();
+}
+
+/// <summary>Runs a model over a collated batch on a device (one place for the batch-to-device step).</summary>
+public static class BatchLogProbs
+{
+    /// <summary>Per-row completion sums and counts of <paramref name="batch"/> under <paramref name="model"/>.</summary>
+    public static RowLogProbs Of(CausalLM model, PreferenceBatch batch, Device device)
+    {
+        using var scope = NewDisposeScope();
+        var r = SequenceLogProbs.Compute(model, batch.InputIds.to(device), batch.AttentionMask.to(device),
+            batch.PositionIds.to(device), batch.CompletionMask.to(device));
+        return new RowLogProbs(r.Sums.MoveToOuterDisposeScope(), r.Counts.MoveToOuterDisposeScope());
+    }
+}

@@ -1,0 +1,89 @@
+using AlignSharp.Models;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace AlignSharp.Training;
+
+/// <summary>
+/// A resumable checkpoint folder <c>checkpoint-N</c>: model weights and config, optimizer moments, and
+/// <see cref="TrainerState"/>. Written into a temporary sibling folder and renamed into place, so an interrupted
+/// save never damages the previous checkpoint; <c>latest</c> names the newest complete one.
+/// </summary>
+public static class TrainingCheckpoint
+{
+    private const string OptimizerFile = "optimizer.bin";
+    private const string StateFile = "trainer_state.json";
+    private const string LatestFile = "latest";
+
+    /// <summary>Saves a checkpoint for <paramref name="state"/>.Step under <paramref name="outputDir"/>; returns its folder.</summary>
+    public static string Save(string outputDir, CausalLM model, OptimizerHelper optimizer, TrainerState state, int keepLast)
+    {
+        Directory.CreateDirectory(outputDir);
+        string final = Path.Combine(outputDir, $"checkpoint-{state.Step}");
+        string tmp = Path.Combine(outputDir, $".checkpoint-{state.Step}.tmp-{Environment.ProcessId}");
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        Directory.CreateDirectory(tmp);
+        ModelWeights.Save(model, tmp);
+        optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
+        state.Write(Path.Combine(tmp, StateFile));
+        ReplaceDirectory(tmp, final);
+        AtomicFile.WriteAllText(Path.Combine(outputDir, LatestFile), Path.GetFileName(final));
+        Prune(outputDir, keepLast);
+        return final;
+    }
+
+    /// <summary>Resolves "latest" or a folder path to a complete checkpoint folder, or fails naming what is missing.</summary>
+    public static string Resolve(string outputDir, string resume)
+    {
+        string dir = resume == "latest"
+            ? Path.Combine(outputDir, File.Exists(Path.Combine(outputDir, LatestFile))
+                ? File.ReadAllText(Path.Combine(outputDir, LatestFile)).Trim()
+                : throw new AlignSharpException($"--resume latest: no checkpoint in {outputDir}"))
+            : resume;
+        foreach (var f in new[] { StateFile, OptimizerFile })
+            if (!File.Exists(Path.Combine(dir, f))) throw new AlignSharpException($"{dir}: not a complete checkpoint ({f} missing)");
+        return dir;
+    }
+
+    /// <summary>Restores weights and optimizer moments in place and returns the trainer state.</summary>
+    public static TrainerState Load(string dir, CausalLM model, OptimizerHelper optimizer)
+    {
+        ModelWeights.Load(model, dir);
+        try { optimizer.load_state_dict(Path.Combine(dir, OptimizerFile)); }
+        catch (ArgumentException e) { throw new AlignSharpException($"{dir}: optimizer state does not fit this model ({e.Message})"); }
+        return TrainerState.Read(Path.Combine(dir, StateFile));
+    }
+
+    private static void ReplaceDirectory(string tmp, string final)
+    {
+        string? old = null;
+        if (Directory.Exists(final))
+        {
+            old = final + $".old-{Environment.ProcessId}";
+            Directory.Move(final, old);
+        }
+        Directory.Move(tmp, final);
+        if (old is not null) Directory.Delete(old, true);
+    }
+
+    private static void Prune(string outputDir, int keepLast)
+    {
+        if (keepLast <= 0) return;
+        var steps = Directory.GetDirectories(outputDir, "checkpoint-*")
+            .Select(d => (Dir: d, Ok: int.TryParse(Path.GetFileName(d)["checkpoint-".Length..], out var n), N: n))
+            .Where(x => x.Ok).OrderByDescending(x => x.N).Skip(keepLast);
+        foreach (var s in steps) Directory.Delete(s.Dir, true);
+    }
+}
+
+/// <summary>Atomic small-file writes: temp file in the same folder, then rename.</summary>
+public static class AtomicFile
+{
+    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> atomically.</summary>
+    public static void WriteAllText(string path, string text)
+    {
+        string tmp = $"{path}.{Environment.ProcessId}.tmp";
+        File.WriteAllText(tmp, text);
+        File.Move(tmp, path, overwrite: true);
+    }
+}

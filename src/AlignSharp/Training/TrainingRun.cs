@@ -1,0 +1,95 @@
+using AlignSharp.Config;
+using AlignSharp.Data;
+using AlignSharp.Models;
+using AlignSharp.Models.Families;
+using AlignSharp.Tokenization;
+using TorchSharp;
+
+namespace AlignSharp.Training;
+
+/// <summary>Builds a run from its <see cref="RunConfig"/> (tokenizer, models, data, reference, objective) and trains it.</summary>
+public sealed class TrainingRun
+{
+    private readonly RunConfig config;
+    private readonly ITrainingObserver observer;
+
+    /// <summary>Prepares a run; nothing is loaded until <see cref="Execute"/>.</summary>
+    public TrainingRun(RunConfig config, ITrainingObserver observer)
+    {
+        this.config = config;
+        this.observer = observer;
+    }
+
+    /// <summary>The tokenizer the config names: the byte tokenizer, or tokenizer.json from a folder.</summary>
+    public static ITokenizer CreateTokenizer(RunConfig c) =>
+        (c.Tokenizer ?? (c.Model.Path is null ? "byte" : c.Model.Path)) switch
+        {
+            "byte" => new ByteTokenizer(),
+            var dir => HfTokenizer.FromFolder(dir),
+        };
+
+    /// <summary>Builds the starting model: loaded from the HF folder, or fresh from the seed (so every call gives the same weights).</summary>
+    public static CausalLM CreateModel(RunConfig c, ITokenizer tokenizer)
+    {
+        if (c.Model.Path is not null)
+            throw new ConfigException($"model.path: loading Hugging Face folders is not available in this build ({c.Model.Path})");
+        torch.manual_seed(c.Training.Seed);
+        var m = c.Model;
+        return new Gpt2Model(ModelConfig.TinyGpt2(tokenizer.VocabSize, m.HiddenSize, m.NumLayers, m.NumHeads, m.MaxPositions));
+    }
+
+    /// <summary>Reads, splits and tokenizes the data; trains; returns the metrics log.</summary>
+    public IReadOnlyList<Dictionary<string, double>> Execute(string? resume = null)
+    {
+        var tokenizer = CreateTokenizer(config);
+        var objective = config.CreateObjective();
+        var (train, eval) = LoadPairs(tokenizer);
+        observer.OnMessage($"data: {train.Count} training pairs, {eval.Count} evaluation pairs");
+        using var policy = CreateModel(config, tokenizer);
+        using var reference = CreateReference(objective.NeedsReference, tokenizer, train, eval);
+        int pad = tokenizer.PadId ?? tokenizer.EosId ?? 0;
+        var trainer = new PreferenceTrainer(new TrainingSetup(policy, reference, objective, train, eval, pad), config.Training, config.OutputDir, observer);
+        string? from = resume is null ? null : TrainingCheckpoint.Resolve(config.OutputDir, resume);
+        return trainer.Run(from);
+    }
+
+    private (List<TokenizedPair> Train, List<TokenizedPair> Eval) LoadPairs(ITokenizer tokenizer)
+    {
+        string trainPath = config.Data.Train ?? throw new ConfigException("data.train: no training data given");
+        var records = JsonlPreferenceReader.Read(trainPath).ToList();
+        List<PreferenceExample> evalRecords;
+        if (config.Data.Eval is { } evalPath) evalRecords = JsonlPreferenceReader.Read(evalPath).ToList();
+        else
+        {
+            int n = (int)Math.Round(records.Count * config.Data.EvalFraction);
+            var order = Enumerable.Range(0, records.Count).ToArray();
+            new Random(unchecked((int)config.Training.Seed)).Shuffle(order);
+            var held = order.Take(n).ToHashSet();
+            evalRecords = records.Where((_, i) => held.Contains(i)).ToList();
+            records = records.Where((_, i) => !held.Contains(i)).ToList();
+        }
+        var pt = new PairTokenizer(tokenizer, config.Data.MaxLength);
+        return (records.Select(pt.Tokenize).ToList(), evalRecords.Select(pt.Tokenize).ToList());
+    }
+
+    private IReferenceStrategy CreateReference(bool needed, ITokenizer tokenizer, List<TokenizedPair> train, List<TokenizedPair> eval)
+    {
+        if (!needed) return new NoReference();
+        var model = CreateModel(config, tokenizer);
+        if (config.Reference == ReferenceKind.Frozen) return new FrozenReference(model);
+        var cached = new CachedReference(model, ReferenceCacheRoot());
+        int pad = tokenizer.PadId ?? tokenizer.EosId ?? 0;
+        cached.Precompute(train.Concat(eval).ToList(), config.Training.BatchSize, pad, torch.CPU);
+        observer.OnMessage($"reference log-probs: {cached.LoadedRows} rows from cache, {cached.Forwards} reference batches computed ({cached.CacheFile})");
+        return cached;
+    }
+
+    /// <summary>The user-level cache shared by runs: $ALIGNSHARP_CACHE, else $XDG_CACHE_HOME/alignsharp, else ~/.cache/alignsharp.</summary>
+    public static string ReferenceCacheRoot()
+    {
+        string root = Environment.GetEnvironmentVariable("ALIGNSHARP_CACHE") is { Length: > 0 } a ? a
+            : Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? Path.Combine(x, "alignsharp")
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "alignsharp");
+        return Path.Combine(root, "reference-logps");
+    }
+}

@@ -1,0 +1,219 @@
+using System.Text.Json.Nodes;
+using AlignSharp.Checkpoints;
+using AlignSharp.Models;
+using AlignSharp.Tests.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AlignSharp.Tests.Checkpoints;
+
+public sealed class HfCheckpointTests : IDisposable
+{
+    private readonly string tmp = Directory.CreateTempSubdirectory("alignsharp-hf-").FullName;
+
+    public void Dispose() => Directory.Delete(tmp, recursive: true);
+
+    public static TheoryData<string> Folders => new(GoldenModel.Names);
+
+    private static string Golden(string name) => Path.Combine(GoldenModel.Root, name);
+
+    /// <summary>Copies a golden folder (config + weights) into a scratch folder the test may corrupt.</summary>
+    private string CopyOf(string name)
+    {
+        string dst = Path.Combine(tmp, name + "-" + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(dst);
+        foreach (var f in Directory.GetFiles(Golden(name)).Where(f => !f.EndsWith("golden.json", StringComparison.Ordinal)))
+            File.Copy(f, Path.Combine(dst, Path.GetFileName(f)));
+        return dst;
+    }
+
+    private static void AssertSameState(CausalLM a, CausalLM b)
+    {
+        var sa = a.state_dict();
+        var sb = b.state_dict();
+        Assert.Equal(sa.Keys.Order(), sb.Keys.Order());
+        foreach (var k in sa.Keys) TensorAssert.BitEqual(sa[k], sb[k], k);
+    }
+
+    private static CheckpointException LoadFails(string dir) => Assert.Throws<CheckpointException>(() => HfCheckpoint.Load(dir).Model.Dispose());
+
+    [Theory]
+    [MemberData(nameof(Folders))]
+    public void Load_save_load_is_bit_exact_with_the_same_names_and_parameter_count(string folder)
+    {
+        using var first = HfCheckpoint.Load(Golden(folder)).Model;
+        string saved = Path.Combine(tmp, "saved");
+        HfCheckpoint.Save(first, saved);
+        using var second = HfCheckpoint.Load(saved).Model;
+        AssertSameState(first, second);
+        Assert.Equal(first.parameters().Sum(p => p.numel()), second.parameters().Sum(p => p.numel()));
+        // names equal the input checkpoint's (minus a tied head, which the input never stores here)
+        var inputNames = new HashSet<string>();
+        string index = Path.Combine(Golden(folder), HfCheckpoint.IndexFile);
+        if (File.Exists(index)) foreach (var (k, _) in JsonNode.Parse(File.ReadAllText(index))!["weight_map"]!.AsObject()) inputNames.Add(k);
+        else using (var f = SafetensorsFile.Open(Path.Combine(Golden(folder), HfCheckpoint.WeightsFile))) inputNames.UnionWith(f.Tensors.Keys);
+        using (var f = SafetensorsFile.Open(Path.Combine(saved, HfCheckpoint.WeightsFile)))
+        {
+            Assert.Equal(inputNames.Order(), f.Tensors.Keys.Order());
+            Assert.Equal("pt", f.Metadata["format"]);
+        }
+        var cfgIn = HfConfig.Read(Path.Combine(Golden(folder), "config.json"));
+        var cfgOut = HfConfig.Read(Path.Combine(saved, "config.json"));
+        Assert.Equal(cfgIn.EosTokenIds, cfgOut.EosTokenIds);
+        Assert.NotEmpty(cfgOut.EosTokenIds);
+        int[] none = [];
+        Assert.Equal(cfgIn with { EosTokenIds = none }, cfgOut with { EosTokenIds = none });
+        Assert.Empty(Directory.GetDirectories(tmp, ".*"));
+    }
+
+    [Fact]
+    public void Sharded_save_writes_an_index_and_reloads_bit_exactly()
+    {
+        using var model = HfCheckpoint.Load(Golden("llama-tiny")).Model;
+        string saved = Path.Combine(tmp, "sharded");
+        HfCheckpoint.Save(model, saved, new HfSaveOptions { MaxShardBytes = 30_000 });
+        Assert.False(File.Exists(Path.Combine(saved, HfCheckpoint.WeightsFile)));
+        var index = JsonNode.Parse(File.ReadAllText(Path.Combine(saved, HfCheckpoint.IndexFile)))!;
+        var shards = index["weight_map"]!.AsObject().Select(kv => kv.Value!.GetValue<string>()).Distinct().ToList();
+        Assert.True(shards.Count > 2);
+        Assert.All(shards, s => Assert.True(new FileInfo(Path.Combine(saved, s)).Length < 30_000 + 4096));
+        long total = model.parameters().Sum(p => p.numel() * 4);
+        Assert.Equal(total, index["metadata"]!["total_size"]!.GetValue<long>());
+        using var back = HfCheckpoint.Load(saved).Model;
+        AssertSameState(model, back);
+    }
+
+    [Fact]
+    public void Saving_over_an_existing_folder_replaces_it_and_copies_tokenizer_files()
+    {
+        using var model = HfCheckpoint.Load(Golden("gpt2-tiny")).Model;
+        string src = Path.Combine(tmp, "src");
+        Directory.CreateDirectory(src);
+        File.Copy(Path.Combine(TestSetup.Shared, "golden", "tokenizers", "gpt2", "tokenizer.json"), Path.Combine(src, "tokenizer.json"));
+        string saved = Path.Combine(tmp, "out");
+        Directory.CreateDirectory(saved);
+        File.WriteAllText(Path.Combine(saved, "stale.txt"), "old");
+        HfCheckpoint.Save(model, saved, new HfSaveOptions { SourceDir = src });
+        Assert.False(File.Exists(Path.Combine(saved, "stale.txt")));
+        Assert.True(File.Exists(Path.Combine(saved, "tokenizer.json")));
+        Assert.Empty(Directory.GetDirectories(tmp, ".*"));
+    }
+
+    [Fact]
+    public void Bf16_storage_option_saves_bf16_and_reloads_to_the_rounded_weights()
+    {
+        using var model = HfCheckpoint.Load(Golden("llama-tiny-bf16")).Model; // values are exactly representable in BF16
+        string saved = Path.Combine(tmp, "bf16");
+        HfCheckpoint.Save(model, saved, new HfSaveOptions { DType = ScalarType.BFloat16 });
+        using (var f = SafetensorsFile.Open(Path.Combine(saved, HfCheckpoint.WeightsFile))) Assert.All(f.Tensors.Values, e => Assert.Equal("BF16", e.DType));
+        Assert.Equal("bfloat16", JsonNode.Parse(File.ReadAllText(Path.Combine(saved, "config.json")))!["torch_dtype"]!.GetValue<string>());
+        using var back = HfCheckpoint.Load(saved).Model;
+        AssertSameState(model, back);
+    }
+
+    [Theory]
+    [InlineData("gpt2-tiny", "transformer.wte.weight")]
+    [InlineData("qwen2-tiny", "model.embed_tokens.weight")]
+    public void Tied_embeddings_stay_one_shared_parameter_after_an_adamw_step(string folder, string embedding)
+    {
+        using var model = HfCheckpoint.Load(Golden(folder)).Model;
+        Assert.DoesNotContain(model.named_parameters(), p => p.name == "lm_head.weight");
+        var embed = model.named_parameters().Single(p => p.name == embedding).parameter;
+        using var before = embed.detach().clone();
+        var opt = torch.optim.AdamW(model.parameters(), lr: 1e-2);
+        using (var scope = torch.NewDisposeScope())
+        {
+            var ids = torch.tensor(new long[] { 5, 9, 17, 3 }).unsqueeze(0);
+            var mask = torch.ones_like(ids);
+            var logits = model.Logits(ids, mask, CausalLM.PositionsFromMask(mask));
+            // Only the head sees token 40's row (it is not an input): a tied head must move the embedding row too.
+            logits[.., .., 40].sum().backward();
+            opt.step();
+        }
+        Assert.False(before[40].eq(embed[40]).all().item<bool>(), "the head's gradient did not reach the shared embedding");
+        using var probe = torch.randn(1, model.Config.HiddenSize);
+        using var viaHead = model.LmHead(probe);
+        using var viaEmbed = probe.matmul(embed.detach().t());
+        TensorAssert.BitEqual(viaEmbed, viaHead, "head after the step");
+        string saved = Path.Combine(tmp, "tied");
+        HfCheckpoint.Save(model, saved);
+        using var back = HfCheckpoint.Load(saved).Model;
+        AssertSameState(model, back);
+    }
+
+    [Fact]
+    public void Gpt2_checkpoint_without_prefix_and_with_attention_buffers_loads()
+    {
+        string dir = CopyOf("gpt2-tiny");
+        string path = Path.Combine(dir, HfCheckpoint.WeightsFile);
+        var tensors = SafetensorsFile.ReadAll(path).ToDictionary(kv => kv.Key["transformer.".Length..], kv => kv.Value);
+        tensors["h.0.attn.bias"] = torch.ones(1, 1, 64, 64).tril();
+        tensors["h.0.attn.masked_bias"] = torch.tensor(-1e4f);
+        SafetensorsFile.Write(path, tensors);
+        using var a = HfCheckpoint.Load(Golden("gpt2-tiny")).Model;
+        using var b = HfCheckpoint.Load(dir).Model;
+        AssertSameState(a, b);
+    }
+
+    [Fact]
+    public void Missing_shard_is_an_error_naming_the_file()
+    {
+        string dir = CopyOf("llama-tiny-sharded");
+        File.Delete(Path.Combine(dir, "model-00002-of-00002.safetensors"));
+        var e = LoadFails(dir);
+        Assert.Contains("model-00002-of-00002.safetensors", e.Message);
+        Assert.Contains("missing", e.Message);
+    }
+
+    [Fact]
+    public void No_weights_file_is_an_error()
+    {
+        string dir = CopyOf("llama-tiny");
+        File.Delete(Path.Combine(dir, HfCheckpoint.WeightsFile));
+        Assert.Contains("neither model.safetensors nor model.safetensors.index.json", LoadFails(dir).Message);
+    }
+
+    [Fact]
+    public void Unsupported_model_type_is_an_error_naming_it()
+    {
+        string dir = CopyOf("llama-tiny");
+        string cfg = Path.Combine(dir, "config.json");
+        File.WriteAllText(cfg, File.ReadAllText(cfg).Replace("\"llama\"", "\"falcon\""));
+        var e = LoadFails(dir);
+        Assert.Contains("unsupported model_type 'falcon'", e.Message);
+    }
+
+    [Fact]
+    public void Missing_unexpected_and_misshaped_tensors_are_errors_naming_them()
+    {
+        string dir = CopyOf("llama-tiny");
+        string path = Path.Combine(dir, HfCheckpoint.WeightsFile);
+        var original = SafetensorsFile.ReadAll(path);
+
+        var t = new Dictionary<string, Tensor>(original);
+        t.Remove("model.layers.1.mlp.up_proj.weight");
+        SafetensorsFile.Write(path, t);
+        Assert.Contains("missing tensor 'model.layers.1.mlp.up_proj.weight'", LoadFails(dir).Message);
+
+        t = new Dictionary<string, Tensor>(original) { ["model.layers.0.self_attn.rotary_emb.inv_freq"] = torch.ones(4) };
+        SafetensorsFile.Write(path, t);
+        Assert.Contains("unexpected tensor 'model.layers.0.self_attn.rotary_emb.inv_freq'", LoadFails(dir).Message);
+
+        t = new Dictionary<string, Tensor>(original) { ["model.norm.weight"] = torch.ones(31) };
+        SafetensorsFile.Write(path, t);
+        var e = LoadFails(dir);
+        Assert.Contains("'model.norm.weight' has shape [31], expected [32]", e.Message);
+    }
+
+    [Fact]
+    public void Corrupt_weights_file_in_a_folder_is_an_error_naming_the_file()
+    {
+        string dir = CopyOf("qwen2-tiny");
+        string path = Path.Combine(dir, HfCheckpoint.WeightsFile);
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+        var e = LoadFails(dir);
+        Assert.Contains(path, e.Message);
+        Assert.Contains("past the end", e.Message);
+    }
+}
