@@ -1,3 +1,4 @@
+using AlignSharp.Checkpoints;
 using AlignSharp.Config;
 using AlignSharp.Data;
 using AlignSharp.Models;
@@ -28,11 +29,13 @@ public sealed class TrainingRun
             var dir => HfTokenizer.FromFolder(dir),
         };
 
+    private static string? TokenizerFolder(RunConfig c) =>
+        (c.Tokenizer ?? c.Model.Path) is { } dir && dir != "byte" && Directory.Exists(dir) ? dir : null;
+
     /// <summary>Builds the starting model: loaded from the HF folder, or fresh from the seed (so every call gives the same weights).</summary>
     public static CausalLM CreateModel(RunConfig c, ITokenizer tokenizer)
     {
-        if (c.Model.Path is not null)
-            throw new ConfigException($"model.path: loading Hugging Face folders is not available in this build ({c.Model.Path})");
+        if (c.Model.Path is not null) return HfCheckpoint.Load(c.Model.Path).Model;
         torch.manual_seed(c.Training.Seed);
         var m = c.Model;
         return new Gpt2Model(ModelConfig.TinyGpt2(tokenizer.VocabSize, m.HiddenSize, m.NumLayers, m.NumHeads, m.MaxPositions));
@@ -50,7 +53,11 @@ public sealed class TrainingRun
         int pad = tokenizer.PadId ?? tokenizer.EosId ?? 0;
         var trainer = new PreferenceTrainer(new TrainingSetup(policy, reference, objective, train, eval, pad), config.Training, config.OutputDir, observer);
         string? from = resume is null ? null : TrainingCheckpoint.Resolve(config.OutputDir, resume);
-        return trainer.Run(from);
+        var log = trainer.Run(from);
+        string final = Path.Combine(config.OutputDir, "final");
+        HfCheckpoint.Save(policy, final, new HfSaveOptions { SourceDir = TokenizerFolder(config) });
+        observer.OnMessage($"saved the trained model as a Hugging Face folder: {final}");
+        return log;
     }
 
     private (List<TokenizedPair> Train, List<TokenizedPair> Eval) LoadPairs(ITokenizer tokenizer)
