@@ -1,10 +1,19 @@
 namespace AlignSharp.Data;
 
-/// <summary>Where a record came from, for error messages and reports: file and 1-based line (or row).</summary>
+/// <summary>
+/// Where a record came from, for error messages and reports: file and 1-based line (text formats) or row
+/// (<see cref="IsRow"/>, Parquet). Line 0 means the file as a whole.
+/// </summary>
 public sealed record SourceLocation(string File, long Line)
 {
+    /// <summary>True when <see cref="Line"/> is a 1-based row number (Parquet) rather than a text line.</summary>
+    public bool IsRow { get; init; }
+
+    /// <summary>The file as a whole (no line).</summary>
+    public static SourceLocation WholeFile(string file) => new(file, 0);
+
     /// <inheritdoc />
-    public override string ToString() => $"{File}:{Line}";
+    public override string ToString() => Line == 0 ? File : IsRow ? $"{File}:row {Line}" : $"{File}:{Line}";
 }
 
 /// <summary>

@@ -1,27 +1,167 @@
+using AlignSharp.Data.Validation;
 using AlignSharp.Tokenization;
 
 namespace AlignSharp.Data;
 
-/// <summary>A pair as token ids: the prompt (never scored) and the two completions (scored, EOS appended once).</summary>
-public sealed record TokenizedPair(int[] Prompt, int[] Chosen, int[] Rejected, PreferenceExample Example);
-
-/// <summary>Turns text pairs into ids: BOS once before the prompt (if the tokenizer has one), EOS once after each completion.</summary>
-public sealed class PairTokenizer(ITokenizer tokenizer, int maxLength)
+/// <summary>A pair as token ids: the prompt (never scored; BOS first if the tokenizer has one) and the two completions (scored; EOS last unless truncated).</summary>
+public sealed record TokenizedPair(int[] Prompt, int[] Chosen, int[] Rejected, PreferenceExample Example)
 {
-    /// <summary>Tokenizes one pair; completions are cut to fit <c>maxLength</c> together with the prompt.</summary>
-    public TokenizedPair Tokenize(PreferenceExample e)
+    /// <summary>The prompt was cut to max_prompt_length.</summary>
+    public bool PromptTruncated { get; init; }
+
+    /// <summary>A completion was cut to fit max_length (it then has no EOS).</summary>
+    public bool CompletionTruncated { get; init; }
+
+    /// <summary>Tokens in the chosen row (prompt + chosen).</summary>
+    public int ChosenLength => Prompt.Length + Chosen.Length;
+
+    /// <summary>Tokens in the rejected row (prompt + rejected).</summary>
+    public int RejectedLength => Prompt.Length + Rejected.Length;
+
+    /// <summary>The longer row: the width this pair needs in a batch.</summary>
+    public int Length => Math.Max(ChosenLength, RejectedLength);
+}
+
+/// <summary>An unpaired (KTO) example as token ids.</summary>
+public sealed record TokenizedUnpaired(int[] Prompt, int[] Completion, UnpairedExample Example)
+{
+    /// <summary>The prompt was cut to max_prompt_length.</summary>
+    public bool PromptTruncated { get; init; }
+
+    /// <summary>The completion was cut to fit max_length.</summary>
+    public bool CompletionTruncated { get; init; }
+}
+
+/// <summary>Token lengths of one example before truncation: prompt with BOS, completions with EOS.</summary>
+public readonly record struct RawLengths(int Prompt, int Chosen, int Rejected);
+
+/// <summary>
+/// Turns text pairs into ids: BOS exactly once before the prompt (not added again when the rendered prompt already
+/// starts with it), EOS exactly once after each completion (not added when the text already ends with it, or with it
+/// and only whitespace, as chat templates close a turn: the whitespace is dropped), then
+/// truncation per <see cref="TokenizationOptions"/>. Prompt and completions are encoded separately, so no token spans
+/// the boundary and the completion mask is exact.
+/// </summary>
+public sealed class PairTokenizer(ITokenizer tokenizer, TokenizationOptions options)
+{
+    /// <summary>
+    /// Tokenizes with <paramref name="maxLength"/> and TRL's default proportions: a prompt longer than half of it keeps
+    /// its last <c>maxLength / 2</c> tokens, so no pair is ever too long.
+    /// </summary>
+    public PairTokenizer(ITokenizer tokenizer, int maxLength) : this(tokenizer, TokenizationOptions.WithHalfPrompt(maxLength)) { }
+
+    /// <summary>The limits applied.</summary>
+    public TokenizationOptions Options => options;
+
+    /// <summary>Tokenizes one pair; throws a <see cref="DataException"/> naming the record when it is too long even after truncation.</summary>
+    public TokenizedPair Tokenize(PreferenceExample e) =>
+        TryTokenize(e, out var problem) ?? throw new DataException(e.Source, $"{problem!.Issue.Name()}: {problem.Detail}");
+
+    /// <summary>Tokenizes one pair, or returns null with the problem when it does not fit.</summary>
+    public TokenizedPair? TryTokenize(PreferenceExample e, out RecordProblem? problem)
     {
-        var prompt = new List<int>();
-        if (tokenizer.BosId is { } bos) prompt.Add(bos);
-        prompt.AddRange(tokenizer.Encode(e.Prompt));
-        return new TokenizedPair(prompt.ToArray(), Completion(e.Chosen, prompt.Count), Completion(e.Rejected, prompt.Count), e);
+        var prompt = EncodePrompt(e.Prompt);
+        var chosen = EncodeCompletion(e.Chosen);
+        var rejected = EncodeCompletion(e.Rejected);
+        var cut = Truncation.Apply(prompt, [chosen, rejected], tokenizer.BosId is not null, options);
+        if (cut is null)
+        {
+            problem = TooLong(e.Source, prompt.Length);
+            return null;
+        }
+        problem = null;
+        return new TokenizedPair(cut.Prompt, cut.Completions[0], cut.Completions[1], e) { PromptTruncated = cut.PromptTruncated, CompletionTruncated = cut.CompletionTruncated };
     }
 
-    private int[] Completion(string text, int promptLength)
+    /// <summary>Tokenizes an unpaired example, or returns null with the problem when it does not fit.</summary>
+    public TokenizedUnpaired? TryTokenize(UnpairedExample e, out RecordProblem? problem)
     {
-        var ids = tokenizer.Encode(text).ToList();
-        if (tokenizer.EosId is { } eos && (ids.Count == 0 || ids[^1] != eos)) ids.Add(eos);
-        int room = Math.Max(1, maxLength - promptLength);
-        return ids.Count > room ? ids.GetRange(0, room).ToArray() : ids.ToArray();
+        var prompt = EncodePrompt(e.Prompt);
+        var cut = Truncation.Apply(prompt, [EncodeCompletion(e.Completion)], tokenizer.BosId is not null, options);
+        if (cut is null)
+        {
+            problem = TooLong(e.Source, prompt.Length);
+            return null;
+        }
+        problem = null;
+        return new TokenizedUnpaired(cut.Prompt, cut.Completions[0], e) { PromptTruncated = cut.PromptTruncated, CompletionTruncated = cut.CompletionTruncated };
+    }
+
+    /// <summary>
+    /// Tokenizes every pair; pairs too long even after truncation are reported (or, under <see cref="BadRecordPolicy.Fail"/>,
+    /// thrown), truncations are counted in <paramref name="report"/>.
+    /// </summary>
+    public List<TokenizedPair> TokenizeAll(IEnumerable<PreferenceExample> examples, DataReport report, BadRecordPolicy policy = BadRecordPolicy.Skip)
+    {
+        var result = new List<TokenizedPair>();
+        foreach (var e in examples)
+        {
+            if (TryTokenize(e, out var problem) is { } t)
+            {
+                result.Add(t);
+                if (t.PromptTruncated) report.PromptTruncated++;
+                if (t.CompletionTruncated) report.CompletionTruncated++;
+            }
+            else if (policy == BadRecordPolicy.Fail) throw new DataException(problem!.Where, $"{problem.Issue.Name()}: {problem.Detail}");
+            else report.Add(problem!);
+        }
+        return result;
+    }
+
+    /// <summary>Token lengths before truncation (prompt with BOS, completions with EOS), for length statistics.</summary>
+    public RawLengths Measure(PreferenceExample e) => new(EncodePrompt(e.Prompt).Length, EncodeCompletion(e.Chosen).Length, EncodeCompletion(e.Rejected).Length);
+
+    private RecordProblem TooLong(SourceLocation where, int promptLength) => new(where, RecordIssue.TooLong,
+        $"prompt has {promptLength} tokens; with max_length {options.MaxLength} and max_prompt_length {options.MaxPromptLength?.ToString() ?? "unset"} no completion token fits");
+
+    private int[] EncodePrompt(string text)
+    {
+        var ids = tokenizer.Encode(text);
+        if (tokenizer.BosId is { } bos && (ids.Count == 0 || ids[0] != bos)) return [bos, .. ids];
+        return [.. ids];
+    }
+
+    private int[] EncodeCompletion(string text)
+    {
+        var ids = tokenizer.Encode(text);
+        if (tokenizer.EosId is not { } eos) return [.. ids];
+        // A chat template may close the turn with EOS and a newline ("...<|im_end|>\n"): end at that EOS rather than add a second.
+        int last = -1;
+        for (int i = ids.Count - 1; i >= 0; i--)
+            if (ids[i] == eos) { last = i; break; }
+        if (last >= 0 && (last == ids.Count - 1 || string.IsNullOrWhiteSpace(tokenizer.Decode(ids.Skip(last + 1)))))
+            return [.. ids.Take(last + 1)];
+        return [.. ids, eos];
+    }
+}
+
+/// <summary>The truncation rule of <see cref="TokenizationOptions"/>, on ids.</summary>
+public static class Truncation
+{
+    /// <summary>Result of truncating one example.</summary>
+    public sealed record Result(int[] Prompt, int[][] Completions, bool PromptTruncated, bool CompletionTruncated);
+
+    /// <summary>
+    /// Applies the rule to a prompt (starting with BOS when <paramref name="hasBos"/>) and its completions; null when the
+    /// (truncated) prompt leaves no room for a completion token.
+    /// </summary>
+    public static Result? Apply(int[] prompt, int[][] completions, bool hasBos, TokenizationOptions o)
+    {
+        int longest = completions.Max(c => c.Length);
+        if (prompt.Length + longest <= o.MaxLength) return new Result(prompt, completions, false, false);
+        bool promptCut = false;
+        if (o.MaxPromptLength is { } maxPrompt && prompt.Length > maxPrompt)
+        {
+            int head = hasBos && prompt.Length > 0 ? 1 : 0; // BOS stays first whatever end is kept
+            int keep = Math.Max(0, maxPrompt - head);
+            var body = prompt.AsSpan(head);
+            var kept = o.PromptTruncation == TruncationMode.KeepStart ? body[..keep] : body[^keep..];
+            prompt = [.. prompt.AsSpan(0, head), .. kept];
+            promptCut = true;
+        }
+        int room = o.MaxLength - prompt.Length;
+        if (room < 1) return null;
+        bool completionCut = completions.Any(c => c.Length > room);
+        return new Result(prompt, completions.Select(c => c.Length > room ? c[..room] : c).ToArray(), promptCut, completionCut);
     }
 }

@@ -12,6 +12,7 @@ internal static class Access
 
     public static object? GetAttr(object? owner, string name)
     {
+        owner = PyOps.Plain(owner);
         switch (owner)
         {
             case Undefined u: throw new TemplateRuntimeError(u.Hint);
@@ -38,6 +39,8 @@ internal static class Access
 
     public static object? GetItem(object? owner, object? key)
     {
+        owner = PyOps.Plain(owner);
+        key = PyOps.Plain(key);
         switch (owner)
         {
             case Undefined u: throw new TemplateRuntimeError(u.Hint);
@@ -72,9 +75,9 @@ internal static class Access
 
     private static BuiltinCallable? DictMethod(PyDict d, string name) => name switch
     {
-        "items" => new BuiltinCallable("items", (_, _) => d.Select(kv => (object?)new PyTuple([kv.Key, kv.Value])).ToList()),
-        "keys" => new BuiltinCallable("keys", (_, _) => d.Keys.ToList<object?>()),
-        "values" => new BuiltinCallable("values", (_, _) => d.Values.ToList()),
+        "items" => new BuiltinCallable("items", (_, _) => new PyDictView("items", d.Select(kv => (object?)new PyTuple([kv.Key, kv.Value])).ToList())),
+        "keys" => new BuiltinCallable("keys", (_, _) => new PyDictView("keys", d.Keys.ToList<object?>())),
+        "values" => new BuiltinCallable("values", (_, _) => new PyDictView("values", d.Values.ToList())),
         "get" => new BuiltinCallable("get", (a, kw) =>
         {
             if (a.Count == 0 || a[0] is null) return a.Count > 1 ? a[1] : null;

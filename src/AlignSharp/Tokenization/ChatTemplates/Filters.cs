@@ -25,16 +25,19 @@ internal static class Filters
             _ => throw new TemplateRuntimeError($"TypeError: bad operand type for abs(): '{PyOps.TypeName(v)}'"),
         },
         ["attr"] = (v, a) => Access.GetAttr(v, a.Str(0, "name")),
-        ["capitalize"] = (v, _) => StringMethods.Capitalize(PyOps.Str(v)),
+        ["capitalize"] = (v, _) => KeepMarkup(v, StringMethods.Capitalize(PyOps.Str(v))),
         ["count"] = (v, _) => PyOps.Len(v),
         ["length"] = (v, _) => PyOps.Len(v),
         ["default"] = Default,
         ["d"] = Default,
         ["dictsort"] = DictSort,
-        ["escape"] = (v, _) => HtmlEscape(PyOps.Str(v)),
-        ["e"] = (v, _) => HtmlEscape(PyOps.Str(v)),
+        ["escape"] = (v, _) => v as Markup ?? new Markup(Markup.Escape(PyOps.Str(v))),
+        ["e"] = (v, _) => v as Markup ?? new Markup(Markup.Escape(PyOps.Str(v))),
+        ["forceescape"] = (v, _) => new Markup(Markup.Escape(PyOps.Str(v))),
         ["first"] = (v, _) => PyOps.Iterate(v) is { Count: > 0 } items ? items[0] : new Undefined("No first item, sequence was empty."),
-        ["last"] = (v, _) => PyOps.Iterate(v) is { Count: > 0 } items ? items[^1] : new Undefined("No last item, sequence was empty."),
+        ["last"] = (v, _) => v is PyIterator it
+            ? throw new TemplateRuntimeError($"TypeError: '{it.TypeName}' object is not reversible")
+            : PyOps.Iterate(v) is { Count: > 0 } items ? items[^1] : new Undefined("No last item, sequence was empty."),
         ["float"] = (v, a) => ToFloat(v, a.Get(0, "default", 0.0)),
         ["int"] = (v, a) => ToInt(v, a.Get(0, "default", 0L), PyOps.ToLong(a.Get(1, "base", 10L))),
         ["format"] = (v, a) => a.Kwargs.Count > 0
@@ -43,8 +46,8 @@ internal static class Filters
         ["indent"] = Indent,
         ["items"] = (v, _) => v switch
         {
-            Undefined => new List<object?>(),
-            PyDict d => d.Select(kv => (object?)new PyTuple([kv.Key, kv.Value])).ToList(),
+            Undefined => new PyIterator("generator", []),
+            PyDict d => new PyIterator("generator", d.Select(kv => (object?)new PyTuple([kv.Key, kv.Value])).ToList()),
             _ => throw new TemplateRuntimeError("TypeError: Can only get item pairs from a mapping."),
         },
         ["join"] = (v, a) =>
@@ -53,8 +56,8 @@ internal static class Filters
             return string.Join(PyOps.Str(a.Get(0, "d", "")), items.Select(PyOps.Str));
         },
         ["list"] = (v, _) => PyOps.Iterate(v).ToList(),
-        ["lower"] = (v, _) => PyOps.Str(v).ToLowerInvariant(),
-        ["upper"] = (v, _) => PyOps.Str(v).ToUpperInvariant(),
+        ["lower"] = (v, _) => KeepMarkup(v, StringMethods.Lower(PyOps.Str(v))),
+        ["upper"] = (v, _) => KeepMarkup(v, StringMethods.Upper(PyOps.Str(v))),
         ["map"] = Map,
         ["max"] = (v, a) => MinMax(v, a, max: true),
         ["min"] = (v, a) => MinMax(v, a, max: false),
@@ -66,9 +69,11 @@ internal static class Filters
             a.Get(2, "count", null) is { } c ? PyOps.ToLong(c) : -1),
         ["reverse"] = (v, _) => v is string s
             ? string.Concat(s.EnumerateRunes().Reverse().Select(r => r.ToString()))
-            : PyOps.Iterate(v).Reverse().ToList(),
+            : v is PyIterator
+                ? PyOps.Iterate(v).Reverse().ToList()
+                : new PyIterator(v is PyDict ? "dict_reversekeyiterator" : "list_reverseiterator", PyOps.Iterate(v).Reverse().ToList()),
         ["round"] = Round,
-        ["safe"] = (v, _) => PyOps.Str(v),
+        ["safe"] = (v, _) => v as Markup ?? new Markup(PyOps.Str(v)),
         ["sort"] = Sort,
         ["string"] = (v, _) => PyOps.Str(v),
         ["sum"] = (v, a) =>
@@ -76,8 +81,8 @@ internal static class Filters
             var items = a.Get(0, "attribute", null) is { } attr ? PyOps.Iterate(v).Select(x => AttrPath(x, attr)) : PyOps.Iterate(v);
             return items.Aggregate(a.Get(1, "start", 0L), PyOps.Add);
         },
-        ["title"] = (v, _) => string.Concat(WordBeginningSplit.Split(PyOps.Str(v)).Where(p => p.Length > 0)
-            .Select(p => char.ToUpperInvariant(p[0]) + p[1..].ToLowerInvariant())),
+        ["title"] = (v, _) => KeepMarkup(v, string.Concat(WordBeginningSplit.Split(PyOps.Str(v)).Where(p => p.Length > 0)
+            .Select(p => StringMethods.Upper(p[..1]) + StringMethods.Lower(p[1..])))),
         ["tojson"] = (v, a) => PyJson.Dumps(v,
             ensureAscii: PyOps.Truthy(a.Get(0, "ensure_ascii", false)),
             indent: a.Get(1, "indent", null) switch
@@ -93,10 +98,13 @@ internal static class Filters
                 _ => throw new TemplateRuntimeError("TypeError: tojson separators must be a pair of strings"),
             },
             sortKeys: PyOps.Truthy(a.Get(3, "sort_keys", false))),
-        ["trim"] = (v, a) => StringMethods.Strip(PyOps.Str(v), a.Get(0, "chars", null)),
+        ["trim"] = (v, a) => KeepMarkup(v, StringMethods.Strip(PyOps.Str(v), a.Get(0, "chars", null))),
         ["unique"] = Unique,
         ["wordcount"] = (v, _) => (long)Word.Matches(PyOps.Str(v)).Count,
     };
+
+    /// <summary>String filters return Markup when given Markup (markupsafe's str methods do).</summary>
+    private static object KeepMarkup(object? input, string result) => input is Markup ? new Markup(result) : result;
 
     public static bool IsKnown(string name) => Table.ContainsKey(name);
 
@@ -181,7 +189,7 @@ internal static class Filters
             seen.Add(key);
             result.Add(item);
         }
-        return result;
+        return new PyIterator("generator", result);
     }
 
     private static object? MinMax(object? v, FilterArgs a, bool max)
@@ -202,16 +210,17 @@ internal static class Filters
 
     private static object? Map(object? v, FilterArgs a)
     {
-        var items = PyOps.Iterate(v);
+        // Jinja2 yields nothing for a falsy sequence (e.g. None), and returns a generator.
+        var items = PyOps.Truthy(v) ? PyOps.Iterate(v) : [];
         if (a.Kwargs.TryGetValue("attribute", out var attribute))
         {
             var hasDefault = a.Kwargs.TryGetValue("default", out var fallback);
-            return items.Select(x => AttrPath(x, attribute) is Undefined u && hasDefault ? fallback : AttrPath(x, attribute)).ToList();
+            return new PyIterator("generator", items.Select(x => AttrPath(x, attribute) is Undefined && hasDefault ? fallback : AttrPath(x, attribute)).ToList());
         }
         if (a.Args.Count == 0 || a.Args[0] is not string filterName)
             throw new TemplateRuntimeError("TypeError: map() needs a filter name or attribute=");
         var rest = a.Args.Skip(1).ToList();
-        return items.Select(x => Apply(filterName, x, rest, a.Kwargs)).ToList();
+        return new PyIterator("generator", items.Select(x => Apply(filterName, x, rest, a.Kwargs)).ToList());
     }
 
     private static object? SelectOrReject(object? v, FilterArgs a, bool select, bool byAttribute)
@@ -233,7 +242,9 @@ internal static class Filters
             var testArgs = args.Skip(1).ToList();
             test = x => Tests.Apply(testName, x, testArgs, new Dictionary<string, object?>());
         }
-        return PyOps.Iterate(v).Where(x => test(byAttribute ? AttrPath(x, attribute) : x) == select).ToList();
+        // Jinja2 yields nothing for a falsy sequence (e.g. tools=None), and returns a generator.
+        var items = PyOps.Truthy(v) ? PyOps.Iterate(v) : [];
+        return new PyIterator("generator", items.Where(x => test(byAttribute ? AttrPath(x, attribute) : x) == select).ToList());
     }
 
     private static object? Round(object? v, FilterArgs a)
@@ -294,24 +305,6 @@ internal static class Filters
             rv = lines[0];
             if (lines.Count > 1) rv += "\n" + string.Join("\n", lines.Skip(1).Select(l => l.Length > 0 ? indention + l : l));
         }
-        return first ? indention + rv : rv;
-    }
-
-    private static string HtmlEscape(string s)
-    {
-        var sb = new StringBuilder(s.Length);
-        foreach (var c in s)
-        {
-            sb.Append(c switch
-            {
-                '&' => "&amp;",
-                '<' => "&lt;",
-                '>' => "&gt;",
-                '"' => "&#34;",
-                '\'' => "&#39;",
-                _ => c.ToString(),
-            });
-        }
-        return sb.ToString();
+        return KeepMarkup(v, first ? indention + rv : rv);
     }
 }

@@ -42,7 +42,7 @@ internal static class PyFormat
         return sb.ToString();
     }
 
-    /// <summary>printf-style <c>"%s %d" % args</c> for %s, %r, %d, %i, %f (with precision) and %%.</summary>
+    /// <summary>printf-style <c>"%s %d" % args</c>: conversions s, r, d, i, f, x, X with flags '-', '0', '+', ' ', a width and a precision.</summary>
     public static string Printf(string template, IReadOnlyList<object?> args)
     {
         var sb = new StringBuilder();
@@ -53,26 +53,53 @@ internal static class PyFormat
             if (c != '%') { sb.Append(c); continue; }
             if (++i >= template.Length) throw new TemplateRuntimeError("ValueError: incomplete format");
             if (template[i] == '%') { sb.Append('%'); continue; }
+            var flags = "";
+            while (i < template.Length && template[i] is '-' or '0' or '+' or ' ' or '#') flags += template[i++];
+            var width = ReadNumber(template, ref i);
             var precision = -1;
-            if (template[i] == '.')
+            if (i < template.Length && template[i] == '.')
             {
-                var start = ++i;
-                while (i < template.Length && char.IsAsciiDigit(template[i])) i++;
-                precision = int.Parse(template.AsSpan(start, i - start), CultureInfo.InvariantCulture);
+                i++;
+                precision = Math.Max(0, ReadNumber(template, ref i));
             }
             if (i >= template.Length) throw new TemplateRuntimeError("ValueError: incomplete format");
             if (next >= args.Count) throw new TemplateRuntimeError("TypeError: not enough arguments for format string");
             var value = args[next++];
-            sb.Append(template[i] switch
+            var conv = template[i];
+            var numeric = conv is 'd' or 'i' or 'f' or 'x' or 'X';
+            var body = conv switch
             {
                 's' => PyOps.Str(value),
                 'r' => PyRepr.Repr(value),
                 'd' or 'i' => PyOps.FormatInt(PyOps.ToLong(value)),
-                'f' => PyOps.ToDouble(value).ToString("F" + (precision < 0 ? 6 : precision), CultureInfo.InvariantCulture),
-                var other => throw new TemplateRuntimeError($"unsupported construct: printf conversion '%{other}'"),
-            });
+                'f' or 'F' => PyOps.ToDouble(value).ToString("F" + (precision < 0 ? 6 : precision), CultureInfo.InvariantCulture),
+                'x' => PyOps.ToLong(value).ToString("x", CultureInfo.InvariantCulture),
+                'X' => PyOps.ToLong(value).ToString("X", CultureInfo.InvariantCulture),
+                _ => throw new TemplateRuntimeError($"unsupported construct: printf conversion '%{conv}'"),
+            };
+            if (conv is 's' or 'r' && precision >= 0 && body.Length > precision) body = body[..precision];
+            if (numeric && !body.StartsWith('-') && flags.Contains('+')) body = "+" + body;
+            else if (numeric && !body.StartsWith('-') && flags.Contains(' ')) body = " " + body;
+            if (body.Length < width)
+            {
+                if (flags.Contains('-')) body = body.PadRight(width);
+                else if (numeric && flags.Contains('0'))
+                {
+                    var sign = body.Length > 0 && body[0] is '-' or '+' or ' ' ? body[..1] : "";
+                    body = sign + body[sign.Length..].PadLeft(width - sign.Length, '0');
+                }
+                else body = body.PadLeft(width);
+            }
+            sb.Append(body);
         }
         if (next < args.Count) throw new TemplateRuntimeError("TypeError: not all arguments converted during string formatting");
         return sb.ToString();
+    }
+
+    private static int ReadNumber(string s, ref int i)
+    {
+        var start = i;
+        while (i < s.Length && char.IsAsciiDigit(s[i])) i++;
+        return i > start ? int.Parse(s.AsSpan(start, i - start), CultureInfo.InvariantCulture) : 0;
     }
 }

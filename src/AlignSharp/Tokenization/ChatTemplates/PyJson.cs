@@ -28,6 +28,7 @@ internal static class PyJson
                 sb.Append(double.IsNaN(d) ? "NaN" : double.IsPositiveInfinity(d) ? "Infinity" : double.IsNegativeInfinity(d) ? "-Infinity" : PyRepr.FloatRepr(d));
                 break;
             case string s: WriteString(sb, s, ascii); break;
+            case Markup m: WriteString(sb, m.Value, ascii); break;
             case List<object?> or PyTuple:
                 var items = v is PyTuple t ? t.Items : (List<object?>)v;
                 if (items.Count == 0) { sb.Append("[]"); break; }
@@ -68,6 +69,7 @@ internal static class PyJson
     private static string KeyString(object key) => key switch
     {
         string s => s,
+        Markup m => m.Value,
         bool b => b ? "true" : "false",
         long l => PyOps.FormatInt(l),
         double d => PyRepr.FloatRepr(d),

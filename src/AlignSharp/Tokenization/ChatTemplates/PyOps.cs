@@ -10,13 +10,15 @@ internal static class PyOps
     public static string TypeName(object? v) => v switch
     {
         null => "NoneType",
-        string => "str",
+        string or Markup => "str",
         bool => "bool",
         long => "int",
         double => "float",
         List<object?> => "list",
         PyTuple => "tuple",
         PyDict => "dict",
+        PyDictView view => "dict_" + view.Kind,
+        PyIterator it => it.TypeName,
         Undefined => "Undefined",
         Namespace => "Namespace",
         LoopContext => "LoopContext",
@@ -33,7 +35,10 @@ internal static class PyOps
         _ => TypeName(v) + " object",
     };
 
-    public static bool Truthy(object? v) => v switch
+    /// <summary>A Markup value as its text; anything else unchanged.</summary>
+    public static object? Plain(object? v) => v is Markup m ? m.Value : v;
+
+    public static bool Truthy(object? v) => Plain(v) switch
     {
         null => false,
         bool b => b,
@@ -43,6 +48,7 @@ internal static class PyOps
         List<object?> l => l.Count > 0,
         PyTuple t => t.Items.Count > 0,
         PyDict d => d.Count > 0,
+        PyDictView view => view.Items.Count > 0,
         Undefined => false,
         _ => true,
     };
@@ -51,6 +57,7 @@ internal static class PyOps
     public static string Str(object? v) => v switch
     {
         string s => s,
+        Markup m => m.Value,
         Undefined => "",
         _ => PyRepr.Repr(v),
     };
@@ -59,6 +66,8 @@ internal static class PyOps
 
     public static bool PyEquals(object? a, object? b)
     {
+        a = Plain(a);
+        b = Plain(b);
         if (a is null || b is null) return a is null && b is null;
         if (IsNumber(a) && IsNumber(b))
         {
@@ -95,6 +104,8 @@ internal static class PyOps
     /// <summary>Python ordering (&lt;, &gt;...): numbers, strings (by code point), lists/tuples lexicographically.</summary>
     public static int Compare(object? a, object? b, string op)
     {
+        a = Plain(a);
+        b = Plain(b);
         if (IsNumber(a) && IsNumber(b))
         {
             if (a is double || b is double) return ToDouble(a).CompareTo(ToDouble(b));
@@ -153,12 +164,13 @@ internal static class PyOps
     };
 
     /// <summary>Python <c>len(v)</c>; strings count code points.</summary>
-    public static long Len(object? v) => v switch
+    public static long Len(object? v) => Plain(v) switch
     {
         string s => CodePointCount(s),
         List<object?> l => l.Count,
         PyTuple t => t.Items.Count,
         PyDict d => d.Count,
+        PyDictView view => view.Items.Count,
         Namespace => throw new TemplateRuntimeError("TypeError: object of type 'Namespace' has no len()"),
         Undefined => 0,
         LoopContext loop => loop.Length,
@@ -176,31 +188,41 @@ internal static class PyOps
     public static List<object?> Chars(string s) => s.EnumerateRunes().Select(r => (object?)r.ToString()).ToList();
 
     /// <summary>Python <c>iter(v)</c> materialised: lists/tuples items, dict keys, string characters, Undefined empty.</summary>
-    public static IReadOnlyList<object?> Iterate(object? v) => v switch
+    public static IReadOnlyList<object?> Iterate(object? v) => Plain(v) switch
     {
         List<object?> l => l,
         PyTuple t => t.Items,
         PyDict d => d.Keys.ToList<object?>(),
+        PyDictView view => view.Items,
+        PyIterator it => it.Consume(),
         string s => Chars(s),
         Undefined => [],
         _ => throw new TemplateRuntimeError($"TypeError: '{TypeName(v)}' object is not iterable"),
     };
 
-    public static bool IsIterable(object? v) => v is string or List<object?> or PyTuple or PyDict or Undefined;
+    public static bool IsIterable(object? v) => v is string or Markup or List<object?> or PyTuple or PyDict or PyDictView or PyIterator or Undefined;
 
     /// <summary>Python <c>needle in haystack</c>.</summary>
-    public static bool Contains(object? haystack, object? needle) => haystack switch
+    public static bool Contains(object? haystack, object? needle) => Plain(haystack) switch
     {
-        string s when needle is string n => s.Contains(n, StringComparison.Ordinal),
+        string s when Plain(needle) is string n => s.Contains(n, StringComparison.Ordinal),
         string => throw new TemplateRuntimeError($"TypeError: 'in <string>' requires string as left operand, not {TypeName(needle)}"),
         PyDict d => needle is not null && d.ContainsKey(needle),
-        List<object?> or PyTuple or Undefined => Iterate(haystack).Any(x => PyEquals(x, needle)),
+        List<object?> or PyTuple or PyDictView or PyIterator or Undefined => Iterate(haystack).Any(x => PyEquals(x, needle)),
         _ => throw new TemplateRuntimeError($"TypeError: argument of type '{TypeName(haystack)}' is not iterable"),
     };
 
     public static object? Add(object? a, object? b)
     {
         FailIfUndefined(a, b);
+        // markupsafe: Markup + str escapes the plain string (and str + Markup likewise).
+        if (a is Markup || b is Markup)
+        {
+            if (a is string or Markup && b is string or Markup)
+                return new Markup((a is Markup ma ? ma.Value : Markup.Escape((string)a!)) + (b is Markup mb ? mb.Value : Markup.Escape((string)b!)));
+            a = Plain(a);
+            b = Plain(b);
+        }
         if (a is string sa && b is string sb) return sa + sb;
         if (IsNumber(a) && IsNumber(b))
         {
@@ -217,6 +239,8 @@ internal static class PyOps
     public static object? Arithmetic(string op, object? a, object? b)
     {
         FailIfUndefined(a, b);
+        a = Plain(a);
+        b = Plain(b);
         if (op == "%" && a is string fmt) return PyFormat.Printf(fmt, b is PyTuple args ? args.Items : [b]);
         if (op == "*")
         {
@@ -298,6 +322,7 @@ internal static class PyOps
     {
         var st = step is null ? 1 : ToLong(step);
         if (st == 0) throw new TemplateRuntimeError("ValueError: slice step cannot be zero");
+        v = Plain(v);
         IReadOnlyList<object?> items = v switch
         {
             string s => Chars(s),

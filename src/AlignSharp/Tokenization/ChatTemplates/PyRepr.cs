@@ -22,6 +22,11 @@ internal static class PyRepr
             case long l: sb.Append(PyOps.FormatInt(l)); break;
             case double d: sb.Append(FloatRepr(d)); break;
             case string s: WriteString(sb, s); break;
+            case Markup m:
+                sb.Append("Markup(");
+                WriteString(sb, m.Value);
+                sb.Append(')');
+                break;
             case List<object?> list:
                 sb.Append('[');
                 for (var i = 0; i < list.Count; i++)
@@ -54,6 +59,12 @@ internal static class PyRepr
                 }
                 sb.Append('}');
                 break;
+            case PyDictView view:
+                sb.Append("dict_").Append(view.Kind).Append('(');
+                Write(sb, view.Items);
+                sb.Append(')');
+                break;
+            case PyIterator it: sb.Append('<').Append(it.TypeName).Append(" object at 0x7f0000000000>"); break;
             case Undefined: sb.Append("Undefined"); break;
             case Namespace ns:
                 sb.Append("<Namespace {");

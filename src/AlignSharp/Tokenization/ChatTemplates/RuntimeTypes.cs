@@ -14,13 +14,52 @@ internal sealed class Undefined(string hint)
 
     public static Undefined Missing(object? owner, object key) => key is string s
         ? new($"'{PyOps.TypeReprForMissing(owner)}' has no attribute '{s}'")
-        : new($"'{PyOps.TypeReprForMissing(owner)}' has no element {PyRepr.Repr(key)}");
+        : new($"{PyOps.TypeReprForMissing(owner)} has no element {PyRepr.Repr(key)}");
+}
+
+/// <summary>
+/// markupsafe's <c>Markup</c> (what <c>safe</c> and <c>escape</c> return): a string that HTML-escapes a plain string
+/// concatenated to it with <c>+</c>. Everywhere else it behaves as its text.
+/// </summary>
+internal sealed record Markup(string Value)
+{
+    public static string Escape(string s) => s.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal)
+        .Replace(">", "&gt;", StringComparison.Ordinal).Replace("\"", "&#34;", StringComparison.Ordinal).Replace("'", "&#39;", StringComparison.Ordinal);
 }
 
 /// <summary>A Python tuple (immutable sequence; prints with parentheses).</summary>
 internal sealed class PyTuple(IReadOnlyList<object?> items)
 {
     public IReadOnlyList<object?> Items { get; } = items;
+}
+
+/// <summary>
+/// A Python iterator/generator (what <c>map</c>, <c>select</c>, <c>selectattr</c>, <c>reject</c>, <c>unique</c>,
+/// <c>items</c> and <c>reverse</c> return in Jinja2): always truthy, no <c>len()</c>, not JSON-serialisable, and
+/// exhausted after one iteration. Its items are computed eagerly.
+/// </summary>
+internal sealed class PyIterator(string typeName, List<object?> items)
+{
+    private bool _consumed;
+
+    /// <summary>Python's type name, e.g. "generator" or "list_reverseiterator".</summary>
+    public string TypeName { get; } = typeName;
+
+    /// <summary>The remaining items; the iterator is exhausted afterwards.</summary>
+    public List<object?> Consume()
+    {
+        if (_consumed) return [];
+        _consumed = true;
+        return items;
+    }
+}
+
+/// <summary>A dict view (<c>d.items()</c>, <c>d.keys()</c>, <c>d.values()</c>): iterates like a list, prints as <c>dict_items([...])</c>.</summary>
+internal sealed class PyDictView(string kind, List<object?> items)
+{
+    public string Kind { get; } = kind;
+
+    public List<object?> Items { get; } = items;
 }
 
 /// <summary>A Python dict keeping insertion order; keys compare with Python equality.</summary>
@@ -36,6 +75,7 @@ internal sealed class PyKeyComparer : IEqualityComparer<object>
     public int GetHashCode(object obj) => obj switch
     {
         string s => s.GetHashCode(StringComparison.Ordinal),
+        Markup m => m.Value.GetHashCode(StringComparison.Ordinal),
         bool b => b ? 1 : 0,
         long l => l.GetHashCode(),
         double d when d == Math.Floor(d) && Math.Abs(d) < 9e18 => ((long)d).GetHashCode(),

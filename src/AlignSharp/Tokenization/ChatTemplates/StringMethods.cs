@@ -66,14 +66,28 @@ internal static class StringMethods
         var previousCased = false;
         foreach (var c in s)
         {
-            sb.Append(previousCased ? char.ToLowerInvariant(c) : char.ToUpperInvariant(c));
+            sb.Append(previousCased ? Lower(c.ToString()) : Upper(c.ToString()));
             previousCased = char.IsUpper(c) || char.IsLower(c);
         }
         return sb.ToString();
     }
 
     public static string Capitalize(string s) =>
-        s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..].ToLowerInvariant();
+        s.Length == 0 ? s : Upper(s[..1]) + Lower(s[1..]);
+
+    /// <summary>Python's <c>str.upper()</c>: invariant upper-casing plus the full mappings that change length (ß -> SS, ligatures).</summary>
+    public static string Upper(string s)
+    {
+        var upper = s.ToUpperInvariant();
+        if (!upper.AsSpan().ContainsAny("ß\ufb00\ufb01\ufb02\ufb03\ufb04\ufb05\ufb06")) return upper;
+        return upper.Replace("ß", "SS", StringComparison.Ordinal).Replace("\ufb00", "FF", StringComparison.Ordinal)
+            .Replace("\ufb01", "FI", StringComparison.Ordinal).Replace("\ufb02", "FL", StringComparison.Ordinal)
+            .Replace("\ufb03", "FFI", StringComparison.Ordinal).Replace("\ufb04", "FFL", StringComparison.Ordinal)
+            .Replace("\ufb05", "ST", StringComparison.Ordinal).Replace("\ufb06", "ST", StringComparison.Ordinal);
+    }
+
+    /// <summary>Python's <c>str.lower()</c>: invariant lower-casing plus İ -> i̇.</summary>
+    public static string Lower(string s) => s.Replace("\u0130", "i\u0307", StringComparison.Ordinal).ToLowerInvariant();
 
     public static string Replace(string s, string old, string replacement, long count)
     {
@@ -114,9 +128,9 @@ internal static class StringMethods
             "strip" => (a, _) => Strip(s, a.FirstOrDefault()),
             "lstrip" => (a, _) => Strip(s, a.FirstOrDefault(), right: false),
             "rstrip" => (a, _) => Strip(s, a.FirstOrDefault(), left: false),
-            "upper" => (_, _) => s.ToUpperInvariant(),
-            "lower" => (_, _) => s.ToLowerInvariant(),
-            "casefold" => (_, _) => s.ToLowerInvariant(),
+            "upper" => (_, _) => Upper(s),
+            "lower" => (_, _) => Lower(s),
+            "casefold" => (_, _) => Lower(s),
             "title" => (_, _) => PyTitle(s),
             "capitalize" => (_, _) => Capitalize(s),
             "startswith" => (a, _) => AffixMatch(s, a.FirstOrDefault(), prefix: true, "startswith"),

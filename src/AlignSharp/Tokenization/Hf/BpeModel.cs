@@ -24,6 +24,7 @@ internal sealed class BpeModel
     private readonly bool _ignoreMerges;
     private readonly int[]? _byteIds;
     private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    private int _cachedWords; // ConcurrentDictionary.Count takes every lock, so count insertions here
 
     public BpeModel(Dictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges, string? unkToken,
         bool fuseUnk, bool byteFallback, bool ignoreMerges, string source)
@@ -65,8 +66,12 @@ internal sealed class BpeModel
         var ids = Merge(word);
         if (word.Length <= MaxCachedWordLength)
         {
-            if (_cache.Count >= MaxCachedWords) _cache.Clear();
-            _cache.TryAdd(word, ids);
+            if (_cachedWords >= MaxCachedWords)
+            {
+                _cache.Clear();
+                _cachedWords = 0;
+            }
+            if (_cache.TryAdd(word, ids)) Interlocked.Increment(ref _cachedWords);
         }
         output.AddRange(ids);
     }

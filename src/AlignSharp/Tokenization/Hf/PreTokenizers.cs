@@ -14,19 +14,25 @@ internal abstract class PreTokenizerStep
 {
     public abstract void Split(Piece piece, List<Piece> output);
 
-    /// <summary>Adds the regex matches and the gaps between them as pieces (Hugging Face's "Isolated" behaviour).</summary>
-    protected static void SplitIsolated(Regex regex, Piece piece, List<Piece> output, bool removeMatches = false)
+    /// <summary>Adds the given spans and the gaps between them as pieces (Hugging Face's "Isolated" behaviour; "Removed" drops the spans).</summary>
+    protected static void SplitIsolated(Piece piece, List<(int Start, int Length)> spans, List<Piece> output, bool removeMatches = false)
     {
         string text = piece.Text;
         int last = 0;
-        foreach (var m in regex.EnumerateMatches(text))
+        foreach (var (start, length) in spans)
         {
-            if (m.Length == 0) continue;
-            if (m.Index > last) output.Add(new Piece(text[last..m.Index], piece.AtStart && last == 0));
-            if (!removeMatches) output.Add(new Piece(text.Substring(m.Index, m.Length), piece.AtStart && m.Index == 0));
-            last = m.Index + m.Length;
+            if (start > last) output.Add(new Piece(text[last..start], piece.AtStart && last == 0));
+            if (!removeMatches) output.Add(new Piece(start == 0 && length == text.Length ? text : text.Substring(start, length), piece.AtStart && start == 0));
+            last = start + length;
         }
         if (last < text.Length) output.Add(new Piece(last == 0 ? text : text[last..], piece.AtStart && last == 0));
+    }
+
+    protected static void SplitIsolated(CodePointRegex regex, Piece piece, List<Piece> output, bool removeMatches = false)
+    {
+        var spans = new List<(int, int)>();
+        regex.Matches(piece.Text, spans);
+        SplitIsolated(piece, spans, output, removeMatches);
     }
 }
 
@@ -54,9 +60,9 @@ internal sealed class SequencePreTokenizer(IReadOnlyList<PreTokenizerStep> steps
 internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) : PreTokenizerStep
 {
     /// <summary>The GPT-2 split pattern Hugging Face's ByteLevel pre-tokenizer uses.</summary>
-    private static readonly Regex Gpt2Pattern = new(
+    private static readonly CodePointRegex Gpt2Pattern = new(new Regex(
         @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+",
-        RegexOptions.Compiled | RegexOptions.CultureInvariant);
+        RegexOptions.Compiled | RegexOptions.CultureInvariant));
 
     public override void Split(Piece piece, List<Piece> output)
     {
@@ -84,17 +90,35 @@ internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) 
     }
 }
 
-/// <summary>Hugging Face <c>Digits</c>: ASCII digits split off, one piece per digit or per run of digits.</summary>
+/// <summary>
+/// Hugging Face <c>Digits</c>: numeric characters (Rust's <c>char::is_numeric</c>: categories Nd, Nl, No, so also
+/// Arabic-Indic digits, Roman numerals and superscripts) split off, one piece per character or per run.
+/// </summary>
 internal sealed class DigitsPreTokenizer(bool individualDigits) : PreTokenizerStep
 {
-    private static readonly Regex Single = new("[0-9]", RegexOptions.Compiled);
-    private static readonly Regex Run = new("[0-9]+", RegexOptions.Compiled);
-
-    public override void Split(Piece piece, List<Piece> output) => SplitIsolated(individualDigits ? Single : Run, piece, output);
+    public override void Split(Piece piece, List<Piece> output)
+    {
+        string text = piece.Text;
+        var spans = new List<(int Start, int Length)>();
+        for (int i = 0; i < text.Length;)
+        {
+            // A lone surrogate (invalid UTF-16) is not a number; step over it.
+            bool valid = Rune.TryGetRuneAt(text, i, out var rune);
+            int len = valid ? rune.Utf16SequenceLength : 1;
+            if (valid && Rune.IsNumber(rune))
+            {
+                if (!individualDigits && spans.Count > 0 && spans[^1].Start + spans[^1].Length == i)
+                    spans[^1] = (spans[^1].Start, spans[^1].Length + len);
+                else spans.Add((i, len));
+            }
+            i += len;
+        }
+        SplitIsolated(piece, spans, output);
+    }
 }
 
 /// <summary>Hugging Face <c>Split</c> with a regex or literal pattern (Llama 3, Qwen2); behaviours Isolated and Removed.</summary>
-internal sealed class RegexSplitPreTokenizer(Regex pattern, bool remove) : PreTokenizerStep
+internal sealed class RegexSplitPreTokenizer(CodePointRegex pattern, bool remove) : PreTokenizerStep
 {
     public override void Split(Piece piece, List<Piece> output) => SplitIsolated(pattern, piece, output, remove);
 }

@@ -190,7 +190,7 @@ internal static class TokenizerJsonReader
                 if (behavior is not ("Isolated" or "Removed")) throw ctx.Error($"{key}.behavior", $"'{behavior}' is not supported (supported: Isolated, Removed)");
                 var (literal, regex) = ReadPattern(ctx, p, key);
                 regex ??= new Regex(Regex.Escape(literal!), RegexOptions.CultureInvariant);
-                return new RegexSplitPreTokenizer(regex, behavior == "Removed");
+                return new RegexSplitPreTokenizer(new CodePointRegex(regex), behavior == "Removed");
             case "Metaspace":
                 return new MetaspacePreTokenizer(ReadReplacement(ctx, p, key), ReadPrepend(ctx, p, key), Bool(p, "split", fallback: true));
             case "Sequence":

@@ -16,7 +16,7 @@ internal static class UnicodeNormalizer
     private static readonly Tables Data = new();
 
     /// <summary>Returns the NFC form of <paramref name="text"/>.</summary>
-    public static string Nfc(string text) => AllBelow(text, '\u0300') ? text : Compose(Decompose(text));
+    public static string Nfc(string text) => AllBelow(text, '\u0300') || IsNfcQuick(text) ? text : Compose(Decompose(text));
 
     /// <summary>Returns the NFD form of <paramref name="text"/>.</summary>
     public static string Nfd(string text) => AllBelow(text, '\u00C0') ? text : ToString(Decompose(text));
@@ -27,6 +27,17 @@ internal static class UnicodeNormalizer
     {
         foreach (var c in text)
             if (c >= limit) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// Unicode's NFC quick check: text whose characters all have combining class 0, are not changed by NFC
+    /// on their own and cannot combine with a preceding character is already in NFC.
+    /// </summary>
+    private static bool IsNfcQuick(string text)
+    {
+        foreach (var rune in text.EnumerateRunes())
+            if (rune.Value >= 0x300 && Data.NotNfcStable.Contains(rune.Value)) return false;
         return true;
     }
 
@@ -118,6 +129,9 @@ internal static class UnicodeNormalizer
         public readonly Dictionary<int, int[]> Decompositions = new();
         public readonly Dictionary<long, int> Compositions = new();
 
+        /// <summary>Characters with a non-zero combining class, changed by NFC alone, or that may compose with what precedes them.</summary>
+        public readonly HashSet<int> NotNfcStable = new();
+
         public Tables()
         {
             var ccc = UnicodeNfcData.CombiningClasses;
@@ -131,6 +145,13 @@ internal static class UnicodeNormalizer
             }
             var comp = UnicodeNfcData.Compositions;
             for (int i = 0; i < comp.Length; i += 3) Compositions[((long)comp[i] << 32) | (uint)comp[i + 1]] = comp[i + 2];
+
+            NotNfcStable.UnionWith(CombiningClasses.Keys);
+            var composites = new HashSet<int>(Compositions.Values);
+            NotNfcStable.UnionWith(Decompositions.Keys.Where(cp => !composites.Contains(cp)));
+            for (int i = 0; i < comp.Length; i += 3) NotNfcStable.Add(comp[i + 1]);
+            for (int cp = VBase; cp < VBase + VCount; cp++) NotNfcStable.Add(cp);
+            for (int cp = TBase + 1; cp < TBase + TCount; cp++) NotNfcStable.Add(cp);
         }
     }
 }

@@ -1,0 +1,116 @@
+using System.Text.Json;
+using AlignSharp.Checkpoints;
+using AlignSharp.Cli;
+using AlignSharp.Evaluation;
+using AlignSharp.Generation;
+using AlignSharp.Models;
+using AlignSharp.Tokenization;
+using TorchSharp;
+
+namespace AlignSharp.Tests.Cli;
+
+/// <summary>Console-capturing tests run alone so no other test's output lands in the captured text.</summary>
+[CollectionDefinition("Console", DisableParallelization = true)]
+public sealed class ConsoleCollection;
+
+/// <summary>A tiny random Llama model with the GPT-2 tokenizer's vocabulary, saved as an HF folder with that tokenizer.</summary>
+public sealed class TinyModelFolder : IDisposable
+{
+    public TinyModelFolder()
+    {
+        Dir = Path.Combine(Directory.CreateTempSubdirectory("alignsharp-cli-").FullName, "model");
+        string tokenizerDir = Path.Combine(TestSetup.Shared, "golden", "tokenizers", "gpt2");
+        int vocab = HfTokenizer.FromFolder(tokenizerDir).VocabSize;
+        torch.manual_seed(11);
+        var cfg = ModelConfig.TinyLlama(vocab, hidden: 16, layers: 1, heads: 2, kvHeads: 1) with { EosTokenIds = [50256], BosTokenId = 50256 };
+        using var model = ModelFactory.Create(cfg);
+        HfCheckpoint.Save(model, Dir, new HfSaveOptions { SourceDir = tokenizerDir });
+    }
+
+    public string Dir { get; }
+
+    public void Dispose() => Directory.Delete(Path.GetDirectoryName(Dir)!, recursive: true);
+}
+
+[Collection("Console")]
+public sealed class ModelCliTests(TinyModelFolder folder) : IClassFixture<TinyModelFolder>
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var (stdout, stderr) = (Console.Out, Console.Error);
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        Console.SetOut(o);
+        Console.SetError(e);
+        try
+        {
+            int code = CliApp.Run(args);
+            return (code, o.ToString(), e.ToString());
+        }
+        finally
+        {
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
+        }
+    }
+
+    [Fact]
+    public void Generate_prints_the_greedy_continuation_of_the_library()
+    {
+        var (code, output, err) = Run("generate", "--model", folder.Dir, "--prompt", "Hello world", "--max-new-tokens", "6");
+        Assert.True(code == 0, err);
+        using var model = HfCheckpoint.Load(folder.Dir).Model;
+        var tok = AutoTokenizer.FromFolder(folder.Dir);
+        var expected = TextGenerator.Generate(model, [tok.Encode("Hello world")], new GenerationOptions { MaxNewTokens = 6, EosTokenIds = [50256] }).Single();
+        Assert.Equal(tok.Decode(expected.Tokens, skipSpecialTokens: true) + Environment.NewLine, output);
+    }
+
+    [Fact]
+    public void Generate_with_sampling_is_reproducible_under_a_seed()
+    {
+        string[] args = ["generate", "-m", folder.Dir, "-p", "The", "--max-new-tokens", "12", "--temperature", "1.3", "--top-k", "50", "--top-p", "0.9", "--seed", "5"];
+        var first = Run(args);
+        var second = Run(args);
+        Assert.Equal(0, first.Code);
+        Assert.Equal(first.Out, second.Out);
+        Assert.NotEqual("", first.Out.Trim());
+    }
+
+    [Fact]
+    public void Logprobs_prints_one_json_line_per_record_matching_the_library()
+    {
+        string data = Path.Combine(Path.GetDirectoryName(folder.Dir)!, "records.jsonl");
+        File.WriteAllLines(data, ["{\"prompt\": \"The cat\", \"completion\": \" sat on the mat\"}", "", "{\"prompt\": \"1 2 3\", \"completion\": \" 4\", \"extra\": 1}"]);
+        var (code, output, err) = Run("logprobs", "--model", folder.Dir, "--data", data, "--batch-size", "1");
+        Assert.True(code == 0, err);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal([1, 3], lines.Select(l => l.GetProperty("line").GetInt32()));
+        using var model = HfCheckpoint.Load(folder.Dir).Model;
+        var tok = AutoTokenizer.FromFolder(folder.Dir);
+        var prompts = new[] { tok.Encode("The cat").ToArray(), tok.Encode("1 2 3").ToArray() };
+        var completions = new[] { tok.Encode(" sat on the mat").ToArray(), tok.Encode(" 4").ToArray() };
+        var sums = CompletionLogProbs.Compute(model, prompts, completions);
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.Equal(completions[i].Length, lines[i].GetProperty("tokens").GetInt32());
+            Assert.Equal(sums[i], lines[i].GetProperty("logprob_sum").GetDouble(), 6);
+            Assert.True(sums[i] < 0);
+        }
+    }
+
+    [Fact]
+    public void Bad_input_is_one_error_line_and_exit_code_1()
+    {
+        string data = Path.Combine(Path.GetDirectoryName(folder.Dir)!, "bad.jsonl");
+        File.WriteAllLines(data, ["{\"prompt\": \"a\", \"completion\": \"b\"}", "{\"prompt\": \"a\"}"]);
+        var (code, output, err) = Run("logprobs", "--model", folder.Dir, "--data", data);
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Contains($"{data}:2: missing string field 'completion'", err);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        var missing = Run("generate", "--model", Path.Combine(folder.Dir, "nope"), "--prompt", "x");
+        Assert.Equal(1, missing.Code);
+        Assert.Contains("model folder not found", missing.Err);
+    }
+}
