@@ -26,6 +26,16 @@ public sealed record DataSection
     public double EvalFraction { get; init; }
     /// <summary>Maximum tokens of prompt + completion per row.</summary>
     public int MaxLength { get; init; } = 256;
+    /// <summary>Maximum prompt tokens (TRL's max_prompt_length); null keeps half of <see cref="MaxLength"/>.</summary>
+    public int? MaxPromptLength { get; init; }
+    /// <summary>Which end of a long prompt is kept.</summary>
+    public AlignSharp.Data.TruncationMode TruncationMode { get; init; } = AlignSharp.Data.TruncationMode.KeepEnd;
+    /// <summary>Record layout (auto-detected by default).</summary>
+    public AlignSharp.Data.Formats.DataFormat Format { get; init; } = AlignSharp.Data.Formats.DataFormat.Auto;
+    /// <summary>Skip bad records with a report (default) or fail at the first.</summary>
+    public AlignSharp.Data.Validation.BadRecordPolicy OnBadRecord { get; init; } = AlignSharp.Data.Validation.BadRecordPolicy.Skip;
+    /// <summary>How ranked records become pairs.</summary>
+    public AlignSharp.Data.Formats.RankedPairing Pairing { get; init; } = AlignSharp.Data.Formats.RankedPairing.BestVsWorst;
 }
 
 /// <summary>Where reference log-probs come from.</summary>

@@ -1,3 +1,4 @@
+using AlignSharp.Data.Batching;
 using AlignSharp.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -18,7 +19,8 @@ public static class LanguageModelTrainer
         model.train();
         using var optimizer = PreferenceTrainer.CreateOptimizer(model, options);
         var schedule = LearningRateSchedule.From(options, options.MaxSteps);
-        var stream = new BatchStream(new ShuffledBatchPlan(sequences.Count, options.BatchSize, options.Seed), new DataPosition(0, 0));
+        var planner = new BatchPlanner(sequences.Select(s => s.Length).ToList(), options.BatchSize, unchecked((int)options.Seed), options.BatchOrder, dropLast: true);
+        var stream = new BatchStream(planner, new BatchPosition(0, 0));
         var parameters = model.parameters().ToList();
         var losses = new List<double>();
         for (int s = 0; s < options.MaxSteps; s++)

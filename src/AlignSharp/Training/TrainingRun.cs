@@ -1,6 +1,7 @@
 using AlignSharp.Checkpoints;
 using AlignSharp.Config;
 using AlignSharp.Data;
+using AlignSharp.Data.Chat;
 using AlignSharp.Models;
 using AlignSharp.Models.Families;
 using AlignSharp.Tokenization;
@@ -62,21 +63,38 @@ public sealed class TrainingRun
 
     private (List<TokenizedPair> Train, List<TokenizedPair> Eval) LoadPairs(ITokenizer tokenizer)
     {
-        string trainPath = config.Data.Train ?? throw new ConfigException("data.train: no training data given");
-        var records = JsonlPreferenceReader.Read(trainPath).ToList();
-        List<PreferenceExample> evalRecords;
-        if (config.Data.Eval is { } evalPath) evalRecords = JsonlPreferenceReader.Read(evalPath).ToList();
-        else
+        var d = config.Data;
+        string trainSpec = d.Train ?? throw new ConfigException("data.train: no training data given");
+        var tokenization = new TokenizationOptions(d.MaxLength, d.MaxPromptLength ?? Math.Max(1, d.MaxLength / 2), d.TruncationMode);
+        var options = new DataOptions { Format = d.Format, OnBadRecord = d.OnBadRecord, Pairing = d.Pairing, ChatFormatter = ChatFormatter() };
+        string cache = Path.Combine(CacheRoot(), "tokenized");
+        var train = TokenizedData.Load(trainSpec, tokenizer, tokenization, options, cache);
+        Report("train", train);
+        if (d.Eval is { } evalSpec)
         {
-            int n = (int)Math.Round(records.Count * config.Data.EvalFraction);
-            var order = Enumerable.Range(0, records.Count).ToArray();
-            new Random(unchecked((int)config.Training.Seed)).Shuffle(order);
-            var held = order.Take(n).ToHashSet();
-            evalRecords = records.Where((_, i) => held.Contains(i)).ToList();
-            records = records.Where((_, i) => !held.Contains(i)).ToList();
+            var eval = TokenizedData.Load(evalSpec, tokenizer, tokenization, options, cache);
+            Report("eval", eval);
+            return (train.Pairs.ToList(), eval.Pairs.ToList());
         }
-        var pt = new PairTokenizer(tokenizer, config.Data.MaxLength);
-        return (records.Select(pt.Tokenize).ToList(), evalRecords.Select(pt.Tokenize).ToList());
+        if (d.EvalFraction is < 0 or >= 1 || double.IsNaN(d.EvalFraction))
+            throw new ConfigException($"data.eval_fraction: must be in [0, 1), got {d.EvalFraction}");
+        var (t, e) = DataSplit.TrainEval(train.Pairs, p => p.Example.Source, d.EvalFraction, unchecked((int)config.Training.Seed));
+        return (t, e);
+    }
+
+    private void Report(string name, TokenizedData data)
+    {
+        observer.OnMessage($"{name} data: {string.Join(", ", data.Files)} ({data.Format}{(data.FromCache ? ", tokenized cache hit" : "")})");
+        foreach (var line in data.Report.ToText().Split('\n', StringSplitOptions.RemoveEmptyEntries)) observer.OnMessage("  " + line);
+    }
+
+    private IChatFormatter ChatFormatter()
+    {
+        string? dir = TokenizerFolder(config);
+        string? cfg = dir is null ? null : Path.Combine(dir, "tokenizer_config.json");
+        return cfg is not null && File.Exists(cfg) && File.ReadAllText(cfg).Contains("\"chat_template\"")
+            ? TemplateChatFormatter.FromTokenizerConfig(cfg)
+            : new PlainChatFormatter();
     }
 
     private IReferenceStrategy CreateReference(bool needed, ITokenizer tokenizer, List<TokenizedPair> train, List<TokenizedPair> eval)
@@ -91,12 +109,12 @@ public sealed class TrainingRun
         return cached;
     }
 
-    /// <summary>The user-level cache shared by runs: $ALIGNSHARP_CACHE, else $XDG_CACHE_HOME/alignsharp, else ~/.cache/alignsharp.</summary>
-    public static string ReferenceCacheRoot()
-    {
-        string root = Environment.GetEnvironmentVariable("ALIGNSHARP_CACHE") is { Length: > 0 } a ? a
+    /// <summary>Reference log-prob caches shared by runs.</summary>
+    public static string ReferenceCacheRoot() => Path.Combine(CacheRoot(), "reference-logps");
+
+    /// <summary>The user-level cache root: $ALIGNSHARP_CACHE, else $XDG_CACHE_HOME/alignsharp, else ~/.cache/alignsharp.</summary>
+    public static string CacheRoot() =>
+        Environment.GetEnvironmentVariable("ALIGNSHARP_CACHE") is { Length: > 0 } a ? a
             : Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? Path.Combine(x, "alignsharp")
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "alignsharp");
-        return Path.Combine(root, "reference-logps");
-    }
 }
