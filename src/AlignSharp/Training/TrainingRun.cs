@@ -1,7 +1,6 @@
 using AlignSharp.Checkpoints;
 using AlignSharp.Config;
 using AlignSharp.Data;
-using AlignSharp.Data.Chat;
 using AlignSharp.Models;
 using AlignSharp.Models.Families;
 using AlignSharp.Tokenization;
@@ -29,9 +28,6 @@ public sealed class TrainingRun
             "byte" => new ByteTokenizer(),
             var dir => HfTokenizer.FromFolder(dir),
         };
-
-    private static string? TokenizerFolder(RunConfig c) =>
-        (c.Tokenizer ?? c.Model.Path) is { } dir && dir != "byte" && Directory.Exists(dir) ? dir : null;
 
     /// <summary>Builds the starting model: loaded from the HF folder, or fresh from the seed (so every call gives the same weights).</summary>
     public static CausalLM CreateModel(RunConfig c, ITokenizer tokenizer)
@@ -61,40 +57,37 @@ public sealed class TrainingRun
         return log;
     }
 
+    private static string? TokenizerFolder(RunConfig c) =>
+        (c.Tokenizer ?? c.Model.Path) is { } dir && dir != "byte" && Directory.Exists(dir) ? dir : null;
+
     private (List<TokenizedPair> Train, List<TokenizedPair> Eval) LoadPairs(ITokenizer tokenizer)
     {
         var d = config.Data;
-        string trainSpec = d.Train ?? throw new ConfigException("data.train: no training data given");
+        string trainPath = d.Train ?? throw new ConfigException("data.train: no training data given");
         var tokenization = new TokenizationOptions(d.MaxLength, d.MaxPromptLength ?? Math.Max(1, d.MaxLength / 2), d.TruncationMode);
-        var options = new DataOptions { Format = d.Format, OnBadRecord = d.OnBadRecord, Pairing = d.Pairing, ChatFormatter = ChatFormatter() };
-        string cache = Path.Combine(CacheRoot(), "tokenized");
-        var train = TokenizedData.Load(trainSpec, tokenizer, tokenization, options, cache);
-        Report("train", train);
-        if (d.Eval is { } evalSpec)
+        var options = new DataOptions
         {
-            var eval = TokenizedData.Load(evalSpec, tokenizer, tokenization, options, cache);
-            Report("eval", eval);
-            return (train.Pairs.ToList(), eval.Pairs.ToList());
-        }
+            Format = d.Format, OnBadRecord = d.OnBadRecord, Pairing = d.Pairing,
+            ChatFormatter = AlignSharp.Data.Chat.ChatFormatters.ForFolder(config.Tokenizer is "byte" ? null : config.Tokenizer ?? config.Model.Path),
+        };
+        var train = LoadTokenized("train", trainPath, tokenizer, tokenization, options);
+        if (d.Eval is { } evalPath) return (train.Pairs.ToList(), LoadTokenized("eval", evalPath, tokenizer, tokenization, options).Pairs.ToList());
         if (d.EvalFraction is < 0 or >= 1 || double.IsNaN(d.EvalFraction))
             throw new ConfigException($"data.eval_fraction: must be in [0, 1), got {d.EvalFraction}");
-        var (t, e) = DataSplit.TrainEval(train.Pairs, p => p.Example.Source, d.EvalFraction, unchecked((int)config.Training.Seed));
-        return (t, e);
+        return DataSplit.TrainEval(train.Pairs, p => p.Example.Source, d.EvalFraction, unchecked((int)config.Training.Seed));
     }
 
-    private void Report(string name, TokenizedData data)
+    /// <summary>Loads, validates and tokenizes one data set through the tokenized-data cache, logging what was used, reported and truncated.</summary>
+    private TokenizedData LoadTokenized(string name, string path, ITokenizer tokenizer, TokenizationOptions tokenization, DataOptions options)
     {
-        observer.OnMessage($"{name} data: {string.Join(", ", data.Files)} ({data.Format}{(data.FromCache ? ", tokenized cache hit" : "")})");
-        foreach (var line in data.Report.ToText().Split('\n', StringSplitOptions.RemoveEmptyEntries)) observer.OnMessage("  " + line);
-    }
-
-    private IChatFormatter ChatFormatter()
-    {
-        string? dir = TokenizerFolder(config);
-        string? cfg = dir is null ? null : Path.Combine(dir, "tokenizer_config.json");
-        return cfg is not null && File.Exists(cfg) && File.ReadAllText(cfg).Contains("\"chat_template\"")
-            ? TemplateChatFormatter.FromTokenizerConfig(cfg)
-            : new PlainChatFormatter();
+        var data = TokenizedData.Load(path, tokenizer, tokenization, options, Path.Combine(CacheRoot(), "tokenized-data"));
+        var r = data.Report;
+        observer.OnMessage($"{name} data: {path} ({data.Format.ToString().ToLowerInvariant()}{(data.FromCache ? ", tokenized cache hit" : "")}): " +
+            $"{r.RecordsRead} records, {r.RecordsUsed} used, {r.RecordsReported} reported; {data.Pairs.Count} pairs, {r.ExamplesTooLong} too long; " +
+            $"truncated: prompt {r.PromptTruncated}, completion {r.CompletionTruncated}");
+        foreach (var (issue, count) in r.Counts)
+            observer.OnMessage($"  {AlignSharp.Data.Validation.RecordIssues.Name(issue)}: {count} (first: {r.Examples[issue][0]})");
+        return data;
     }
 
     private IReferenceStrategy CreateReference(bool needed, ITokenizer tokenizer, List<TokenizedPair> train, List<TokenizedPair> eval)
