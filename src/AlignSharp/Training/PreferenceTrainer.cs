@@ -56,7 +56,10 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
             if (setup.Objective is IStatefulObjective so && state.ObjectiveState is { } os) so.LoadState(os);
             observer.OnMessage($"resumed from {resumeFrom} at step {state.Step}");
         }
-        var stream = new BatchStream(new ShuffledBatchPlan(setup.Train.Count, options.BatchSize, options.Seed, options.Shuffle), state.Data);
+        IBatchPlan plan = options.GroupByLength && options.Shuffle
+            ? AlignSharp.Data.Batching.PreferenceBatches.Planner(setup.Train, options.BatchSize, unchecked((int)options.Seed), dropLast: true)
+            : new ShuffledBatchPlan(setup.Train.Count, options.BatchSize, options.Seed, options.Shuffle);
+        var stream = new BatchStream(plan, state.Data);
         var step = new PreferenceStep(policy, setup.Reference, setup.Objective, device);
         var log = new List<Dictionary<string, double>>();
         var means = new MetricMeans();

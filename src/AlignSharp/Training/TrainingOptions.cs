@@ -46,4 +46,6 @@ public sealed record TrainingOptions
     public int Threads { get; init; }
     /// <summary>Shuffle pairs each epoch (deterministic under the seed).</summary>
     public bool Shuffle { get; init; } = true;
+    /// <summary>Batch pairs of similar length together (length-bucketed, still shuffled under the seed) to cut padding; needs <see cref="Shuffle"/>.</summary>
+    public bool GroupByLength { get; init; }
 }
