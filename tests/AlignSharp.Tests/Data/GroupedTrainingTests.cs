@@ -1,3 +1,4 @@
+using AlignSharp.Data.Batching;
 using AlignSharp.Training;
 using AlignSharp.Tests.Training;
 
@@ -10,7 +11,7 @@ public sealed class GroupedTrainingTests
     private static TrainingOptions Options(int steps) => new()
     {
         MaxSteps = steps, BatchSize = 4, LearningRate = 1e-2, WarmupSteps = 0, Schedule = ScheduleKind.Constant,
-        Seed = 7, LoggingSteps = 1, SaveTotalLimit = 0, SaveSteps = 2, GroupByLength = true,
+        Seed = 7, LoggingSteps = 1, SaveTotalLimit = 0, SaveSteps = 2, BatchOrder = BatchOrder.Bucketed,
     };
 
     private static List<double> Losses(IReadOnlyList<Dictionary<string, double>> log) => log.Select(m => m["loss"]).ToList();
@@ -20,7 +21,7 @@ public sealed class GroupedTrainingTests
     {
         var pairs = TinyRun.Pairs(12); // 3 batches per epoch: 6 steps cross an epoch boundary
         var full = Losses(new PreferenceTrainer(TinyRun.Setup(pairs), Options(6), TinyRun.TempDir(), new RecordingObserver()).Run());
-        var ungrouped = Losses(new PreferenceTrainer(TinyRun.Setup(pairs), Options(6) with { GroupByLength = false }, TinyRun.TempDir(), new RecordingObserver()).Run());
+        var ungrouped = Losses(new PreferenceTrainer(TinyRun.Setup(pairs), Options(6) with { BatchOrder = BatchOrder.Random }, TinyRun.TempDir(), new RecordingObserver()).Run());
         Assert.NotEqual(ungrouped, full); // the flag changes which pairs share a batch
 
         string dir = TinyRun.TempDir();

@@ -23,7 +23,7 @@ public readonly record struct BatchPosition(int Epoch, int Batch)
 /// <c>bucketWindow</c> batches (a "sortish" sampler), so each batch holds similar lengths and padding shrinks, and
 /// then shuffles the order of the batches.
 /// </summary>
-public sealed class BatchPlanner : AlignSharp.Training.IBatchPlan
+public sealed class BatchPlanner
 {
     private readonly int[] _lengths;
 
