@@ -16,9 +16,12 @@ public static class Attention
         long keys = attentionMask.shape[1];
         long offset = keys - queryLength; // queries are the last queryLength positions
         using var ones = torch.ones(queryLength, keys, ScalarType.Bool, attentionMask.device);
-        using var causal = slidingWindow is int w
-            ? ones.tril(offset).logical_and_(ones.triu(offset - w + 1)) // s <= t and t - s < w
-            : ones.tril(offset); // (Tq, Tk)
+        using var causal = ones.tril(offset); // (Tq, Tk): s <= t
+        if (slidingWindow is int w)
+        {
+            using var recent = ones.triu(offset - w + 1); // t - s < w
+            causal.logical_and_(recent);
+        }
         using var keyOk = attentionMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(1); // (B, Tk) -> (B, 1, 1, Tk)
         using var allowed = causal.unsqueeze(0).unsqueeze(0).logical_and(keyOk); // (B, 1, Tq, Tk)
         using var zero = torch.zeros(1, dtype, attentionMask.device);

@@ -111,6 +111,21 @@ public sealed class HfCheckpointTests : IDisposable
         AssertSameState(model, back);
     }
 
+    [Fact]
+    public void Dtype_option_loads_parameters_in_that_dtype()
+    {
+        using var f32 = HfCheckpoint.Load(Golden("llama-tiny")).Model;
+        using var bf16 = HfCheckpoint.Load(Golden("llama-tiny"), new HfLoadOptions { DType = ScalarType.BFloat16 }).Model;
+        Assert.All(bf16.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+        using var noGrad = torch.no_grad();
+        var ids = torch.tensor(new long[] { 3, 14, 15, 92, 65 }).unsqueeze(0);
+        var mask = torch.ones_like(ids);
+        var pos = CausalLM.PositionsFromMask(mask);
+        using var a = f32.Logits(ids, mask, pos);
+        using var b = bf16.Logits(ids, mask, pos).to(ScalarType.Float32);
+        Assert.True((a - b).abs().max().item<float>() < 0.25); // bf16 arithmetic: close, not equal
+    }
+
     [Theory]
     [InlineData("gpt2-tiny", "transformer.wte.weight")]
     [InlineData("qwen2-tiny", "model.embed_tokens.weight")]
