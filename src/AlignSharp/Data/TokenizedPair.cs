@@ -135,9 +135,32 @@ public sealed class PairTokenizer(ITokenizer tokenizer, TokenizationOptions opti
     }
 }
 
+/// <summary>What the truncation rule does to one example: which parts it cuts, or that it cannot fit it.</summary>
+public readonly record struct TruncationOutcome(bool PromptCut, bool CompletionCut, bool TooLong)
+{
+    /// <summary>Nothing cut, nothing dropped.</summary>
+    public bool Untouched => !PromptCut && !CompletionCut && !TooLong;
+}
+
 /// <summary>The truncation rule of <see cref="TokenizationOptions"/>, on ids.</summary>
 public static class Truncation
 {
+    /// <summary>What <see cref="Apply"/> would do to an example of these lengths (it depends on nothing else).</summary>
+    public static TruncationOutcome Outcome(RawLengths lengths, bool hasBos, TokenizationOptions o)
+    {
+        int prompt = lengths.Prompt, longest = Math.Max(lengths.Chosen, lengths.Rejected);
+        if (prompt + longest <= o.MaxLength) return default;
+        bool promptCut = false;
+        if (o.MaxPromptLength is { } maxPrompt && prompt > maxPrompt)
+        {
+            int head = hasBos && prompt > 0 ? 1 : 0;
+            prompt = head + Math.Max(0, maxPrompt - head);
+            promptCut = true;
+        }
+        int room = o.MaxLength - prompt;
+        return room < 1 ? new TruncationOutcome(false, false, true) : new TruncationOutcome(promptCut, longest > room, false);
+    }
+
     /// <summary>Result of truncating one example.</summary>
     public sealed record Result(int[] Prompt, int[][] Completions, bool PromptTruncated, bool CompletionTruncated);
 

@@ -1,3 +1,4 @@
+using AlignSharp.Generation;
 using AlignSharp.Models;
 using AlignSharp.Tokenization;
 using TorchSharp;
@@ -27,7 +28,7 @@ public sealed record PolicySamples(IReadOnlyList<string> Prompts, IReadOnlyList<
     }
 
     /// <summary>
-    /// Samples one completion per prompt from <paramref name="model"/> at temperature 1 over the full vocabulary,
+    /// Samples one completion per prompt from <paramref name="model"/> at temperature 1 over the full vocabulary (no top-k/top-p, as the KL estimator needs),
     /// up to <paramref name="maxNewTokens"/> tokens or EOS, seeded by <paramref name="seed"/>.
     /// </summary>
     public static PolicySamples Draw(CausalLM model, ITokenizer tokenizer, IReadOnlyList<string> prompts, int maxNewTokens, long seed)
@@ -35,7 +36,12 @@ public sealed record PolicySamples(IReadOnlyList<string> Prompts, IReadOnlyList<
         if (maxNewTokens < 1) throw new EvaluationException($"maxNewTokens must be >= 1, got {maxNewTokens}");
         var promptIds = prompts.Select(p => EncodePrompt(tokenizer, p)).ToList();
         using var generator = new torch.Generator((ulong)seed, model.parameters().First().device);
-        var completionIds = AncestralSampler.Sample(model, promptIds, maxNewTokens, tokenizer.EosId, generator);
+        var options = new GenerationOptions
+        {
+            MaxNewTokens = maxNewTokens, Temperature = 1, BatchSize = 64,
+            EosTokenIds = tokenizer.EosId is { } eos ? [eos] : [], PadTokenId = tokenizer.PadId ?? tokenizer.EosId ?? 0,
+        };
+        var completionIds = TextGenerator.Generate(model, promptIds, options, generator).Select(r => r.Tokens).ToList();
         return new PolicySamples(prompts, promptIds, completionIds, completionIds.Select(c => DecodeCompletion(tokenizer, c)).ToList());
     }
 }

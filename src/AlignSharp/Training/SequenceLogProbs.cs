@@ -31,13 +31,16 @@ public static class SequenceLogProbs
         var h = hidden[.., ..^1, ..].reshape(-1, c).index_select(0, flat); // (R*(T-1), C) -> (N, C)
         var targets = inputIds[.., 1..].reshape(-1).index_select(0, flat); // (N)
         var rowOf = flat.div(inputIds.shape[1] - 1, rounding_mode: RoundingMode.floor); // (N)
-                var parts = new List<Tensor>();
+        var parts = new List<Tensor>();
         for (long start = 0; start < flat.shape[0]; start += chunk)
         {
+            // Each chunk's (n, V) logits and log-softmax are released before the next chunk: without grad the peak
+            // stays at one chunk; with grad autograd keeps only what backward needs (the log-softmax output).
+            using var chunkScope = NewDisposeScope();
             long end = Math.Min(start + chunk, flat.shape[0]);
             var logits = model.LmHead(h.narrow(0, start, end - start)); // (n, V)
             var lp = F.log_softmax(logits, 1).gather(1, targets.narrow(0, start, end - start).unsqueeze(1)).squeeze(1); // (n)
-            parts.Add(lp);
+            parts.Add(lp.MoveToOuterDisposeScope());
         }
         var all = parts.Count == 0 ? torch.zeros(0, hidden.dtype, hidden.device) : torch.cat(parts, 0);
         var sums = torch.zeros(rows, hidden.dtype, hidden.device).index_add(0, rowOf, all, 1);

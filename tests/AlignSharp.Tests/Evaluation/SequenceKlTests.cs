@@ -1,4 +1,6 @@
 using AlignSharp.Evaluation;
+using AlignSharp.Generation;
+using AlignSharp.Models;
 using TorchSharp;
 
 namespace AlignSharp.Tests.Evaluation;
@@ -10,6 +12,11 @@ public sealed class SequenceKlTests
     private const int MaxNew = 3;
     private static readonly int[] Prompt = [0, 2];
 
+    /// <summary>Pure ancestral samples (temperature 1, full vocabulary) through the KV-cache generator.</summary>
+    private static List<int[]> Sample(CausalLM model, List<int[]> prompts, torch.Generator g, int batch) =>
+        TextGenerator.Generate(model, prompts, new GenerationOptions { MaxNewTokens = MaxNew, Temperature = 1, EosTokenIds = [Eos], BatchSize = batch }, g)
+            .Select(r => r.Tokens).ToList();
+
     [Fact]
     public void Kl_is_exactly_zero_when_policy_is_reference()
     {
@@ -17,7 +24,7 @@ public sealed class SequenceKlTests
         var clone = TinyModels.Clone(policy);
         using var g = new torch.Generator(7);
         var prompts = Enumerable.Repeat(Prompt, 200).ToList();
-        var samples = AncestralSampler.Sample(policy, prompts, MaxNew, Eos, g);
+        var samples = Sample(policy, prompts, g, 64);
 
         var same = SequenceKl.Estimate(policy, policy, prompts, samples);
         var copy = SequenceKl.Estimate(policy, clone, prompts, samples);
@@ -65,7 +72,7 @@ public sealed class SequenceKlTests
 
         using var g = new torch.Generator(123);
         var prompts = Enumerable.Repeat(Prompt, 4000).ToList();
-        var samples = AncestralSampler.Sample(policy, prompts, MaxNew, Eos, g, batchSize: 1000);
+        var samples = Sample(policy, prompts, g, 1000);
         var estimate = SequenceKl.Estimate(policy, reference, prompts, samples, batchSize: 1000);
 
         Assert.Equal(4000, estimate.Count);

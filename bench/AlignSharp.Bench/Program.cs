@@ -1,0 +1,69 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using AlignSharp.Bench;
+using AlignSharp.Runtime;
+
+// AlignSharp benchmark console, driven by bench/run.sh. Each measuring command prints one JSON object on stdout.
+NativeRuntime.EnsureLoaded();
+
+var configsOpt = new Option<string?>("--configs") { Description = "bench/configs.json (found above the binary by default)" };
+var threadsOpt = new Option<int>("--threads") { Description = "torch intra-op threads", DefaultValueFactory = _ => 2 };
+
+var gemm = new Command("gemm", "fp32 torch.mm throughput (GFLOP/s)");
+var sizeOpt = new Option<int>("--size") { DefaultValueFactory = _ => 1024 };
+var repsOpt = new Option<int>("--reps") { DefaultValueFactory = _ => 5 };
+gemm.Options.Add(threadsOpt); gemm.Options.Add(sizeOpt); gemm.Options.Add(repsOpt);
+gemm.SetAction(p => Emit(GemmBench.Run(p.GetValue(threadsOpt), p.GetValue(sizeOpt), p.GetValue(repsOpt))));
+
+var step = new Command("step", "time DPO training steps by phase on the synthetic batch");
+var modelOpt = new Option<string>("--model") { Required = true, Description = "a model name from configs.json" };
+var stepsOpt = new Option<int>("--steps") { DefaultValueFactory = _ => 3 };
+var warmupOpt = new Option<int>("--warmup") { DefaultValueFactory = _ => 1 };
+var refOpt = new Option<ReferenceMode>("--reference") { DefaultValueFactory = _ => ReferenceMode.Forward };
+var lpOpt = new Option<LogProbPath>("--logprobs") { DefaultValueFactory = _ => LogProbPath.Selected };
+var seedOpt = new Option<long>("--seed") { DefaultValueFactory = _ => 1234 };
+foreach (var o in new Option[] { configsOpt, threadsOpt, modelOpt, stepsOpt, warmupOpt, refOpt, lpOpt, seedOpt }) step.Options.Add(o);
+step.SetAction(p => Emit(StepBench.Run(Configs(p), new StepOptions(p.GetValue(modelOpt)!, p.GetValue(threadsOpt), p.GetValue(stepsOpt),
+    p.GetValue(warmupOpt), p.GetValue(refOpt), p.GetValue(lpOpt), p.GetValue(seedOpt)))));
+
+var logprobs = new Command("logprobs", "peak memory of one log-prob computation (run each mode in its own process)");
+var modeOpt = new Option<string>("--mode") { Required = true };
+modeOpt.AcceptOnlyFromAmong("chunked", "naive");
+var vocabOpt = new Option<int>("--vocab") { DefaultValueFactory = _ => 50257 };
+var rowsOpt = new Option<int>("--rows") { DefaultValueFactory = _ => 8 };
+var seqOpt = new Option<int>("--seq") { DefaultValueFactory = _ => 512 };
+var hiddenOpt = new Option<int>("--hidden") { DefaultValueFactory = _ => 256 };
+var gradOpt = new Option<bool>("--grad") { Description = "include the backward pass" };
+foreach (var o in new Option[] { threadsOpt, modeOpt, vocabOpt, rowsOpt, seqOpt, hiddenOpt, gradOpt }) logprobs.Options.Add(o);
+logprobs.SetAction(p => Emit(LogProbsBench.Run(p.GetValue(modeOpt)!, p.GetValue(vocabOpt), p.GetValue(rowsOpt), p.GetValue(seqOpt),
+    p.GetValue(hiddenOpt), p.GetValue(threadsOpt), p.GetValue(gradOpt))));
+
+var report = new Command("report", "aggregate raw JSON lines into summary.{json,csv,md} and chart.png");
+var inOpt = new Option<string>("--in") { Required = true };
+var outOpt = new Option<string>("--out") { Required = true };
+foreach (var o in new Option[] { configsOpt, inOpt, outOpt }) report.Options.Add(o);
+report.SetAction(p => Report.Write(Configs(p), p.GetValue(inOpt)!, p.GetValue(outOpt)!));
+
+var supports = new Command("supports", "exit 0 if this build of AlignSharp can build the named model, 1 otherwise");
+foreach (var o in new Option[] { configsOpt, modelOpt }) supports.Options.Add(o);
+supports.SetAction(p => ModelFactory.Supports(Configs(p).Model(p.GetValue(modelOpt)!)) ? 0 : 1);
+
+var root = new RootCommand("AlignSharp benchmark (see docs/benchmarks.md; run everything with bash bench/run.sh)");
+foreach (var c in new[] { gemm, step, logprobs, report, supports }) root.Subcommands.Add(c);
+try
+{
+    return root.Parse(args).Invoke();
+}
+catch (AlignSharp.AlignSharpException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 1;
+}
+
+BenchConfigs Configs(ParseResult p) => BenchConfigs.Load(p.GetValue(configsOpt) ?? BenchConfigs.DefaultPath());
+
+static void Emit(JsonObject o)
+{
+    o["lib"] = "alignsharp";
+    Console.WriteLine(o.ToJsonString());
+}

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using AlignSharp.Models;
+using AlignSharp.Objectives;
+using AlignSharp.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AlignSharp.Bench;
+
+/// <summary>How the reference log-probs of a step are obtained.</summary>
+internal enum ReferenceMode
+{
+    /// <summary>A frozen reference model runs a no-grad forward every step (TRL's default).</summary>
+    Forward,
+    /// <summary>Computed once before training (the reference equals the initial policy) and reused: no reference model kept.</summary>
+    Cached,
+}
+
+/// <summary>How per-row completion log-probs are computed.</summary>
+internal enum LogProbPath
+{
+    /// <summary>AlignSharp's <see cref="SequenceLogProbs"/>: LM head only on scored positions, chunked.</summary>
+    Selected,
+    /// <summary>Full (R, T, V) logits and log-softmax (<see cref="NaiveLogProbs"/>).</summary>
+    Full,
+}
+
+/// <summary>Options of one timed DPO-step run.</summary>
+internal sealed record StepOptions(string Model, int Threads, int Steps, int Warmup, ReferenceMode Reference, LogProbPath LogProbs, long Seed);
+
+/// <summary>
+/// One DPO training step on the synthetic batch, timed per phase: policy forward (log-probs with grad), reference
+/// forward (no grad) or cache read, DPO loss + backward, AdamW step + zero_grad. The same step as
+/// bench/pytorch_dpo_step.py.
+/// </summary>
+internal static class StepBench
+{
+    /// <summary>Runs warmup + timed steps and returns the JSON record.</summary>
+    public static JsonObject Run(BenchConfigs configs, StepOptions o)
+    {
+        torch.set_num_threads(o.Threads);
+        var cfg = configs.Model(o.Model);
+        var shape = configs.Batch;
+        using var batch = SyntheticBatch.Create(cfg.VocabSize, shape);
+        using var policy = ModelFactory.Create(cfg, o.Seed);
+        policy.train();
+        CausalLM? reference = null;
+        Tensor? cached = null;
+        if (o.Reference == ReferenceMode.Forward)
+        {
+            reference = ModelFactory.Create(cfg, o.Seed); // same seed: identical weights to the initial policy
+            foreach (var p in reference.parameters()) p.requires_grad = false;
+            reference.eval();
+        }
+        else
+        {
+            using var _ = torch.no_grad();
+            cached = LogProbs(policy, batch, o.LogProbs);
+        }
+        var objective = new Dpo(0.1);
+        var parameters = policy.parameters().ToList();
+        using var optimizer = torch.optim.AdamW(parameters, lr: 1e-6, weight_decay: 0);
+        long paramCount = parameters.Sum(p => p.numel());
+        // Initialisation temporaries (randn before scaling) are released by finalizers; collect them so the
+        // peak below is the training step's, not construction's.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        double rssInit = ProcessMemory.RssMiB();
+        bool peakReset = ProcessMemory.ResetPeak();
+        var steps = new JsonArray();
+        int pairs = shape.Pairs;
+        for (int i = 0; i < o.Warmup + o.Steps; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var sw = Stopwatch.StartNew();
+            var pol = LogProbs(policy, batch, o.LogProbs); // (2B)
+            double t1 = sw.Elapsed.TotalSeconds;
+            Tensor refLp;
+            if (reference is not null)
+            {
+                using var _ = torch.no_grad();
+                refLp = LogProbs(reference, batch, o.LogProbs);
+            }
+            else
+            {
+                refLp = cached!;
+            }
+            double t2 = sw.Elapsed.TotalSeconds;
+            using var counts = batch.CompletionMask[.., 1..].sum(1);
+            var stats = new PairStats(pol[..pairs], pol[pairs..], refLp[..pairs], refLp[pairs..], counts[..pairs], counts[pairs..]);
+            var output = objective.Compute(stats, new ObjectiveContext(true, i, o.Warmup + o.Steps, null));
+            var loss = output.Losses.mean();
+            loss.backward();
+            double t3 = sw.Elapsed.TotalSeconds;
+            optimizer.step();
+            optimizer.zero_grad();
+            double t4 = sw.Elapsed.TotalSeconds;
+            if (i < o.Warmup) continue;
+            steps.Add(new JsonObject
+            {
+                ["policy_forward"] = t1, ["reference_forward"] = t2 - t1, ["backward"] = t3 - t2,
+                ["optimizer"] = t4 - t3, ["total"] = t4, ["loss"] = loss.item<float>(),
+            });
+        }
+        var result = new JsonObject
+        {
+            ["kind"] = "step", ["model"] = o.Model, ["threads"] = o.Threads,
+            ["reference"] = o.Reference.ToString().ToLowerInvariant(), ["logprobs"] = o.LogProbs.ToString().ToLowerInvariant(),
+            ["params"] = paramCount, ["tokens_per_step"] = batch.Tokens, ["scored_per_step"] = batch.Scored,
+            ["rss_after_init_mib"] = rssInit, ["peak_rss_mib"] = ProcessMemory.PeakMiB(), ["peak_is_training_only"] = peakReset,
+            ["steps"] = steps,
+        };
+        reference?.Dispose();
+        cached?.Dispose();
+        return result;
+    }
+
+    private static Tensor LogProbs(CausalLM model, SyntheticBatch b, LogProbPath path)
+    {
+        if (path == LogProbPath.Full) return NaiveLogProbs.Compute(model, b.InputIds, b.AttentionMask, b.PositionIds, b.CompletionMask);
+        var rows = SequenceLogProbs.Compute(model, b.InputIds, b.AttentionMask, b.PositionIds, b.CompletionMask);
+        rows.Counts.Dispose();
+        return rows.Sums;
+    }
+}

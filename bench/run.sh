@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The AlignSharp benchmark: one command runs everything and writes bench/results/.
+#   bash bench/run.sh            default preset (~10-15 min on an idle 2-core machine)
+#   bash bench/run.sh --quick    smoke preset (~2 min)
+# AlignSharp (bench/AlignSharp.Bench) and the PyTorch eager baseline (bench/pytorch_dpo_step.py, Debian's
+# python3-torch, installed here when missing) run in the same invocation, alternating A/B process by process;
+# the report takes medians over all timed steps and prints the ratios. See docs/benchmarks.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset=default
+for a in "$@"; do
+  case "$a" in
+    --quick) preset=quick ;;
+    *) echo "usage: bash bench/run.sh [--quick]" >&2; exit 1 ;;
+  esac
+done
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 NO_COLOR=1
+out=bench/results
+mkdir -p "$out"
+raw="$out/raw-$preset.jsonl"
+: > "$raw.tmp"
+
+bash bench/ensure_torch.sh
+dotnet build bench/AlignSharp.Bench -c Release -v q -nologo >/dev/null
+AS=bench/AlignSharp.Bench/bin/Release/net10.0/AlignSharp.Bench
+PY_BIN=${BENCH_PYTHON:-/usr/bin/python3}
+OPENBLAS_DIR=/usr/lib/x86_64-linux-gnu/openblas-pthread
+
+as() { "$AS" "$@" >> "$raw.tmp"; }
+py() {
+  local threads=2 prev=""
+  for x in "$@"; do [ "$prev" = "--threads" ] && threads=$x; prev=$x; done
+  LD_LIBRARY_PATH="$OPENBLAS_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads \
+    "$PY_BIN" bench/pytorch_dpo_step.py "$@" >> "$raw.tmp"
+}
+# ab ROUNDS "alignsharp args" "pytorch args": alternate which library goes first in each round.
+ab() {
+  local rounds=$1 a=$2 b=$3
+  for ((r = 1; r <= rounds; r++)); do
+    echo "bench: [$r/$rounds] alignsharp $a | pytorch $b" >&2
+    # shellcheck disable=SC2086
+    if ((r % 2)); then as $a; py $b; else py $b; as $a; fi
+  done
+}
+
+if [ "$preset" = quick ]; then
+  models="gpt2-mini llama-mini"; pipeline_models="gpt2-mini"; rounds=1; steps=2; gemm_sizes="1024"; thread_model=gpt2-mini
+else
+  models="gpt2-mini gpt2-small llama-mini llama-135m llama-360m"; pipeline_models="gpt2-small llama-135m"; rounds=2; steps=2
+  gemm_sizes="1024 2048"; thread_model=gpt2-mini
+fi
+
+# 1. GEMM peak of each library (the MFU denominator), 1 and 2 threads.
+for t in 1 2; do for n in $gemm_sizes; do ab 2 "gemm --threads $t --size $n" "gemm --threads $t --size $n"; done; done
+
+# 2. Identical work: same model, batch, reference forward every step, log-probs on scored positions only.
+for m in $models; do
+  if ! "$AS" supports --model "$m"; then echo "bench: skipping $m (not built in this AlignSharp)" >&2; continue; fi
+  ab "$rounds" "step --model $m --threads 2 --steps $steps" "step --model $m --threads 2 --steps $steps"
+done
+
+# 3. Pipelines: AlignSharp's default (reference log-probs cached) vs a TRL-style PyTorch step (reference forward
+#    every step, full (2B, T, V) log-softmax).
+for m in $pipeline_models; do
+  "$AS" supports --model "$m" || continue
+  ab "$rounds" "step --model $m --threads 2 --steps $steps --reference cached" "step --model $m --threads 2 --steps $steps --logprobs full"
+done
+
+# 4. Threads: 1 vs 2 on the smallest model.
+ab "$rounds" "step --model $thread_model --threads 1 --steps $steps" "step --model $thread_model --threads 1 --steps $steps"
+
+# 5. Log-prob peak memory at vocabulary 50k, 2B x T = 8 x 512: chunked vs naive, each in its own process.
+for g in "" "--grad"; do for mode in chunked naive; do
+  # shellcheck disable=SC2086
+  ab 1 "logprobs --mode $mode $g" "logprobs --mode $mode $g"
+done; done
+
+mv "$raw.tmp" "$raw"
+"$AS" report --in "$raw" --out "$out/$preset"
+echo "bench: wrote $out/$preset/summary.{md,csv,json} and $out/$preset/chart.png" >&2

@@ -1,0 +1,45 @@
+using System.CommandLine;
+using AlignSharp.Experiments;
+
+namespace AlignSharp.Cli.Commands;
+
+/// <summary><c>alignsharp experiment frontier [--quick | --preset test|quick|full] [--out DIR] [--seed N] [--threads N] [--steps N] [--lr X] [--methods a,b]</c>.</summary>
+internal sealed class ExperimentCommand : ICliCommand
+{
+    public Command Build()
+    {
+        var preset = new Option<string>("--preset") { Description = "test (seconds), quick (< 15 min on 2 cores) or full", DefaultValueFactory = _ => "quick" };
+        var quick = new Option<bool>("--quick") { Description = "same as --preset quick" };
+        var output = new Option<string>("--out", "-o") { Description = "output folder for frontier.png/.md/.csv/.jsonl", DefaultValueFactory = _ => "frontier-out" };
+        var seed = new Option<int?>("--seed") { Description = "seed of the whole experiment (default: the preset's)" };
+        var threads = new Option<int?>("--threads") { Description = "libtorch threads (default 1; 0 keeps libtorch's default)" };
+        var steps = new Option<int?>("--steps") { Description = "optimizer steps per run (default: the preset's)" };
+        var lr = new Option<double?>("--lr") { Description = "preference-training learning rate (default: the preset's)" };
+        var methods = new Option<string?>("--methods") { Description = "comma-separated objective ids to keep from the preset (default: all)" };
+        var frontier = new Command("frontier", "Reproduce the DPO paper's controlled experiment: ground-truth reward vs KL for each objective, several betas, and best-of-N.")
+        {
+            preset, quick, output, seed, threads, steps, lr, methods,
+        };
+        frontier.SetAction(r =>
+        {
+            var o = FrontierOptions.ForPreset(r.GetValue(quick) ? "quick" : r.GetValue(preset)!);
+            if (r.GetValue(seed) is { } s) o = o with { Seed = s };
+            if (r.GetValue(threads) is { } t) o = o with { Threads = t };
+            if (r.GetValue(steps) is { } n) o = o with { Steps = n, EvalEvery = Math.Max(1, n / 4) };
+            if (r.GetValue(lr) is { } rate) o = o with { LearningRate = rate };
+            if (r.GetValue(methods) is { Length: > 0 } keep)
+            {
+                var ids = keep.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                var unknown = ids.FirstOrDefault(id => o.Methods.All(m => m.Id != id));
+                if (unknown is not null)
+                    throw new ExperimentException($"--methods: '{unknown}' is not in the {o.Preset} preset (it has: {string.Join(", ", o.Methods.Select(m => m.Id))})");
+                o = o with { Methods = o.Methods.Where(m => ids.Contains(m.Id)).ToList() };
+            }
+            var result = FrontierExperiment.Run(o, r.GetValue(output)!, line => Console.WriteLine(line));
+            Console.WriteLine();
+            Console.WriteLine(File.ReadAllText(result.Files.Markdown));
+            return 0;
+        });
+        return new Command("experiment", "Controlled experiments on the project's synthetic review task.") { frontier };
+    }
+}
