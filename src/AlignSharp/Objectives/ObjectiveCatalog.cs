@@ -1,27 +1,56 @@
 namespace AlignSharp.Objectives;
 
-/// <summary>One catalog entry: id, a one-line description, and the factory reading its parameters.</summary>
-public sealed record ObjectiveEntry(string Id, string Description, Func<ObjectiveParams, IPreferenceObjective> Create);
-
-/// <summary>The only map from objective ids to classes; the CLI and docs list names from here.</summary>
+/// <summary>
+/// The only map from objective ids to classes; the trainer, the CLI and docs/objectives.md all read it. Each
+/// class declares its own entry (id, parameters, defaults, paper), so adding an objective is one file plus one
+/// line here.
+/// </summary>
 public static class ObjectiveCatalog
 {
     private static readonly ObjectiveEntry[] Entries =
     [
-        new("dpo", "Direct Preference Optimization", p => new Dpo(p.Double("beta", 0.1))),
+        Dpo.Entry,
+        Cdpo.Entry,
+        RobustDpo.Entry,
+        Ipo.Entry,
+        Hinge.Entry,
+        SigmoidNorm.Entry,
+        SimPo.Entry,
+        AlphaPo.Entry,
+        Odpo.Entry,
+        DpoShift.Entry,
+        LengthRegularizedDpo.Entry,
+        Dpop.Entry,
+        HDpo.Entry,
+        Nca.Entry,
+        Exo.Entry,
+        ApoZero.Entry,
+        ApoDown.Entry,
+        SppoHard.Entry,
+        Sppo.Entry,
+        Aot.Entry,
+        AotUnpaired.Entry,
+        DiscoPop.Entry,
+        Cpo.Entry,
+        DpoNll.Entry,
+        Orpo.Entry,
+        RelativePo.Entry,
+        DphSeparate.Entry,
+        DphContrastive.Entry,
+        Bco.Entry,
+        BetaDpo.Entry,
+        Kto.Entry,
+        Sft.Entry,
     ];
 
-    /// <summary>Every registered objective.</summary>
+    /// <summary>Every registered objective, in table order.</summary>
     public static IReadOnlyList<ObjectiveEntry> All => Entries;
 
+    /// <summary>The entry for <paramref name="id"/>; unknown ids are an error listing the known ones.</summary>
+    public static ObjectiveEntry Get(string id) =>
+        Entries.FirstOrDefault(e => e.Id == id)
+        ?? throw new ObjectiveException($"unknown objective '{id}' (known: {string.Join(", ", Entries.Select(e => e.Id))})");
+
     /// <summary>Creates the objective <paramref name="id"/>; unknown ids and unknown parameters are errors naming them.</summary>
-    public static IPreferenceObjective Create(string id, ObjectiveParams parameters)
-    {
-        var entry = Entries.FirstOrDefault(e => e.Id == id)
-            ?? throw new ObjectiveException($"unknown objective '{id}' (known: {string.Join(", ", Entries.Select(e => e.Id))})");
-        var objective = entry.Create(parameters);
-        var unknown = parameters.Unread.ToList();
-        if (unknown.Count > 0) throw new ObjectiveException($"objective '{id}' has no parameter '{unknown[0]}'");
-        return objective;
-    }
+    public static IPreferenceObjective Create(string id, ObjectiveParams parameters) => Get(id).Create(parameters);
 }

@@ -18,6 +18,12 @@ public sealed class ObjectiveParams
     /// <summary>Keys given but never read by the objective.</summary>
     public IEnumerable<string> Unread => values.Keys.Where(k => !read.Contains(k));
 
+    /// <summary>The raw values given (for echoing a configuration back).</summary>
+    public IReadOnlyDictionary<string, string> Values => values;
+
+    /// <summary>The objective these parameters are read for, named in error messages (set by the catalog).</summary>
+    internal string? Objective { get; set; }
+
     /// <summary>True when the key was given.</summary>
     public bool Has(string key) => values.ContainsKey(key);
 
@@ -27,7 +33,7 @@ public sealed class ObjectiveParams
         read.Add(key);
         if (!values.TryGetValue(key, out var s)) return defaultValue;
         return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v)
-            ? v : throw new ObjectiveException($"parameter '{key}' must be a number, got '{s}'");
+            ? v : throw Error($"parameter '{key}' must be a number, got '{s}'");
     }
 
     /// <summary>A boolean, or the default.</summary>
@@ -35,7 +41,7 @@ public sealed class ObjectiveParams
     {
         read.Add(key);
         if (!values.TryGetValue(key, out var s)) return defaultValue;
-        return bool.TryParse(s, out var v) ? v : throw new ObjectiveException($"parameter '{key}' must be true or false, got '{s}'");
+        return bool.TryParse(s, out var v) ? v : throw Error($"parameter '{key}' must be true or false, got '{s}'");
     }
 
     /// <summary>One of the allowed strings, or the default.</summary>
@@ -43,6 +49,18 @@ public sealed class ObjectiveParams
     {
         read.Add(key);
         if (!values.TryGetValue(key, out var s)) return defaultValue;
-        return allowed.Contains(s) ? s : throw new ObjectiveException($"parameter '{key}' must be one of {string.Join(", ", allowed)}, got '{s}'");
+        return allowed.Contains(s) ? s : throw Error($"parameter '{key}' must be one of {string.Join(", ", allowed)}, got '{s}'");
     }
+
+    /// <summary>The declared number parameter (its default when absent), checked against its accepted interval.</summary>
+    public double Get(NumberParameter p) => p.Check(Objective ?? "?", Double(p.Name, p.Default));
+
+    /// <summary>The declared flag (its default when absent).</summary>
+    public bool Get(FlagParameter p) => Bool(p.Name, p.Default);
+
+    /// <summary>The declared choice (its default when absent).</summary>
+    public string Get(ChoiceParameter p) => Choice(p.Name, p.Default, [.. p.Choices]);
+
+    private ObjectiveException Error(string message) =>
+        new(Objective is null ? message : $"objective '{Objective}': {message}");
 }

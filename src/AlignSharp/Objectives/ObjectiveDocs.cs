@@ -1,0 +1,72 @@
+using System.Text;
+
+namespace AlignSharp.Objectives;
+
+/// <summary>
+/// The user-facing objective table (docs/objectives.md), generated from the catalog so ids, parameters and
+/// defaults cannot drift from the code. Regenerate with <c>alignsharp objectives docs --output docs/objectives.md</c>.
+/// </summary>
+public static class ObjectiveDocs
+{
+    /// <summary>The command that regenerates the committed file.</summary>
+    public const string RegenerateCommand = "dotnet run --project src/AlignSharp.Cli -- objectives docs --output docs/objectives.md";
+
+    /// <summary>The whole markdown page.</summary>
+    public static string Markdown()
+    {
+        var sb = new StringBuilder();
+        sb.Append("# Preference objectives\n\n");
+        sb.Append("<!-- Generated from ObjectiveCatalog; do not edit. Regenerate with:\n     ").Append(RegenerateCommand).Append(" -->\n\n");
+        sb.Append("Every objective takes per-pair sequence statistics: policy log-prob sums of the chosen and rejected completions\n");
+        sb.Append("(`pw`, `pl`), the reference's (`rw`, `rl`) when it needs a reference, and completion token counts (`nw`, `nl`).\n");
+        sb.Append("Notation: `cw = pw - rw`, `cl = pl - rl`, `h = cw - cl`, `aw = pw/nw`, `al = pl/nl`, `ls = log sigmoid`,\n");
+        sb.Append("`s = sigmoid`. The batch loss is the mean of the per-pair losses. \"Reduction\" says whether the objective reads\n");
+        sb.Append("summed or length-averaged log-probs (it divides by the lengths itself). Reference-free objectives make the\n");
+        sb.Append("trainer skip the reference model entirely.\n\n");
+        sb.Append("Configure one objective by id and parameters, or a weighted combination of several (`CombinedObjective`,\n");
+        sb.Append("e.g. `dpo` 1.0 + `bco` 0.2 + `sft` 0.1). `alignsharp objectives list` prints this table;\n");
+        sb.Append("`alignsharp objectives eval --input FILE.json` computes a file in the golden-vector schema.\n\n");
+
+        sb.Append("| id | objective | parameters (default) | reference | reduction | per-pair loss |\n");
+        sb.Append("|---|---|---|---|---|---|\n");
+        foreach (var e in ObjectiveCatalog.All)
+        {
+            string parameters = e.Parameters.Count == 0 ? "none" : string.Join(", ", e.Parameters.Select(p => $"`{p.Name}`={p.DefaultText}"));
+            string title = e.Paper.Length > 0 ? $"[{Escape(e.Description)}]({e.Paper})" : Escape(e.Description);
+            sb.Append($"| `{e.Id}` | {title} | {parameters} | {(e.NeedsReference ? "yes" : "no")} | {Reduction(e)} | `{Escape(e.Loss)}` |\n");
+        }
+
+        sb.Append("\n## Parameters\n\n");
+        foreach (var e in ObjectiveCatalog.All.Where(e => e.Parameters.Count > 0))
+        {
+            sb.Append($"### `{e.Id}`\n\n| parameter | default | accepted | meaning |\n|---|---|---|---|\n");
+            foreach (var p in e.Parameters)
+                sb.Append($"| `{p.Name}` | {p.DefaultText} | {Escape(p.AcceptedText)} | {Escape(p.Description)} |\n");
+            sb.Append('\n');
+        }
+
+        sb.Append("## Extra per-pair inputs\n\n");
+        sb.Append("Passed in `PairStats.Extras` by key; dataset inputs may also come under their column name.\n\n");
+        sb.Append("| id | key | shape | source | meaning |\n|---|---|---|---|---|\n");
+        foreach (var e in ObjectiveCatalog.All)
+            foreach (var i in e.Inputs)
+            {
+                string source = i.Source == InputSource.Dataset ? $"dataset column `{i.Column}`" : "trainer";
+                sb.Append($"| `{e.Id}` | `{i.Key}` | {i.Shape} | {source} | {Escape(i.Description)} |\n");
+            }
+        sb.Append("| `dpo_shift` (schedules) | step, max_steps | scalars | trainer (`ObjectiveContext`) | optimizer step t and total steps T |\n");
+
+        sb.Append("\n## State\n\n");
+        sb.Append("Stateful objectives keep their state in the objective, save it with each checkpoint (`IStatefulObjective`) and\n");
+        sb.Append("update it only in training steps, never in evaluation.\n\n");
+        foreach (var e in ObjectiveCatalog.All.Where(e => e.Stateful))
+            sb.Append($"- `{e.Id}`: {Escape(e.Loss)}\n");
+        sb.Append("- `kto` keeps no state across batches: its reference point z0 is recomputed per batch from mismatched pairs.\n");
+        return sb.ToString();
+    }
+
+    /// <summary>"sum" or "mean".</summary>
+    public static string Reduction(ObjectiveEntry e) => e.Reduction == LogProbReduction.Sum ? "sum" : "mean";
+
+    private static string Escape(string s) => s.Replace("|", "\\|");
+}
