@@ -28,7 +28,7 @@ internal sealed class DataCommand : ICliCommand
         var pairing = new Option<string>("--pairing") { Description = "ranked data: best-vs-worst, best-vs-each or all-pairs", DefaultValueFactory = _ => "best-vs-worst" };
         var batch = new Option<int>("--batch-size") { Description = "pairs per batch, for the padding estimate", DefaultValueFactory = _ => 8 };
         var seed = new Option<int>("--seed") { Description = "shuffling and split seed", DefaultValueFactory = _ => 0 };
-        var split = new Option<double>("--eval-fraction") { Description = "fraction of records held out for evaluation", DefaultValueFactory = _ => 0 };
+        var split = new Option<double>("--eval-fraction", "--split") { Description = "fraction of records held out for evaluation", DefaultValueFactory = _ => 0 };
         var examples = new Option<int>("--examples") { Description = "examples shown per reason and of used pairs", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "print the report as JSON" };
 
