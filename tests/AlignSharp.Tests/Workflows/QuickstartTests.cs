@@ -21,8 +21,9 @@ public sealed class QuickstartTests
         // Before training the policy is the reference: zero KL per sample and every implicit reward ties (counted wrong).
         Assert.Equal(0.0, r.Before.Kl.Mean, 9);
         Assert.Equal(0.0, r.Before.ImplicitAccuracy);
-        Assert.True(r.After.Kl.Mean > 0, $"KL after DPO {r.After.Kl.Mean}");
-        Assert.InRange(r.After.ImplicitAccuracy, 0.0, 1.0);
+        // After DPO the policy differs from the reference: per-sample log-ratios vary and implicit rewards no longer tie.
+        Assert.True(r.After.Kl.StandardError > 0, $"KL after DPO {r.After.Kl}");
+        Assert.InRange(r.After.ImplicitAccuracy, 1e-9, 1.0);
         Assert.True(double.IsFinite(r.After.Reward.Mean) && double.IsFinite(r.Before.Reward.Mean));
         Assert.True(r.TrainPairs > 16 && r.EvalPairs > 0);
         Assert.True(File.Exists(Path.Combine(dir, "pairs.train.jsonl")));
