@@ -15,6 +15,8 @@ public sealed record StepResult(Tensor Loss, IReadOnlyDictionary<string, double>
 /// </summary>
 public sealed class PreferenceStep(CausalLM policy, IReferenceStrategy reference, IPreferenceObjective objective, Device device)
 {
+    private readonly TrainerInputs inputs = new(objective);
+
     /// <summary>Loss and metrics for <paramref name="batch"/>; the loss keeps its graph when gradients are enabled.</summary>
     public StepResult Run(PreferenceBatch batch, ObjectiveContext context)
     {
@@ -25,7 +27,7 @@ public sealed class PreferenceStep(CausalLM policy, IReferenceStrategy reference
             policyRows.Sums[..b], policyRows.Sums[b..],
             refRows?[..b], refRows?[b..],
             policyRows.Counts[..b], policyRows.Counts[b..])
-        { Extras = batch.Extras(policyRows.Sums.dtype).ToDictionary(kv => kv.Key, kv => kv.Value.to(device)) };
+        { Extras = inputs.For(batch, policy, reference, policyRows.Sums.dtype, device) };
         var output = objective.Compute(stats, context);
         var loss = output.Losses.mean();
 
