@@ -36,6 +36,8 @@ public sealed record DataSection
     public AlignSharp.Data.Validation.BadRecordPolicy OnBadRecord { get; init; } = AlignSharp.Data.Validation.BadRecordPolicy.Skip;
     /// <summary>How ranked records become pairs: best_vs_worst, best_vs_each, all_pairs.</summary>
     public AlignSharp.Data.Formats.RankedPairing Pairing { get; init; } = AlignSharp.Data.Formats.RankedPairing.BestVsWorst;
+    /// <summary>For KTO: split each pair into a desirable (chosen) and an undesirable (rejected) example.</summary>
+    public bool Unpair { get; init; }
 }
 
 /// <summary>Where reference log-probs come from.</summary>
