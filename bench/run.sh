@@ -44,36 +44,40 @@ ab() {
 }
 
 if [ "$preset" = quick ]; then
-  models="gpt2-mini llama-mini"; pipeline_models="gpt2-mini"; rounds=1; steps=2; gemm_sizes="1024"; thread_model=gpt2-mini
+  models="gpt2-mini llama-mini"; rounds=1; pipeline_rounds=1; steps=2; gemm_sizes="1024"; ckpt_model=llama-mini
 else
-  models="gpt2-mini gpt2-small llama-mini llama-135m llama-360m"; pipeline_models="gpt2-small llama-135m"; rounds=2; steps=2
-  gemm_sizes="1024 2048"; thread_model=gpt2-mini
+  models="gpt2-mini llama-mini gpt2-small llama-135m llama-360m"; rounds=2; pipeline_rounds=1; steps=2
+  gemm_sizes="1024 2048"; ckpt_model=llama-360m
 fi
+thread_model=gpt2-mini
 
 # 1. GEMM peak of each library (the MFU denominator), 1 and 2 threads.
 for t in 1 2; do for n in $gemm_sizes; do ab 2 "gemm --threads $t --size $n" "gemm --threads $t --size $n"; done; done
 
-# 2. Identical work: same model, batch, reference forward every step, log-probs on scored positions only.
-for m in $models; do
-  if ! "$AS" supports --model "$m"; then echo "bench: skipping $m (not built in this AlignSharp)" >&2; continue; fi
-  ab "$rounds" "step --model $m --threads 2 --steps $steps" "step --model $m --threads 2 --steps $steps"
-done
-
-# 3. Pipelines: AlignSharp's default (reference log-probs cached) vs a TRL-style PyTorch step (reference forward
-#    every step, full (2B, T, V) log-softmax).
-for m in $pipeline_models; do
-  "$AS" supports --model "$m" || continue
-  ab "$rounds" "step --model $m --threads 2 --steps $steps --reference cached" "step --model $m --threads 2 --steps $steps --logprobs full"
-done
-
-# 4. Threads: 1 vs 2 on the smallest model.
-ab "$rounds" "step --model $thread_model --threads 1 --steps $steps" "step --model $thread_model --threads 1 --steps $steps"
-
-# 5. Log-prob peak memory at vocabulary 50k, 2B x T = 8 x 512: chunked vs naive, each in its own process.
+# 2. Log-prob peak memory at vocabulary 50k, 2B x T = 8 x 512: chunked vs naive, each in its own process.
 for g in "" "--grad"; do for mode in chunked naive; do
   # shellcheck disable=SC2086
   ab 1 "logprobs --mode $mode $g" "logprobs --mode $mode $g"
 done; done
+
+# 3. Padding waste of random vs length-bucketed batches (data layer; no model involved).
+as padding
+
+# 4. Threads: 1 vs 2 on the smallest model (the 2-thread runs come from step 5).
+ab "$rounds" "step --model $thread_model --threads 1 --steps $steps" "step --model $thread_model --threads 1 --steps $steps"
+
+# 5. Per model, by size: identical work (same model, batch, reference forward every step, log-probs on scored
+#    positions only), then the pipelines: AlignSharp's default (reference log-probs cached) vs a TRL-style
+#    PyTorch step (reference forward every step, full (2B, T, V) log-softmax).
+for m in $models; do
+  if ! "$AS" supports --model "$m"; then echo "bench: skipping $m (not built in this AlignSharp)" >&2; continue; fi
+  ab "$rounds" "step --model $m --threads 2 --steps $steps" "step --model $m --threads 2 --steps $steps"
+  ab "$pipeline_rounds" "step --model $m --threads 2 --steps $steps --reference cached" "step --model $m --threads 2 --steps $steps --logprobs full"
+done
+
+# 6. Gradient checkpointing (AlignSharp option) on the largest model: time and peak memory against step 5.
+echo "bench: alignsharp step --model $ckpt_model --checkpointing" >&2
+as step --model "$ckpt_model" --threads 2 --steps "$steps" --checkpointing
 
 mv "$raw.tmp" "$raw"
 "$AS" report --in "$raw" --out "$out/$preset"

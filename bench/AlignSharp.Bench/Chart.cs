@@ -53,7 +53,7 @@ internal static class Chart
             var bars = new List<Bar>();
             for (int i = 0; i < models.Count; i++)
             {
-                var s = steps.FirstOrDefault(x => x.Model == models[i] && x.Threads == threads && x.Lib == sr.Lib && x.Reference == sr.Reference && x.LogProbs == sr.LogProbs);
+                var s = steps.FirstOrDefault(x => x.Model == models[i] && x.Threads == threads && x.Lib == sr.Lib && x.Reference == sr.Reference && x.LogProbs == sr.LogProbs && !x.Checkpointing);
                 if (s is null) continue;
                 bars.Add(new Bar { Position = i - 0.4 + width * (k + 0.5), Value = value(s), Size = width * 0.95, FillColor = sr.Color });
             }

@@ -8,7 +8,7 @@ namespace AlignSharp.Bench;
 internal static class ModelFactory
 {
     /// <summary>True if this build has the config's family.</summary>
-    public static bool Supports(ModelConfig cfg) => cfg.Family is ModelFamily.Gpt2;
+    public static bool Supports(ModelConfig cfg) => cfg.Family is ModelFamily.Gpt2 or ModelFamily.Llama;
 
     /// <summary>Seeds torch's generator and builds the family's model.</summary>
     public static CausalLM Create(ModelConfig cfg, long seed)
@@ -17,6 +17,7 @@ internal static class ModelFactory
         return cfg.Family switch
         {
             ModelFamily.Gpt2 => new Gpt2Model(cfg),
+            ModelFamily.Llama => new LlamaModel(cfg),
             _ => throw new BenchException($"family {cfg.Family} is not in this build of AlignSharp yet"),
         };
     }

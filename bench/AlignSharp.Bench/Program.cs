@@ -22,9 +22,10 @@ var warmupOpt = new Option<int>("--warmup") { DefaultValueFactory = _ => 1 };
 var refOpt = new Option<ReferenceMode>("--reference") { DefaultValueFactory = _ => ReferenceMode.Forward };
 var lpOpt = new Option<LogProbPath>("--logprobs") { DefaultValueFactory = _ => LogProbPath.Selected };
 var seedOpt = new Option<long>("--seed") { DefaultValueFactory = _ => 1234 };
-foreach (var o in new Option[] { configsOpt, threadsOpt, modelOpt, stepsOpt, warmupOpt, refOpt, lpOpt, seedOpt }) step.Options.Add(o);
+var ckptOpt = new Option<bool>("--checkpointing") { Description = "gradient checkpointing on the policy's decoder blocks" };
+foreach (var o in new Option[] { configsOpt, threadsOpt, modelOpt, stepsOpt, warmupOpt, refOpt, lpOpt, seedOpt, ckptOpt }) step.Options.Add(o);
 step.SetAction(p => Emit(StepBench.Run(Configs(p), new StepOptions(p.GetValue(modelOpt)!, p.GetValue(threadsOpt), p.GetValue(stepsOpt),
-    p.GetValue(warmupOpt), p.GetValue(refOpt), p.GetValue(lpOpt), p.GetValue(seedOpt)))));
+    p.GetValue(warmupOpt), p.GetValue(refOpt), p.GetValue(lpOpt), p.GetValue(seedOpt), p.GetValue(ckptOpt)))));
 
 var logprobs = new Command("logprobs", "peak memory of one log-prob computation (run each mode in its own process)");
 var modeOpt = new Option<string>("--mode") { Required = true };
@@ -38,6 +39,13 @@ foreach (var o in new Option[] { threadsOpt, modeOpt, vocabOpt, rowsOpt, seqOpt,
 logprobs.SetAction(p => Emit(LogProbsBench.Run(p.GetValue(modeOpt)!, p.GetValue(vocabOpt), p.GetValue(rowsOpt), p.GetValue(seqOpt),
     p.GetValue(hiddenOpt), p.GetValue(threadsOpt), p.GetValue(gradOpt))));
 
+var padding = new Command("padding", "padding waste of random vs length-bucketed batches on a synthetic long-tailed corpus");
+var pairsOpt = new Option<int>("--pairs") { DefaultValueFactory = _ => 4000 };
+var batchOpt = new Option<int>("--batch-size") { DefaultValueFactory = _ => 8 };
+var maxLenOpt = new Option<int>("--max-length") { DefaultValueFactory = _ => 1024 };
+foreach (var o in new Option[] { pairsOpt, batchOpt, maxLenOpt }) padding.Options.Add(o);
+padding.SetAction(p => Emit(PaddingBench.Run(p.GetValue(pairsOpt), p.GetValue(batchOpt), p.GetValue(maxLenOpt))));
+
 var report = new Command("report", "aggregate raw JSON lines into summary.{json,csv,md} and chart.png");
 var inOpt = new Option<string>("--in") { Required = true };
 var outOpt = new Option<string>("--out") { Required = true };
@@ -49,7 +57,7 @@ foreach (var o in new Option[] { configsOpt, modelOpt }) supports.Options.Add(o)
 supports.SetAction(p => ModelFactory.Supports(Configs(p).Model(p.GetValue(modelOpt)!)) ? 0 : 1);
 
 var root = new RootCommand("AlignSharp benchmark (see docs/benchmarks.md; run everything with bash bench/run.sh)");
-foreach (var c in new[] { gemm, step, logprobs, report, supports }) root.Subcommands.Add(c);
+foreach (var c in new[] { gemm, step, logprobs, padding, report, supports }) root.Subcommands.Add(c);
 try
 {
     return root.Parse(args).Invoke();

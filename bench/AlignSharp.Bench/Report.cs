@@ -7,7 +7,7 @@ namespace AlignSharp.Bench;
 
 /// <summary>One aggregated benchmark cell: a library running one model with one setting, medians over all timed steps.</summary>
 internal sealed record StepSummary(
-    string Lib, string Model, long Params, int Threads, string Reference, string LogProbs, int Steps, int Runs,
+    string Lib, string Model, long Params, int Threads, string Reference, string LogProbs, bool Checkpointing, int Steps, int Runs,
     double StepSeconds, double TokensPerSecond, double PolicyForward, double ReferenceForward, double Backward, double Optimizer,
     double PeakRssMiB, double RssAfterInitMiB, double ModelGflops, double Mfu);
 
@@ -44,7 +44,8 @@ internal static class Report
             .OrderBy(g => g.Lib).ThenBy(g => g.Threads).ThenBy(g => g.Size).ToList();
         var shape = configs.Batch;
         var steps = records.Where(r => Str(r, "kind") == "step")
-            .GroupBy(r => (Lib: Str(r, "lib"), Model: Str(r, "model"), Threads: Int(r, "threads"), Reference: Str(r, "reference"), LogProbs: Str(r, "logprobs")))
+            .GroupBy(r => (Lib: Str(r, "lib"), Model: Str(r, "model"), Threads: Int(r, "threads"), Reference: Str(r, "reference"), LogProbs: Str(r, "logprobs"),
+                Checkpointing: r["checkpointing"]?.GetValue<bool>() ?? false))
             .Select(g =>
             {
                 var all = g.SelectMany(r => r["steps"]!.AsArray().Select(s => s!.AsObject())).ToList();
@@ -55,12 +56,12 @@ internal static class Report
                 double flops = Flops.Step(cfg, 2 * shape.Pairs, shape.Prompt + shape.Completion, Int(first, "scored_per_step"), g.Key.Reference == "forward");
                 var peakGemm = gemm.Where(x => x.Lib == g.Key.Lib && x.Threads == g.Key.Threads).Select(x => x.Gflops).DefaultIfEmpty(double.NaN).Max();
                 double achieved = flops / step / 1e9;
-                return new StepSummary(g.Key.Lib, g.Key.Model, (long)Num(first, "params"), g.Key.Threads, g.Key.Reference, g.Key.LogProbs,
+                return new StepSummary(g.Key.Lib, g.Key.Model, (long)Num(first, "params"), g.Key.Threads, g.Key.Reference, g.Key.LogProbs, g.Key.Checkpointing,
                     all.Count, g.Count(), step, Int(first, "tokens_per_step") / step, Med("policy_forward"), Med("reference_forward"),
                     Med("backward"), Med("optimizer"), g.Max(r => Num(r, "peak_rss_mib")), g.Max(r => Num(r, "rss_after_init_mib")),
                     achieved, achieved / peakGemm);
             })
-            .OrderBy(s => s.Params).ThenBy(s => s.Model).ThenBy(s => s.Lib).ThenByDescending(s => s.Threads).ThenBy(s => s.Reference).ThenBy(s => s.LogProbs)
+            .OrderBy(s => s.Params).ThenBy(s => s.Model).ThenBy(s => s.Lib).ThenByDescending(s => s.Threads).ThenBy(s => s.Reference).ThenBy(s => s.LogProbs).ThenBy(s => s.Checkpointing)
             .ToList();
         var logprobs = records.Where(r => Str(r, "kind") == "logprobs")
             .GroupBy(r => (Lib: Str(r, "lib"), Mode: Str(r, "mode"), Grad: r["grad"]!.GetValue<bool>()))
@@ -94,7 +95,7 @@ internal static class Report
     private static List<JsonObject> Ratios(List<StepSummary> steps)
     {
         StepSummary? Find(string lib, string model, int threads, string reference, string lp) =>
-            steps.FirstOrDefault(s => s.Lib == lib && s.Model == model && s.Threads == threads && s.Reference == reference && s.LogProbs == lp);
+            steps.FirstOrDefault(s => s.Lib == lib && s.Model == model && s.Threads == threads && s.Reference == reference && s.LogProbs == lp && !s.Checkpointing);
         var list = new List<JsonObject>();
         foreach (var (model, threads) in steps.Select(s => (s.Model, s.Threads)).Distinct())
         {
@@ -114,9 +115,9 @@ internal static class Report
 
     private static string Csv(List<StepSummary> steps)
     {
-        var sb = new StringBuilder("lib,model,params,threads,reference,logprobs,steps,runs,step_s,tokens_per_s,policy_forward_s,reference_forward_s,backward_s,optimizer_s,peak_rss_mib,rss_after_init_mib,model_gflops_per_s,mfu\n");
+        var sb = new StringBuilder("lib,model,params,threads,reference,logprobs,checkpointing,steps,runs,step_s,tokens_per_s,policy_forward_s,reference_forward_s,backward_s,optimizer_s,peak_rss_mib,rss_after_init_mib,model_gflops_per_s,mfu\n");
         foreach (var s in steps)
-            sb.AppendLine(string.Join(",", new object[] { s.Lib, s.Model, s.Params, s.Threads, s.Reference, s.LogProbs, s.Steps, s.Runs,
+            sb.AppendLine(string.Join(",", new object[] { s.Lib, s.Model, s.Params, s.Threads, s.Reference, s.LogProbs, s.Checkpointing, s.Steps, s.Runs,
                 F(s.StepSeconds, 4), F(s.TokensPerSecond, 1), F(s.PolicyForward, 4), F(s.ReferenceForward, 4), F(s.Backward, 4), F(s.Optimizer, 4),
                 F(s.PeakRssMiB, 1), F(s.RssAfterInitMiB, 1), F(s.ModelGflops, 1), F(s.Mfu, 3) }.Select(v => Convert.ToString(v, Inv))));
         return sb.ToString();
@@ -130,10 +131,10 @@ internal static class Report
         sb.AppendLine("| library | threads | n | GFLOP/s |\n|---|---:|---:|---:|");
         foreach (var g in gemm) sb.AppendLine($"| {g.Lib} | {g.Threads} | {g.Size} | {F(g.Gflops, 1)} |");
         sb.AppendLine("\n### DPO step (medians over all timed steps of all interleaved runs)\n");
-        sb.AppendLine("| model | params | library | threads | reference | log-probs | steps | step s | tokens/s | policy fwd s | ref fwd s | backward s | optimizer s | peak RSS MiB | model GFLOP/s | MFU |");
-        sb.AppendLine("|---|---:|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| model | params | library | threads | reference | log-probs | ckpt | steps | step s | tokens/s | policy fwd s | ref fwd s | backward s | optimizer s | peak RSS MiB | model GFLOP/s | MFU |");
+        sb.AppendLine("|---|---:|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var s in steps)
-            sb.AppendLine($"| {s.Model} | {F(s.Params / 1e6, 1)}M | {s.Lib} | {s.Threads} | {s.Reference} | {s.LogProbs} | {s.Steps} | {F(s.StepSeconds, 3)} | {F(s.TokensPerSecond, 1)} | " +
+            sb.AppendLine($"| {s.Model} | {F(s.Params / 1e6, 1)}M | {s.Lib} | {s.Threads} | {s.Reference} | {s.LogProbs} | {(s.Checkpointing ? "yes" : "no")} | {s.Steps} | {F(s.StepSeconds, 3)} | {F(s.TokensPerSecond, 1)} | " +
                 $"{F(s.PolicyForward, 3)} | {F(s.ReferenceForward, 3)} | {F(s.Backward, 3)} | {F(s.Optimizer, 3)} | {F(s.PeakRssMiB, 0)} | {F(s.ModelGflops, 1)} | {F(100 * s.Mfu, 1)}% |");
         sb.AppendLine("\n### Ratios (AlignSharp tokens/s / PyTorch tokens/s)\n");
         sb.AppendLine("| model | threads | identical work | AlignSharp cached ref vs PyTorch ref-every-step + full log-softmax | AlignSharp cached vs forward ref | peak RSS AlignSharp / PyTorch |");
@@ -146,7 +147,19 @@ internal static class Report
             sb.AppendLine("| library | path | with backward | vocab | rows x T | peak delta MiB | seconds |\n|---|---|---|---:|---|---:|---:|");
             foreach (var l in logprobs) sb.AppendLine($"| {l.Lib} | {l.Mode} | {(l.Grad ? "yes" : "no")} | {l.Vocab} | {l.Rows} x {l.Seq} | {F(l.DeltaMiB, 1)} | {F(l.Seconds, 3)} |");
         }
-        foreach (var e in extras) sb.AppendLine($"\n`{e.ToJsonString()}`");
+        foreach (var e in extras.Where(e => Str(e, "kind") == "padding"))
+        {
+            sb.AppendLine($"\n### Padding waste ({e["pairs"]} synthetic pairs, batch {e["batch_size"]}, max length {e["max_length"]}; data layer's BatchPlanner)\n");
+            sb.AppendLine("| batching | real tokens | padded tokens | waste |\n|---|---:|---:|---:|");
+            foreach (var order in new[] { "random", "bucketed" })
+            {
+                var o = e[order]!.AsObject();
+                sb.AppendLine($"| {order} | {Num(o, "real_tokens"):F0} | {Num(o, "padded_tokens"):F0} | {F(100 * Num(o, "waste"), 1)}% |");
+            }
+            double ratio = Num(e["random"]!.AsObject(), "total_tokens") / Num(e["bucketed"]!.AsObject(), "total_tokens");
+            sb.AppendLine($"\nTokens processed per epoch, random / bucketed: {F(ratio, 2)}x (step cost grows at least linearly with padded tokens).");
+        }
+        foreach (var e in extras.Where(e => Str(e, "kind") != "padding")) sb.AppendLine($"\n`{e.ToJsonString()}`");
         return sb.ToString();
     }
 

@@ -27,7 +27,7 @@ internal enum LogProbPath
 }
 
 /// <summary>Options of one timed DPO-step run.</summary>
-internal sealed record StepOptions(string Model, int Threads, int Steps, int Warmup, ReferenceMode Reference, LogProbPath LogProbs, long Seed);
+internal sealed record StepOptions(string Model, int Threads, int Steps, int Warmup, ReferenceMode Reference, LogProbPath LogProbs, long Seed, bool Checkpointing = false);
 
 /// <summary>
 /// One DPO training step on the synthetic batch, timed per phase: policy forward (log-probs with grad), reference
@@ -45,6 +45,7 @@ internal static class StepBench
         using var batch = SyntheticBatch.Create(cfg.VocabSize, shape);
         using var policy = ModelFactory.Create(cfg, o.Seed);
         policy.train();
+        policy.GradientCheckpointing = o.Checkpointing;
         CausalLM? reference = null;
         Tensor? cached = null;
         if (o.Reference == ReferenceMode.Forward)
@@ -107,6 +108,7 @@ internal static class StepBench
         {
             ["kind"] = "step", ["model"] = o.Model, ["threads"] = o.Threads,
             ["reference"] = o.Reference.ToString().ToLowerInvariant(), ["logprobs"] = o.LogProbs.ToString().ToLowerInvariant(),
+            ["checkpointing"] = o.Checkpointing,
             ["params"] = paramCount, ["tokens_per_step"] = batch.Tokens, ["scored_per_step"] = batch.Scored,
             ["rss_after_init_mib"] = rssInit, ["peak_rss_mib"] = ProcessMemory.PeakMiB(), ["peak_is_training_only"] = peakReset,
             ["steps"] = steps,

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using AlignSharp.Data;
 using AlignSharp.Data.Chat;
 using AlignSharp.Data.Formats;
@@ -85,18 +84,8 @@ internal sealed class DataCommand : ICliCommand
         throw new TokenizerException($"{spec}: tokenizer not found (a model folder, a tokenizer.json, or 'byte')");
     }
 
-    private static IChatFormatter LoadChat(string? template, string? tokenizerSpec)
-    {
-        if (template is not null) return TemplateChatFormatter.FromTokenizerConfig(template);
-        if (tokenizerSpec is not null && Directory.Exists(tokenizerSpec))
-        {
-            var config = Path.Combine(tokenizerSpec, "tokenizer_config.json");
-            bool has = File.Exists(Path.Combine(tokenizerSpec, "chat_template.jinja"))
-                || (File.Exists(config) && JsonNode.Parse(File.ReadAllText(config)) is JsonObject o && o.ContainsKey("chat_template"));
-            if (has) return TemplateChatFormatter.FromTokenizerConfig(config);
-        }
-        return new PlainChatFormatter();
-    }
+    private static IChatFormatter LoadChat(string? template, string? tokenizerSpec) =>
+        template is not null ? TemplateChatFormatter.FromTokenizerConfig(template) : ChatFormatters.ForFolder(tokenizerSpec);
 
     private static RankedPairing ParsePairing(string name) => name.Replace("-", "").Replace("_", "").ToLowerInvariant() switch
     {

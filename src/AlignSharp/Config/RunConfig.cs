@@ -19,13 +19,23 @@ public sealed record ModelSection
 /// <summary>Where the preference pairs come from and how they are cut.</summary>
 public sealed record DataSection
 {
-    /// <summary>Training records (JSONL with prompt/chosen/rejected strings).</summary>
+    /// <summary>Training records: a file (.jsonl[.gz], .json, .parquet), a folder of shards or a glob, in any format of <see cref="AlignSharp.Data.Formats.DataFormat"/>.</summary>
     public string? Train { get; init; }
     /// <summary>Held-out records; when null, <see cref="EvalFraction"/> of the training records are held out.</summary>
     public string? Eval { get; init; }
     public double EvalFraction { get; init; }
     /// <summary>Maximum tokens of prompt + completion per row.</summary>
     public int MaxLength { get; init; } = 256;
+    /// <summary>Prompt tokens kept when a pair is too long (default: half of <see cref="MaxLength"/>).</summary>
+    public int? MaxPromptLength { get; init; }
+    /// <summary>Which end of a long prompt is kept: keep_end (default) or keep_start.</summary>
+    public AlignSharp.Data.TruncationMode TruncationMode { get; init; } = AlignSharp.Data.TruncationMode.KeepEnd;
+    /// <summary>Record layout: auto (detected), explicit, implicit, conversational, ranked.</summary>
+    public AlignSharp.Data.Formats.DataFormat Format { get; init; } = AlignSharp.Data.Formats.DataFormat.Auto;
+    /// <summary>skip (report bad records and go on) or fail (stop at the first).</summary>
+    public AlignSharp.Data.Validation.BadRecordPolicy OnBadRecord { get; init; } = AlignSharp.Data.Validation.BadRecordPolicy.Skip;
+    /// <summary>How ranked records become pairs: best_vs_worst, best_vs_each, all_pairs.</summary>
+    public AlignSharp.Data.Formats.RankedPairing Pairing { get; init; } = AlignSharp.Data.Formats.RankedPairing.BestVsWorst;
 }
 
 /// <summary>Where reference log-probs come from.</summary>

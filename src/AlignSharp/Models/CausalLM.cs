@@ -18,6 +18,13 @@ public abstract class CausalLM : nn.Module
     public abstract ModelConfig Config { get; }
 
     /// <summary>
+    /// Gradient checkpointing (a run option, off by default): when on, training forwards keep only each decoder block's
+    /// input and recompute the block during backward (<see cref="Checkpointing"/>), trading one extra forward for
+    /// activation memory on larger models. Gradients are unchanged.
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
+    /// <summary>
     /// Runs the decoder: ids (B, T) long, attention mask (B, T) with 1 for real tokens and 0 for padding,
     /// position ids (B, T) long. Returns the final-norm output (B, T, C). Query t sees key s iff s &lt;= t and
     /// mask[s] == 1.

@@ -55,21 +55,30 @@ public sealed class TrainingRun
 
     private (List<TokenizedPair> Train, List<TokenizedPair> Eval) LoadPairs(ITokenizer tokenizer)
     {
-        string trainPath = config.Data.Train ?? throw new ConfigException("data.train: no training data given");
-        var records = JsonlPreferenceReader.Read(trainPath).ToList();
-        List<PreferenceExample> evalRecords;
-        if (config.Data.Eval is { } evalPath) evalRecords = JsonlPreferenceReader.Read(evalPath).ToList();
-        else
+        var d = config.Data;
+        string trainPath = d.Train ?? throw new ConfigException("data.train: no training data given");
+        var tokenization = new TokenizationOptions(d.MaxLength, d.MaxPromptLength ?? Math.Max(1, d.MaxLength / 2), d.TruncationMode);
+        var options = new DataOptions
         {
-            int n = (int)Math.Round(records.Count * config.Data.EvalFraction);
-            var order = Enumerable.Range(0, records.Count).ToArray();
-            new Random(unchecked((int)config.Training.Seed)).Shuffle(order);
-            var held = order.Take(n).ToHashSet();
-            evalRecords = records.Where((_, i) => held.Contains(i)).ToList();
-            records = records.Where((_, i) => !held.Contains(i)).ToList();
-        }
-        var pt = new PairTokenizer(tokenizer, config.Data.MaxLength);
-        return (records.Select(pt.Tokenize).ToList(), evalRecords.Select(pt.Tokenize).ToList());
+            Format = d.Format, OnBadRecord = d.OnBadRecord, Pairing = d.Pairing,
+            ChatFormatter = AlignSharp.Data.Chat.ChatFormatters.ForFolder(config.Tokenizer is "byte" ? null : config.Tokenizer ?? config.Model.Path),
+        };
+        var train = LoadTokenized("train", trainPath, tokenizer, tokenization, options);
+        if (d.Eval is { } evalPath) return (train.Pairs.ToList(), LoadTokenized("eval", evalPath, tokenizer, tokenization, options).Pairs.ToList());
+        return DataSplit.TrainEval(train.Pairs, p => p.Example.Source, d.EvalFraction, unchecked((int)config.Training.Seed));
+    }
+
+    /// <summary>Loads, validates and tokenizes one data set through the tokenized-data cache, logging what was used, reported and truncated.</summary>
+    private TokenizedData LoadTokenized(string name, string path, ITokenizer tokenizer, TokenizationOptions tokenization, DataOptions options)
+    {
+        var data = TokenizedData.Load(path, tokenizer, tokenization, options, Path.Combine(Path.GetDirectoryName(ReferenceCacheRoot())!, "tokenized-data"));
+        var r = data.Report;
+        observer.OnMessage($"{name} data: {path} ({data.Format.ToString().ToLowerInvariant()}{(data.FromCache ? ", tokenized cache hit" : "")}): " +
+            $"{r.RecordsRead} records, {r.RecordsUsed} used, {r.RecordsReported} reported; {data.Pairs.Count} pairs, {r.ExamplesTooLong} too long; " +
+            $"truncated: prompt {r.PromptTruncated}, completion {r.CompletionTruncated}");
+        foreach (var (issue, count) in r.Counts)
+            observer.OnMessage($"  {AlignSharp.Data.Validation.RecordIssues.Name(issue)}: {count} (first: {r.Examples[issue][0]})");
+        return data;
     }
 
     private IReferenceStrategy CreateReference(bool needed, ITokenizer tokenizer, List<TokenizedPair> train, List<TokenizedPair> eval)

@@ -8,7 +8,8 @@ namespace AlignSharp.Tests.Tokenization;
 /// <summary>
 /// The four golden tokenizer.json files plus two built from GPT-2's vocabulary in the Llama 3 style (Split with the
 /// Llama 3 regex, ByteLevel without regex, ignore_merges, a BOS template) and the Qwen2 style (NFC, Split with the
-/// Qwen2 regex), each loaded once in HfTokenizer and once in Hugging Face's Rust tokenizers (Tokenizers.DotNet).
+/// Qwen2 regex), and GPT-2 with extra added tokens exercising <c>lstrip</c>, <c>rstrip</c> and <c>single_word</c>,
+/// each loaded once in HfTokenizer and once in Hugging Face's Rust tokenizers (Tokenizers.DotNet).
 /// </summary>
 public sealed class HfRustOracleFixture : IDisposable
 {
@@ -19,7 +20,7 @@ public sealed class HfRustOracleFixture : IDisposable
     private readonly Dictionary<string, (HfTokenizer Ours, RustTokenizer Rust)> _pairs = new();
 
     public static readonly string[] Names =
-        ["gpt2", "pythia-410m", "smollm-360m-instruct", "mistral-7b-instruct-v0.3", "llama3-style", "qwen2-style"];
+        ["gpt2", "pythia-410m", "smollm-360m-instruct", "mistral-7b-instruct-v0.3", "llama3-style", "qwen2-style", "added-token-flags"];
 
     public HfRustOracleFixture()
     {
@@ -29,6 +30,7 @@ public sealed class HfRustOracleFixture : IDisposable
             {
                 "llama3-style" => WriteVariant(name, Llama3Regex, ignoreMerges: true, nfc: false, bosTemplate: true),
                 "qwen2-style" => WriteVariant(name, Qwen2Regex, ignoreMerges: false, nfc: true, bosTemplate: false),
+                "added-token-flags" => WriteAddedTokenVariant(name),
                 _ => Path.Combine(GoldenTokenizerFixture.GoldenDir, name),
             };
             _pairs[name] = (HfTokenizer.FromFolder(dir), new RustTokenizer(Path.Combine(dir, "tokenizer.json")));
@@ -41,6 +43,26 @@ public sealed class HfRustOracleFixture : IDisposable
     {
         foreach (var (_, rust) in _pairs.Values) rust.Dispose();
         Directory.Delete(_tempDir, recursive: true);
+    }
+
+    /// <summary>GPT-2 plus added tokens with lstrip, rstrip and single_word ("word" is also in the vocabulary, id 4775).</summary>
+    private string WriteAddedTokenVariant(string name)
+    {
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(GoldenTokenizerFixture.GoldenDir, "gpt2", "tokenizer.json")))!;
+        var added = json["added_tokens"]!.AsArray();
+        added.Add(JsonNode.Parse("""{"id": 50257, "content": "<mask>", "single_word": false, "lstrip": true, "rstrip": false, "normalized": false, "special": true}"""));
+        added.Add(JsonNode.Parse("""{"id": 50258, "content": "[X]", "single_word": false, "lstrip": false, "rstrip": true, "normalized": false, "special": false}"""));
+        added.Add(JsonNode.Parse("""{"id": 50259, "content": "<s>", "single_word": false, "lstrip": true, "rstrip": true, "normalized": false, "special": true}"""));
+        added.Add(JsonNode.Parse("""{"id": 4775, "content": "word", "single_word": true, "lstrip": false, "rstrip": false, "normalized": true, "special": false}"""));
+        return Save(name, json);
+    }
+
+    private string Save(string name, JsonNode json)
+    {
+        string dir = Path.Combine(_tempDir, name);
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.ToJsonString());
+        return dir;
     }
 
     private string WriteVariant(string name, string regex, bool ignoreMerges, bool nfc, bool bosTemplate)
@@ -64,10 +86,7 @@ public sealed class HfRustOracleFixture : IDisposable
                    "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
                    "special_tokens": {"<|endoftext|>": {"id": "<|endoftext|>", "ids": [50256], "tokens": ["<|endoftext|>"]}}}]}
                 """);
-        string dir = Path.Combine(_tempDir, name);
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.ToJsonString());
-        return dir;
+        return Save(name, json);
     }
 }
 
@@ -79,7 +98,8 @@ public sealed class HfRustOracleTests(HfRustOracleFixture fixture) : IClassFixtu
         + "😃👍🏽🇯🇵👨‍👩‍👧 \u200b\u200d\u00a0\u3000 e\u0301 a\u0323\u0307 \u1100\u1161 𝐀𝐁𝟎𝟏𠮷";
 
     private static readonly string[] Fragments =
-        [" ", "  ", "   ", "\n", "\n\n", "<s>", "</s>", "[INST]", "[/INST]", "<|endoftext|>", "<|im_start|>", "hello", " world", "'s", "IT'S", "2024-06-30", "    "];
+        [" ", "  ", "   ", "\n", "\n\n", "<s>", "</s>", "[INST]", "[/INST]", "<|endoftext|>", "<|im_start|>", "hello", " world", "'s", "IT'S", "2024-06-30", "    ",
+         "<mask>", " <mask> ", "[X]", "[X]  ", "word", " word ", "_word", "swords", "\u200dword", "𝐀word"];
 
     public static TheoryData<string> Names() => new(HfRustOracleFixture.Names);
 

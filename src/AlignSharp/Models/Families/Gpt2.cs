@@ -105,12 +105,18 @@ internal sealed class Gpt2Trunk : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor ids, Tensor attentionMask, Tensor positions, KvCache? cache)
+    public Tensor Forward(Tensor ids, Tensor attentionMask, Tensor positions, KvCache? cache, bool checkpoint = false)
     {
         using var scope = NewDisposeScope();
         var x = wte.forward(ids) + wpe.forward(positions); // (B, T, C)
         var mask = Attention.AdditiveMask(attentionMask, ids.shape[1], x.dtype); // (B, 1, T, S)
-        for (int i = 0; i < h.Count; i++) x = h[i].Forward(x, mask, cache, i);
+        for (int i = 0; i < h.Count; i++)
+        {
+            var block = h[i];
+            x = checkpoint && cache is null
+                ? Checkpointing.Run((input, c) => block.Forward(input, c[0], null, 0), x, mask)
+                : block.Forward(x, mask, cache, i);
+        }
         return ln_f.forward(x).MoveToOuterDisposeScope();
     }
 }
@@ -139,7 +145,7 @@ public sealed class Gpt2Model : CausalLM
 
     /// <inheritdoc />
     public override Tensor ForwardHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds) =>
-        transformer.Forward(inputIds, attentionMask, positionIds, null);
+        transformer.Forward(inputIds, attentionMask, positionIds, null, GradientCheckpointing);
 
     /// <inheritdoc />
     public override Tensor ForwardHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KvCache cache) =>

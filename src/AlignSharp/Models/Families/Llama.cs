@@ -116,13 +116,19 @@ internal sealed class LlamaTrunk : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor ids, Tensor attentionMask, Tensor positions, KvCache? cache)
+    public Tensor Forward(Tensor ids, Tensor attentionMask, Tensor positions, KvCache? cache, bool checkpoint = false)
     {
         using var scope = NewDisposeScope();
         var x = embed_tokens.forward(ids); // (B, T, C)
         var (cos, sin) = Rotary.Tables(invFreq, positions, x.dtype); // (B, 1, T, D)
         var mask = Attention.AdditiveMask(attentionMask, ids.shape[1], x.dtype, window); // (B, 1, T, S)
-        for (int i = 0; i < layers.Count; i++) x = layers[i].Forward(x, cos, sin, mask, cache, i);
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var layer = layers[i];
+            x = checkpoint && cache is null
+                ? Checkpointing.Run((input, c) => layer.Forward(input, c[0], c[1], c[2], null, 0), x, cos, sin, mask)
+                : layer.Forward(x, cos, sin, mask, cache, i);
+        }
         return norm.forward(x).MoveToOuterDisposeScope();
     }
 }
@@ -165,7 +171,7 @@ public sealed class LlamaModel : CausalLM
 
     /// <inheritdoc />
     public override Tensor ForwardHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds) =>
-        model.Forward(inputIds, attentionMask, positionIds, null);
+        model.Forward(inputIds, attentionMask, positionIds, null, GradientCheckpointing);
 
     /// <inheritdoc />
     public override Tensor ForwardHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KvCache cache) =>

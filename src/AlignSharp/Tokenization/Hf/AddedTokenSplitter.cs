@@ -1,9 +1,15 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+
 namespace AlignSharp.Tokenization.Hf;
 
 /// <summary>
 /// Finds added tokens written literally in text, leftmost-longest as Hugging Face's Aho-Corasick matcher does,
 /// honouring <c>single_word</c>, <c>lstrip</c> and <c>rstrip</c>. The text between matches is returned as
-/// plain segments for normalisation and the model.
+/// plain segments for normalisation and the model. As in Hugging Face, a match rejected by <c>single_word</c> is
+/// skipped whole (the search resumes after it, no shorter token is tried there), and <c>lstrip</c> never reaches
+/// into the previous match.
 /// </summary>
 internal sealed class AddedTokenSplitter
 {
@@ -32,13 +38,18 @@ internal sealed class AddedTokenSplitter
         int plainStart = 0;
         for (int i = 0; i < text.Length;)
         {
-            var token = Match(text, i);
+            var token = LongestAt(text, i);
             if (token is null)
             {
                 i++;
                 continue;
             }
             int start = i, end = i + token.Content.Length;
+            if (token.SingleWord && !IsWordBoundary(text, start, end))
+            {
+                i = end;
+                continue;
+            }
             if (token.LStrip)
                 while (start > plainStart && char.IsWhiteSpace(text[start - 1])) start--;
             if (token.RStrip)
@@ -51,20 +62,28 @@ internal sealed class AddedTokenSplitter
         return segments;
     }
 
-    private AddedToken? Match(string text, int i)
+    private AddedToken? LongestAt(string text, int i)
     {
         if (!_byFirstChar.TryGetValue(text[i], out var candidates)) return null;
         foreach (var t in candidates)
-        {
-            if (!text.AsSpan(i).StartsWith(t.Content, StringComparison.Ordinal)) continue;
-            if (t.SingleWord && !IsWordBoundary(text, i, i + t.Content.Length)) continue;
-            return t;
-        }
+            if (text.AsSpan(i).StartsWith(t.Content, StringComparison.Ordinal)) return t;
         return null;
     }
 
-    private static bool IsWordBoundary(string text, int start, int end) =>
-        (start == 0 || !IsWordChar(text[start - 1])) && (end == text.Length || !IsWordChar(text[end]));
+    private static bool IsWordBoundary(string text, int start, int end)
+    {
+        bool wordBefore = start > 0 && Rune.DecodeLastFromUtf16(text.AsSpan(0, start), out var before, out _) == OperationStatus.Done && IsWordChar(before);
+        bool wordAfter = end < text.Length && Rune.DecodeFromUtf16(text.AsSpan(end), out var after, out _) == OperationStatus.Done && IsWordChar(after);
+        return !wordBefore && !wordAfter;
+    }
 
-    private static bool IsWordChar(char c) => char.IsLetterOrDigit(c) || c == '_';
+    /// <summary>Rust's Unicode <c>\w</c>: alphabetic, marks, decimal digits, connector punctuation, joiners (ZWNJ, ZWJ).</summary>
+    private static bool IsWordChar(Rune r) => r.Value is 0x200C or 0x200D || Rune.GetUnicodeCategory(r) switch
+    {
+        UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter
+            or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter or UnicodeCategory.LetterNumber
+            or UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark
+            or UnicodeCategory.DecimalDigitNumber or UnicodeCategory.ConnectorPunctuation => true,
+        _ => false,
+    };
 }

@@ -39,7 +39,10 @@ internal static class TokenizerJsonReader
             if (root.ValueKind != JsonValueKind.Object) throw new TokenizerException($"{path}: expected a JSON object at the top level");
             var ctx = new Context(path);
             var (model, vocab) = ReadModel(ctx, Property(root, "model") ?? throw ctx.Error("model", "is missing"));
-            var added = ReadAddedTokens(ctx, Property(root, "added_tokens"));
+            // Hugging Face gives an added token whose content is already in the model vocabulary the model's id,
+            // whatever id the file states (it only warns); do the same.
+            var added = ReadAddedTokens(ctx, Property(root, "added_tokens"))
+                .ConvertAll(t => vocab.TryGetValue(t.Content, out int id) && id != t.Id ? t with { Id = id } : t);
             var normalizer = ReadNormalizer(ctx, Property(root, "normalizer"), "normalizer");
             var pre = ReadPreTokenizer(ctx, Property(root, "pre_tokenizer"), "pre_tokenizer");
             var template = ReadPostProcessor(ctx, Property(root, "post_processor"), "post_processor", vocab, added);

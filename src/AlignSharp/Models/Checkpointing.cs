@@ -1,0 +1,61 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace AlignSharp.Models;
+
+/// <summary>
+/// Gradient (activation) checkpointing for decoder blocks, opt-in through <see cref="CausalLM.GradientCheckpointing"/>:
+/// a checkpointed block keeps only its input during the forward pass and runs its forward again, with grad, during
+/// backward. Activation memory drops from every block's intermediates to one block's worth plus each block's input,
+/// at the cost of one extra forward per block. TorchSharp has no checkpoint utility, so this is a small custom
+/// autograd function.
+/// </summary>
+public static class Checkpointing
+{
+    /// <summary>
+    /// Runs <c>block(x, constants)</c>, checkpointed when gradients are being recorded and plainly otherwise (no-grad
+    /// passes keep no activations anyway). <paramref name="constants"/> are the block's other tensor inputs (masks,
+    /// rotary tables); they are kept alive for the recomputation and get no gradient. The block must be
+    /// deterministic (no dropout sampling).
+    /// </summary>
+    public static Tensor Run(Func<Tensor, Tensor[], Tensor> block, Tensor x, params Tensor[] constants)
+    {
+        if (!torch.is_grad_enabled() || !x.requires_grad) return block(x, constants);
+        return CheckpointFunction.apply([x, .. constants, new CheckpointedBlock(block)]);
+    }
+
+    /// <summary>The block to re-run, carried through the autograd context.</summary>
+    private sealed record CheckpointedBlock(Func<Tensor, Tensor[], Tensor> Forward);
+
+    /// <summary>Forward without keeping activations; backward re-runs the block with grad and back-propagates through it.</summary>
+    private sealed class CheckpointFunction : SingleTensorFunction<CheckpointFunction>
+    {
+        public override string Name => "AlignSharpCheckpoint";
+
+        // vars: x, constants..., CheckpointedBlock
+        public override Tensor forward(AutogradContext ctx, params object[] vars)
+        {
+            var tensors = vars[..^1].Cast<Tensor>().ToList();
+            var block = (CheckpointedBlock)vars[^1];
+            ctx.save_for_backward(tensors);
+            ctx.save_data("block", block);
+            return block.Forward(tensors[0], [.. tensors.Skip(1)]); // Function.apply runs this with autograd off
+        }
+
+        public override List<Tensor> backward(AutogradContext ctx, Tensor gradOutput)
+        {
+            var block = (CheckpointedBlock)ctx.get_data("block");
+            using var scope = NewDisposeScope();
+            var saved = ctx.get_saved_variables();
+            using var grad = torch.enable_grad();
+            var input = saved[0].detach().requires_grad_(true);
+            var output = block.Forward(input, [.. saved.Skip(1)]);
+            // Accumulates the block's parameter gradients as the un-checkpointed graph would, and fills input.grad.
+            output.backward([gradOutput]);
+            var grads = new List<Tensor> { input.grad!.detach().clone().MoveToOuterDisposeScope() };
+            grads.AddRange(Enumerable.Repeat<Tensor>(null!, saved.Count)); // constants (saved.Count - 1) and the block object
+            return grads;
+        }
+    }
+}
