@@ -1,4 +1,5 @@
 using AlignSharp.Data;
+using AlignSharp.Data.Batching;
 using AlignSharp.Models;
 using AlignSharp.Objectives;
 using TorchSharp;
@@ -48,7 +49,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         using var optimizer = CreateOptimizer(policy, options);
         using var generator = new Generator((ulong)options.Seed);
         var schedule = LearningRateSchedule.From(options, MaxSteps);
-        var state = new TrainerState(0, new DataPosition(0, 0), "", null);
+        var state = new TrainerState(0, new BatchPosition(0, 0), "", null);
         if (resumeFrom is not null)
         {
             state = TrainingCheckpoint.Load(resumeFrom, policy, optimizer);
@@ -56,7 +57,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
             if (setup.Objective is IStatefulObjective so && state.ObjectiveState is { } os) so.LoadState(os);
             observer.OnMessage($"resumed from {resumeFrom} at step {state.Step}");
         }
-        var stream = new BatchStream(new ShuffledBatchPlan(setup.Train.Count, options.BatchSize, options.Seed, options.Shuffle), state.Data);
+        var stream = new BatchStream(Planner(setup.Train, options), state.Data);
         var step = new PreferenceStep(policy, setup.Reference, setup.Objective, device);
         var log = new List<Dictionary<string, double>>();
         var means = new MetricMeans();
@@ -125,6 +126,10 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
 
     private PreferenceBatch Collate(IReadOnlyList<TokenizedPair> pairs, int[] idx) =>
         PreferenceCollator.Collate(idx.Select(i => pairs[i]).ToList(), setup.PadId);
+
+    /// <summary>The run's batch plan: full batches only, so every optimizer step sees the same number of pairs.</summary>
+    public static BatchPlanner Planner(IReadOnlyList<TokenizedPair> pairs, TrainingOptions o) =>
+        new(pairs.Select(p => p.Prompt.Length + Math.Max(p.Chosen.Length, p.Rejected.Length)).ToList(), o.BatchSize, unchecked((int)o.Seed), o.BatchOrder, dropLast: true);
 
     /// <summary>AdamW over the trainable parameters, with no weight decay on 1-D tensors (biases, norms), as HF's Trainer does.</summary>
     public static AdamW CreateOptimizer(CausalLM policy, TrainingOptions options)

@@ -1,3 +1,4 @@
+using AlignSharp.Checkpoints;
 using AlignSharp.Config;
 using AlignSharp.Data;
 using AlignSharp.Models;
@@ -31,8 +32,7 @@ public sealed class TrainingRun
     /// <summary>Builds the starting model: loaded from the HF folder, or fresh from the seed (so every call gives the same weights).</summary>
     public static CausalLM CreateModel(RunConfig c, ITokenizer tokenizer)
     {
-        if (c.Model.Path is not null)
-            throw new ConfigException($"model.path: loading Hugging Face folders is not available in this build ({c.Model.Path})");
+        if (c.Model.Path is not null) return HfCheckpoint.Load(c.Model.Path).Model;
         torch.manual_seed(c.Training.Seed);
         var m = c.Model;
         return new Gpt2Model(ModelConfig.TinyGpt2(tokenizer.VocabSize, m.HiddenSize, m.NumLayers, m.NumHeads, m.MaxPositions));
@@ -50,8 +50,15 @@ public sealed class TrainingRun
         int pad = tokenizer.PadId ?? tokenizer.EosId ?? 0;
         var trainer = new PreferenceTrainer(new TrainingSetup(policy, reference, objective, train, eval, pad), config.Training, config.OutputDir, observer);
         string? from = resume is null ? null : TrainingCheckpoint.Resolve(config.OutputDir, resume);
-        return trainer.Run(from);
+        var log = trainer.Run(from);
+        string final = Path.Combine(config.OutputDir, "final");
+        HfCheckpoint.Save(policy, final, new HfSaveOptions { SourceDir = TokenizerFolder(config) });
+        observer.OnMessage($"saved the trained model as a Hugging Face folder: {final}");
+        return log;
     }
+
+    private static string? TokenizerFolder(RunConfig c) =>
+        (c.Tokenizer ?? c.Model.Path) is { } dir && dir != "byte" && Directory.Exists(dir) ? dir : null;
 
     private (List<TokenizedPair> Train, List<TokenizedPair> Eval) LoadPairs(ITokenizer tokenizer)
     {
@@ -65,13 +72,15 @@ public sealed class TrainingRun
         };
         var train = LoadTokenized("train", trainPath, tokenizer, tokenization, options);
         if (d.Eval is { } evalPath) return (train.Pairs.ToList(), LoadTokenized("eval", evalPath, tokenizer, tokenization, options).Pairs.ToList());
+        if (d.EvalFraction is < 0 or >= 1 || double.IsNaN(d.EvalFraction))
+            throw new ConfigException($"data.eval_fraction: must be in [0, 1), got {d.EvalFraction}");
         return DataSplit.TrainEval(train.Pairs, p => p.Example.Source, d.EvalFraction, unchecked((int)config.Training.Seed));
     }
 
     /// <summary>Loads, validates and tokenizes one data set through the tokenized-data cache, logging what was used, reported and truncated.</summary>
     private TokenizedData LoadTokenized(string name, string path, ITokenizer tokenizer, TokenizationOptions tokenization, DataOptions options)
     {
-        var data = TokenizedData.Load(path, tokenizer, tokenization, options, Path.Combine(Path.GetDirectoryName(ReferenceCacheRoot())!, "tokenized-data"));
+        var data = TokenizedData.Load(path, tokenizer, tokenization, options, Path.Combine(CacheRoot(), "tokenized-data"));
         var r = data.Report;
         observer.OnMessage($"{name} data: {path} ({data.Format.ToString().ToLowerInvariant()}{(data.FromCache ? ", tokenized cache hit" : "")}): " +
             $"{r.RecordsRead} records, {r.RecordsUsed} used, {r.RecordsReported} reported; {data.Pairs.Count} pairs, {r.ExamplesTooLong} too long; " +
@@ -93,12 +102,12 @@ public sealed class TrainingRun
         return cached;
     }
 
-    /// <summary>The user-level cache shared by runs: $ALIGNSHARP_CACHE, else $XDG_CACHE_HOME/alignsharp, else ~/.cache/alignsharp.</summary>
-    public static string ReferenceCacheRoot()
-    {
-        string root = Environment.GetEnvironmentVariable("ALIGNSHARP_CACHE") is { Length: > 0 } a ? a
+    /// <summary>Reference log-prob caches shared by runs.</summary>
+    public static string ReferenceCacheRoot() => Path.Combine(CacheRoot(), "reference-logps");
+
+    /// <summary>The user-level cache root: $ALIGNSHARP_CACHE, else $XDG_CACHE_HOME/alignsharp, else ~/.cache/alignsharp.</summary>
+    public static string CacheRoot() =>
+        Environment.GetEnvironmentVariable("ALIGNSHARP_CACHE") is { Length: > 0 } a ? a
             : Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? Path.Combine(x, "alignsharp")
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "alignsharp");
-        return Path.Combine(root, "reference-logps");
-    }
 }

@@ -38,11 +38,10 @@ public sealed class PreferenceTrainerTests
     public void Batch_of_eight_equals_two_by_four_accumulation()
     {
         var pairs = TinyRun.Pairs(8);
-        var noShuffle = (TrainingOptions o) => o with { Shuffle = false };
         var a = TinyRun.Setup(pairs);
-        new PreferenceTrainer(a, noShuffle(Options(3, 8, 1)), TinyRun.TempDir(), new RecordingObserver()).Run();
+        new PreferenceTrainer(a, Options(3, 8, 1), TinyRun.TempDir(), new RecordingObserver()).Run();
         var b = TinyRun.Setup(pairs);
-        new PreferenceTrainer(b, noShuffle(Options(3, 2, 4)), TinyRun.TempDir(), new RecordingObserver()).Run();
+        new PreferenceTrainer(b, Options(3, 2, 4), TinyRun.TempDir(), new RecordingObserver()).Run();
         foreach (var ((name, pa), (_, pb)) in a.Policy.named_parameters().Zip(b.Policy.named_parameters()))
         {
             double diff = (pa - pb).abs().max().item<float>();
