@@ -13,12 +13,16 @@ internal sealed class QuickstartCommand : ICliCommand
     {
         var output = new Option<string>("--output", "-o") { Description = "folder for the models, pairs and metrics", DefaultValueFactory = _ => "runs/quickstart" };
         var seed = new Option<long>("--seed") { Description = "seed of every random choice", DefaultValueFactory = _ => 1234 };
-        var cmd = new Command("quickstart", "Pretrain a tiny model on generated reviews, train DPO on preference pairs labelled by a ground-truth scorer, and compare before/after.") { output, seed };
+        var lr = new Option<double>("--learning-rate") { Description = "DPO learning rate", DefaultValueFactory = _ => new QuickstartOptions().DpoLearningRate };
+        var beta = new Option<double>("--beta") { Description = "DPO beta", DefaultValueFactory = _ => new QuickstartOptions().Beta };
+        var epochs = new Option<int>("--epochs") { Description = "DPO epochs over the generated pairs", DefaultValueFactory = _ => new QuickstartOptions().DpoEpochs };
+        var cmd = new Command("quickstart", "Pretrain a tiny model on generated reviews, train DPO on preference pairs labelled by a ground-truth scorer, and compare before/after.")
+        { output, seed, lr, beta, epochs };
         cmd.SetAction(r =>
         {
             var clock = Stopwatch.StartNew();
             string dir = r.GetValue(output)!;
-            var options = new QuickstartOptions { Seed = r.GetValue(seed) };
+            var options = new QuickstartOptions { Seed = r.GetValue(seed), DpoLearningRate = r.GetValue(lr), Beta = r.GetValue(beta), DpoEpochs = r.GetValue(epochs) };
             var result = ConsoleProgress.Run("quickstart", obs => new Quickstart(options, dir, obs).Run());
             Print(result, clock.Elapsed);
             return 0;

@@ -36,6 +36,8 @@ public sealed record DataSection
     public AlignSharp.Data.Validation.BadRecordPolicy OnBadRecord { get; init; } = AlignSharp.Data.Validation.BadRecordPolicy.Skip;
     /// <summary>How ranked records become pairs: best_vs_worst, best_vs_each, all_pairs.</summary>
     public AlignSharp.Data.Formats.RankedPairing Pairing { get; init; } = AlignSharp.Data.Formats.RankedPairing.BestVsWorst;
+    /// <summary>For KTO: split each pair into a desirable (chosen) and an undesirable (rejected) example.</summary>
+    public bool Unpair { get; init; }
 }
 
 /// <summary>Where reference log-probs come from.</summary>
@@ -115,11 +117,14 @@ public sealed record RunConfig
     /// <summary>Creates the objective this config names (validating its parameters; errors name the config place).</summary>
     public IPreferenceObjective CreateObjective()
     {
-        if (Objectives.Count != 1 || Objectives[0].Weight != 1.0)
-            throw new ConfigException($"{Objectives[0].Where}: weighted combinations of objectives are not supported by this build");
-        var spec = Objectives[0];
-        try { return ObjectiveCatalog.Create(spec.Name, new ObjectiveParams(spec.Params)); }
-        catch (ObjectiveException e) { throw new ConfigException($"{spec.Blame(e.Message)}: {e.Message}"); }
+        var created = Objectives.Select(spec =>
+        {
+            try { return (Objective: ObjectiveCatalog.Create(spec.Name, new ObjectiveParams(spec.Params)), spec.Weight); }
+            catch (ObjectiveException e) { throw new ConfigException($"{spec.Blame(e.Message)}: {e.Message}"); }
+        }).ToList();
+        if (created.Count == 1 && created[0].Weight == 1.0) return created[0].Objective;
+        try { return new CombinedObjective(created); }
+        catch (ObjectiveException e) { throw new ConfigException($"{Objectives[0].Where}: {e.Message}"); }
     }
 
     private static ObjectiveSpec Objective(ConfigTree tree, YamlNode node, string key)

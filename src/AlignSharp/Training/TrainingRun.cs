@@ -1,6 +1,8 @@
 using AlignSharp.Checkpoints;
 using AlignSharp.Config;
 using AlignSharp.Data;
+using AlignSharp.Data.Formats;
+using AlignSharp.Objectives;
 using AlignSharp.Models;
 using AlignSharp.Models.Families;
 using AlignSharp.Tokenization;
@@ -43,12 +45,28 @@ public sealed class TrainingRun
     {
         var tokenizer = CreateTokenizer(config);
         var objective = config.CreateObjective();
-        var (train, eval) = LoadPairs(tokenizer);
-        observer.OnMessage($"data: {train.Count} training pairs, {eval.Count} evaluation pairs");
-        using var policy = CreateModel(config, tokenizer);
-        using var reference = CreateReference(objective.NeedsReference, tokenizer, train, eval);
         int pad = tokenizer.PadId ?? tokenizer.EosId ?? 0;
-        var trainer = new PreferenceTrainer(new TrainingSetup(policy, reference, objective, train, eval, pad), config.Training, config.OutputDir, observer);
+        using var policy = CreateModel(config, tokenizer);
+        IReferenceStrategy reference;
+        TrainingSetup setup;
+        if (objective is IUnpairedObjective && (config.Data.Unpair || DetectFormat() == DataFormat.Unpaired))
+        {
+            var (train, eval) = LoadUnpaired(tokenizer);
+            observer.OnMessage($"data: {train.Count} training examples, {eval.Count} evaluation examples (unpaired)");
+            reference = config.Reference == ReferenceKind.Frozen
+                ? new FrozenReference(CreateModel(config, tokenizer))
+                : new CachedReference(CreateModel(config, tokenizer), ReferenceCacheRoot()); // filled as batches arrive: KL rows depend on the batch
+            setup = TrainingSetup.ForUnpaired(policy, reference, objective, train, eval, pad);
+        }
+        else
+        {
+            var (train, eval) = LoadPairs(tokenizer);
+            observer.OnMessage($"data: {train.Count} training pairs, {eval.Count} evaluation pairs");
+            reference = CreateReference(objective.NeedsReference, tokenizer, train, eval);
+            setup = new TrainingSetup(policy, reference, objective, train, eval, pad);
+        }
+        using var _ = reference;
+        var trainer = new PreferenceTrainer(setup, config.Training, config.OutputDir, observer);
         string? from = resume is null ? null : TrainingCheckpoint.Resolve(config.OutputDir, resume);
         var log = trainer.Run(from);
         string final = Path.Combine(config.OutputDir, "final");
@@ -59,6 +77,39 @@ public sealed class TrainingRun
 
     private static string? TokenizerFolder(RunConfig c) =>
         (c.Tokenizer ?? c.Model.Path) is { } dir && dir != "byte" && Directory.Exists(dir) ? dir : null;
+
+    private DataFormat DetectFormat() =>
+        config.Data.Format != DataFormat.Auto ? config.Data.Format
+            : PreferenceDataLoader.Load(config.Data.Train ?? throw new ConfigException("data.train: no training data given"), new DataOptions()).Format;
+
+    /// <summary>Unpaired examples for KTO: records with prompt/completion/label, or pairs split into one desirable and one undesirable example.</summary>
+    private (List<TokenizedUnpaired> Train, List<TokenizedUnpaired> Eval) LoadUnpaired(ITokenizer tokenizer)
+    {
+        var d = config.Data;
+        var tokenization = new TokenizationOptions(d.MaxLength, d.MaxPromptLength ?? Math.Max(1, d.MaxLength / 2), d.TruncationMode);
+        var options = new DataOptions { Format = d.Format, OnBadRecord = d.OnBadRecord, Pairing = d.Pairing };
+        var pt = new PairTokenizer(tokenizer, tokenization);
+        List<TokenizedUnpaired> Load(string spec)
+        {
+            var loaded = PreferenceDataLoader.Load(spec, options);
+            var examples = loaded.Unpaired.Count > 0 ? loaded.Unpaired : Unpairing.Split(loaded.Pairs);
+            var items = new List<TokenizedUnpaired>();
+            foreach (var e in examples)
+            {
+                if (pt.TryTokenize(e, out var problem) is { } t) items.Add(t);
+                else if (d.OnBadRecord == AlignSharp.Data.Validation.BadRecordPolicy.Fail) throw new DataException(e.Source, problem!.Detail);
+                else loaded.Report.Add(problem!);
+            }
+            observer.OnMessage($"data: {spec} ({loaded.Format.ToString().ToLowerInvariant()}, as unpaired examples): {items.Count} examples");
+            foreach (var line in loaded.Report.ToText().Split('\n', StringSplitOptions.RemoveEmptyEntries)) observer.OnMessage("  " + line);
+            return items;
+        }
+        var train = Load(d.Train ?? throw new ConfigException("data.train: no training data given"));
+        if (d.Eval is { } evalPath) return (train, Load(evalPath));
+        if (d.EvalFraction is < 0 or >= 1 || double.IsNaN(d.EvalFraction))
+            throw new ConfigException($"data.eval_fraction: must be in [0, 1), got {d.EvalFraction}");
+        return DataSplit.TrainEval(train, x => x.Example.Source, d.EvalFraction, unchecked((int)config.Training.Seed));
+    }
 
     private (List<TokenizedPair> Train, List<TokenizedPair> Eval) LoadPairs(ITokenizer tokenizer)
     {

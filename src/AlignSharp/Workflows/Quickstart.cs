@@ -21,7 +21,7 @@ public sealed record QuickstartOptions
     public int MaxNewTokens { get; init; } = 40;
     public int DpoEpochs { get; init; } = 2;
     public double Beta { get; init; } = 0.1;
-    public double DpoLearningRate { get; init; } = 1e-3;
+    public double DpoLearningRate { get; init; } = 1e-4;
     public int HiddenSize { get; init; } = 64;
     public int NumLayers { get; init; } = 2;
     public long Seed { get; init; } = 1234;
@@ -49,20 +49,13 @@ public sealed class Quickstart(QuickstartOptions options, string outputDir, ITra
         var reward = ReviewReward.Default;
         int pad = tokenizer.PadId ?? 0;
 
-        observer.OnMessage($"1/4 pretraining a {o.NumLayers}-layer, {o.HiddenSize}-wide byte-level GPT-2 on {o.CorpusSize} generated reviews");
-        torch.manual_seed(o.Seed);
-        using (var baseModel = new Gpt2Model(ModelConfig.TinyGpt2(tokenizer.VocabSize, o.HiddenSize, o.NumLayers, 4, 128)))
-        {
-            var corpus = generator.Corpus(o.CorpusSize, (int)o.Seed)
-                .Select(t => new[] { tokenizer.BosId!.Value }.Concat(tokenizer.Encode(t)).Append(tokenizer.EosId!.Value).ToArray()).ToList();
-            var lmOptions = new TrainingOptions
-            {
-                MaxSteps = o.PretrainSteps, BatchSize = 32, LearningRate = 3e-3, WarmupSteps = 20, Schedule = ScheduleKind.Cosine, Seed = o.Seed,
-            };
-            var losses = LanguageModelTrainer.Train(baseModel, corpus, lmOptions, pad,
-                (s, l) => { if (s % 100 == 0 || s == o.PretrainSteps) observer.OnMessage($"   pretrain step {s}/{o.PretrainSteps}: loss {l:0.000} nats/byte"); });
-            HfCheckpoint.Save(baseModel, BaseDir);
-        }
+        string fingerprint = FormattableString.Invariant(
+            $"seed={o.Seed} corpus={o.CorpusSize} steps={o.PretrainSteps} hidden={o.HiddenSize} layers={o.NumLayers} tokenizer=byte");
+        string fingerprintFile = Path.Combine(BaseDir, "alignsharp_base.txt");
+        if (File.Exists(fingerprintFile) && File.ReadAllText(fingerprintFile) == fingerprint)
+            observer.OnMessage($"1/4 reusing the pretrained base model in {BaseDir} (same seed and sizes)");
+        else
+            Pretrain(tokenizer, generator, pad, fingerprint, fingerprintFile);
 
         using var reference = HfCheckpoint.Load(BaseDir).Model;
         using var policy = HfCheckpoint.Load(BaseDir).Model;
@@ -101,6 +94,24 @@ public sealed class Quickstart(QuickstartOptions options, string outputDir, ITra
     }
 
     private string BaseDir => Path.Combine(outputDir, "base");
+
+    private void Pretrain(ByteTokenizer tokenizer, ReviewGenerator generator, int pad, string fingerprint, string fingerprintFile)
+    {
+        var o = options;
+        observer.OnMessage($"1/4 pretraining a {o.NumLayers}-layer, {o.HiddenSize}-wide byte-level GPT-2 on {o.CorpusSize} generated reviews");
+        torch.manual_seed(o.Seed);
+        using var baseModel = new Gpt2Model(ModelConfig.TinyGpt2(tokenizer.VocabSize, o.HiddenSize, o.NumLayers, 4, 128));
+        var corpus = generator.Corpus(o.CorpusSize, (int)o.Seed)
+            .Select(t => new[] { tokenizer.BosId!.Value }.Concat(tokenizer.Encode(t)).Append(tokenizer.EosId!.Value).ToArray()).ToList();
+        var lmOptions = new TrainingOptions
+        {
+            MaxSteps = o.PretrainSteps, BatchSize = 32, LearningRate = 3e-3, WarmupSteps = 20, Schedule = ScheduleKind.Cosine, Seed = o.Seed,
+        };
+        LanguageModelTrainer.Train(baseModel, corpus, lmOptions, pad,
+            (s, l) => { if (s % 100 == 0 || s == o.PretrainSteps) observer.OnMessage($"   pretrain step {s}/{o.PretrainSteps}: loss {l:0.000} nats/byte"); });
+        HfCheckpoint.Save(baseModel, BaseDir);
+        AtomicFile.WriteAllText(fingerprintFile, fingerprint);
+    }
 
     private List<PreferenceExample> Pairs(CausalLM model, ITokenizer tokenizer, IReadOnlyList<string> prompts, long seed, string name)
     {

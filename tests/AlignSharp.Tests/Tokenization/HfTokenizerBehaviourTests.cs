@@ -88,6 +88,21 @@ public sealed class HfTokenizerBehaviourTests(GoldenTokenizerFixture fixture) : 
     }
 
     [Fact]
+    public void Concurrent_encoding_gives_the_same_ids_as_sequential()
+    {
+        var tok = fixture.Tokenizer("pythia-410m");
+        // Words no other test uses, so the word cache is filled concurrently first.
+        var texts = Enumerable.Range(0, 64).Select(i => $"Zqv{i}x: naïve café   déjà vu {i * 7919} — 日本語 qq{new string('x', i % 13)}").ToArray();
+        var parallel = new int[texts.Length * 4][];
+        Parallel.For(0, parallel.Length, k => parallel[k] = tok.Encode(texts[k % texts.Length]).ToArray());
+        for (int k = 0; k < parallel.Length; k++)
+        {
+            Assert.Equal(tok.Encode(texts[k % texts.Length]), parallel[k]);
+            Assert.Equal(texts[k % texts.Length], tok.Decode(parallel[k]));
+        }
+    }
+
+    [Fact]
     public void Decoding_an_unknown_id_names_it()
     {
         var tok = fixture.Tokenizer("gpt2");
