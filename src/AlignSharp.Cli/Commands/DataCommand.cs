@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using AlignSharp.Data;
 using AlignSharp.Data.Chat;
 using AlignSharp.Data.Formats;
@@ -29,7 +28,7 @@ internal sealed class DataCommand : ICliCommand
         var pairing = new Option<string>("--pairing") { Description = "ranked data: best-vs-worst, best-vs-each or all-pairs", DefaultValueFactory = _ => "best-vs-worst" };
         var batch = new Option<int>("--batch-size") { Description = "pairs per batch, for the padding estimate", DefaultValueFactory = _ => 8 };
         var seed = new Option<int>("--seed") { Description = "shuffling and split seed", DefaultValueFactory = _ => 0 };
-        var split = new Option<double>("--eval-fraction") { Description = "fraction of records held out for evaluation", DefaultValueFactory = _ => 0 };
+        var split = new Option<double>("--eval-fraction", "--split") { Description = "fraction of records held out for evaluation", DefaultValueFactory = _ => 0 };
         var examples = new Option<int>("--examples") { Description = "examples shown per reason and of used pairs", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "print the report as JSON" };
 
@@ -85,18 +84,8 @@ internal sealed class DataCommand : ICliCommand
         throw new TokenizerException($"{spec}: tokenizer not found (a model folder, a tokenizer.json, or 'byte')");
     }
 
-    private static IChatFormatter LoadChat(string? template, string? tokenizerSpec)
-    {
-        if (template is not null) return TemplateChatFormatter.FromTokenizerConfig(template);
-        if (tokenizerSpec is not null && Directory.Exists(tokenizerSpec))
-        {
-            var config = Path.Combine(tokenizerSpec, "tokenizer_config.json");
-            bool has = File.Exists(Path.Combine(tokenizerSpec, "chat_template.jinja"))
-                || (File.Exists(config) && JsonNode.Parse(File.ReadAllText(config)) is JsonObject o && o.ContainsKey("chat_template"));
-            if (has) return TemplateChatFormatter.FromTokenizerConfig(config);
-        }
-        return new PlainChatFormatter();
-    }
+    private static IChatFormatter LoadChat(string? template, string? tokenizerSpec) =>
+        template is not null ? TemplateChatFormatter.FromTokenizerConfig(template) : ChatFormatters.ForFolder(tokenizerSpec);
 
     private static RankedPairing ParsePairing(string name) => name.Replace("-", "").Replace("_", "").ToLowerInvariant() switch
     {
@@ -174,10 +163,14 @@ internal sealed class DataCommand : ICliCommand
             report = x.Report.ToSnapshot(),
             kept = x.Pairs.Count,
             lengths = new { prompt = x.Prompt, chosen = x.Chosen, rejected = x.Rejected, pair = x.Pair },
-            truncation = x.Truncation.Select(t => new { max_length = t.Options.MaxLength, max_prompt_length = t.Options.MaxPromptLength, t.Untouched, prompt_cut = t.PromptCut, completion_cut = t.CompletionCut, too_long = t.TooLong }),
+            truncation = x.Truncation.Select(t => new { max_length = t.Options.MaxLength, max_prompt_length = t.Options.MaxPromptLength, untouched = t.Untouched, prompt_cut = t.PromptCut, completion_cut = t.CompletionCut, too_long = t.TooLong }),
             split = new { train = x.TrainCount, eval = x.EvalCount },
             padding = x.Bucketed is null ? null : new { batch_size = batchSize, bucketed = x.Bucketed.Waste, random = x.Random!.Waste },
         };
-        return JsonSerializer.Serialize(o, JsonOptions);
+        return JsonSerializer.Serialize(o, new JsonSerializerOptions(JsonOptions)
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+            Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        });
     }
 }

@@ -3,7 +3,7 @@ using AlignSharp.Experiments;
 
 namespace AlignSharp.Cli.Commands;
 
-/// <summary><c>alignsharp experiment frontier [--quick | --preset test|quick|full] [--out DIR] [--seed N] [--threads N] [--steps N] [--lr X] [--methods a,b]</c>.</summary>
+/// <summary><c>alignsharp experiment frontier [--quick | --preset test|quick|full] [--out DIR] [--seed N] [--threads N] [--steps N] [--lr X] [--betas a,b] [--methods a,b]</c>.</summary>
 internal sealed class ExperimentCommand : ICliCommand
 {
     public Command Build()
@@ -15,10 +15,11 @@ internal sealed class ExperimentCommand : ICliCommand
         var threads = new Option<int?>("--threads") { Description = "libtorch threads (default 1; 0 keeps libtorch's default)" };
         var steps = new Option<int?>("--steps") { Description = "optimizer steps per run (default: the preset's)" };
         var lr = new Option<double?>("--lr") { Description = "preference-training learning rate (default: the preset's)" };
+        var betas = new Option<string?>("--betas") { Description = "comma-separated β values replacing every method's grid" };
         var methods = new Option<string?>("--methods") { Description = "comma-separated objective ids to keep from the preset (default: all)" };
         var frontier = new Command("frontier", "Reproduce the DPO paper's controlled experiment: ground-truth reward vs KL for each objective, several betas, and best-of-N.")
         {
-            preset, quick, output, seed, threads, steps, lr, methods,
+            preset, quick, output, seed, threads, steps, lr, betas, methods,
         };
         frontier.SetAction(r =>
         {
@@ -34,6 +35,13 @@ internal sealed class ExperimentCommand : ICliCommand
                 if (unknown is not null)
                     throw new ExperimentException($"--methods: '{unknown}' is not in the {o.Preset} preset (it has: {string.Join(", ", o.Methods.Select(m => m.Id))})");
                 o = o with { Methods = o.Methods.Where(m => ids.Contains(m.Id)).ToList() };
+            }
+            if (r.GetValue(betas) is { Length: > 0 } grid)
+            {
+                var values = grid.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(v => double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var x)
+                        ? x : throw new ExperimentException($"--betas: '{v}' is not a number")).ToList();
+                o = o with { Methods = o.Methods.Select(m => m with { Betas = values }).ToList() };
             }
             var result = FrontierExperiment.Run(o, r.GetValue(output)!, line => Console.WriteLine(line));
             Console.WriteLine();

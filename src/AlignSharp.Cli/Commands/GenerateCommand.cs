@@ -1,11 +1,16 @@
 using System.CommandLine;
+using System.Text.Json.Nodes;
 using AlignSharp.Generation;
 using AlignSharp.Tokenization;
+using AlignSharp.Tokenization.ChatTemplates;
 using TorchSharp;
 
 namespace AlignSharp.Cli.Commands;
 
-/// <summary><c>alignsharp generate --model DIR --prompt TEXT [--max-new-tokens N --temperature T --top-k K --top-p P --seed S]</c>.</summary>
+/// <summary>
+/// <c>alignsharp generate --model DIR --prompt TEXT [--chat [--system TEXT]] [--max-new-tokens N --temperature T --top-k K --top-p P --seed S]</c>.
+/// With <c>--chat</c> the prompt becomes a user turn rendered by the folder's chat template with the generation prompt.
+/// </summary>
 internal sealed class GenerateCommand : ICliCommand
 {
     public Command Build()
@@ -17,11 +22,17 @@ internal sealed class GenerateCommand : ICliCommand
         var topK = new Option<int>("--top-k") { Description = "sample among the k most likely tokens (0 = off)", DefaultValueFactory = _ => 0 };
         var topP = new Option<double>("--top-p") { Description = "nucleus sampling threshold (1 = off)", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<ulong>("--seed") { Description = "random seed for sampling", DefaultValueFactory = _ => 0 };
-        var cmd = new Command("generate", "Continue a prompt with a Hugging Face model folder (KV-cache decoding).") { model, prompt, maxNew, temperature, topK, topP, seed };
+        var chat = new Option<bool>("--chat") { Description = "wrap the prompt as a user message with the folder's chat template (tokenizer_config.json)" };
+        var system = new Option<string?>("--system") { Description = "system message (with --chat)" };
+        var cmd = new Command("generate", "Continue a prompt with a Hugging Face model folder (KV-cache decoding).") { model, prompt, chat, system, maxNew, temperature, topK, topP, seed };
         cmd.SetAction(r =>
         {
-            using var folder = ModelFolder.Open(r.GetValue(model)!.FullName);
-            var ids = folder.Tokenizer.AddSpecialTokensOnce(r.GetValue(prompt)!);
+            string dir = r.GetValue(model)!.FullName;
+            using var folder = ModelFolder.Open(dir);
+            string text = r.GetValue(prompt)!;
+            if (r.GetValue(chat)) text = RenderChat(dir, r.GetValue(system), text);
+            else if (r.GetValue(system) is not null) throw new AlignSharpException("--system needs --chat");
+            var ids = folder.Tokenizer.AddSpecialTokensOnce(text);
             var options = new GenerationOptions
             {
                 MaxNewTokens = r.GetValue(maxNew),
@@ -37,5 +48,17 @@ internal sealed class GenerateCommand : ICliCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>The chat template's rendering of [system?, user] with the assistant header appended.</summary>
+    internal static string RenderChat(string dir, string? system, string user)
+    {
+        string config = Path.Combine(dir, "tokenizer_config.json");
+        if (!File.Exists(config)) throw new AlignSharpException($"{config}: not found; --chat needs the folder's chat template");
+        var template = ChatTemplate.FromTokenizerConfig(config);
+        var messages = new JsonArray();
+        if (system is not null) messages.Add(new JsonObject { ["role"] = "system", ["content"] = system });
+        messages.Add(new JsonObject { ["role"] = "user", ["content"] = user });
+        return template.Render(new ChatTemplateInput(messages) { AddGenerationPrompt = true });
     }
 }

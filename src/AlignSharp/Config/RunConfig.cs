@@ -19,13 +19,25 @@ public sealed record ModelSection
 /// <summary>Where the preference pairs come from and how they are cut.</summary>
 public sealed record DataSection
 {
-    /// <summary>Training records (JSONL with prompt/chosen/rejected strings).</summary>
+    /// <summary>Training records: a file (.jsonl[.gz], .json, .parquet), a folder of shards or a glob, in any format of <see cref="AlignSharp.Data.Formats.DataFormat"/>.</summary>
     public string? Train { get; init; }
     /// <summary>Held-out records; when null, <see cref="EvalFraction"/> of the training records are held out.</summary>
     public string? Eval { get; init; }
     public double EvalFraction { get; init; }
     /// <summary>Maximum tokens of prompt + completion per row.</summary>
     public int MaxLength { get; init; } = 256;
+    /// <summary>Prompt tokens kept when a pair is too long (default: half of <see cref="MaxLength"/>).</summary>
+    public int? MaxPromptLength { get; init; }
+    /// <summary>Which end of a long prompt is kept: keep_end (default) or keep_start.</summary>
+    public AlignSharp.Data.TruncationMode TruncationMode { get; init; } = AlignSharp.Data.TruncationMode.KeepEnd;
+    /// <summary>Record layout: auto (detected), explicit, implicit, conversational, ranked.</summary>
+    public AlignSharp.Data.Formats.DataFormat Format { get; init; } = AlignSharp.Data.Formats.DataFormat.Auto;
+    /// <summary>skip (report bad records and go on) or fail (stop at the first).</summary>
+    public AlignSharp.Data.Validation.BadRecordPolicy OnBadRecord { get; init; } = AlignSharp.Data.Validation.BadRecordPolicy.Skip;
+    /// <summary>How ranked records become pairs: best_vs_worst, best_vs_each, all_pairs.</summary>
+    public AlignSharp.Data.Formats.RankedPairing Pairing { get; init; } = AlignSharp.Data.Formats.RankedPairing.BestVsWorst;
+    /// <summary>For KTO: split each pair into a desirable (chosen) and an undesirable (rejected) example.</summary>
+    public bool Unpair { get; init; }
 }
 
 /// <summary>Where reference log-probs come from.</summary>
@@ -105,11 +117,14 @@ public sealed record RunConfig
     /// <summary>Creates the objective this config names (validating its parameters; errors name the config place).</summary>
     public IPreferenceObjective CreateObjective()
     {
-        if (Objectives.Count != 1 || Objectives[0].Weight != 1.0)
-            throw new ConfigException($"{Objectives[0].Where}: weighted combinations of objectives are not supported by this build");
-        var spec = Objectives[0];
-        try { return ObjectiveCatalog.Create(spec.Name, new ObjectiveParams(spec.Params)); }
-        catch (ObjectiveException e) { throw new ConfigException($"{spec.Blame(e.Message)}: {e.Message}"); }
+        var created = Objectives.Select(spec =>
+        {
+            try { return (Objective: ObjectiveCatalog.Create(spec.Name, new ObjectiveParams(spec.Params)), spec.Weight); }
+            catch (ObjectiveException e) { throw new ConfigException($"{spec.Blame(e.Message)}: {e.Message}"); }
+        }).ToList();
+        if (created.Count == 1 && created[0].Weight == 1.0) return created[0].Objective;
+        try { return new CombinedObjective(created); }
+        catch (ObjectiveException e) { throw new ConfigException($"{Objectives[0].Where}: {e.Message}"); }
     }
 
     private static ObjectiveSpec Objective(ConfigTree tree, YamlNode node, string key)

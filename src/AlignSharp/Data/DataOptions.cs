@@ -23,5 +23,5 @@ public sealed record DataOptions
     public int ExamplesPerIssue { get; init; } = 3;
 
     /// <summary>The settings that change what loading produces, as a stable string (part of cache keys).</summary>
-    public string CacheKey => $"format={Format};policy={OnBadRecord};pairing={Pairing};chat={ChatFormatter.Name}";
+    public string CacheKey => $"format={Format};policy={OnBadRecord};pairing={Pairing};chat={ChatFormatter.Name};examples={ExamplesPerIssue}";
 }

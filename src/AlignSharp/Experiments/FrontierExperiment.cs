@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using AlignSharp.Checkpoints;
 using AlignSharp.Data;
 using AlignSharp.Evaluation;
 using AlignSharp.Models;
@@ -114,6 +115,7 @@ public static class FrontierExperiment
         PreferenceJsonlWriter.WriteLines(Path.Combine(dir, "corpus.txt"), corpus);
         var model = ReviewBaseModel.Train(o, tokenizer, corpus, log);
         ReviewBaseModel.Save(model, Path.Combine(dir, "model.weights"));
+        HfCheckpoint.Save(model, Path.Combine(dir, "hf"));
         PreferenceJsonlWriter.WriteLines(Path.Combine(dir, "fingerprint.txt"), [fingerprint]);
         return model;
     }
@@ -192,6 +194,7 @@ public static class FrontierExperiment
         });
         var setup = new TrainingSetup(policy, reference, objective, trainPairs, [], tokenizer.PadId ?? 0);
         new PreferenceTrainer(setup, options, runDir, observer).Run();
+        HfCheckpoint.Save(policy, Path.Combine(runDir, "final")); // for `alignsharp eval --policy .../final --reference <out>/base/hf --byte-tokenizer`
         return points;
     }
 

@@ -151,7 +151,7 @@ public static class FrontierReport
         plot.Title(Inv($"Ground-truth reward vs KL to the reference (review task, {o.Preset} preset)"));
         plot.XLabel("KL(π ‖ π_ref), nats per completion (estimated from samples)");
         plot.YLabel("mean ground-truth reward of samples");
-        plot.ShowLegend(Alignment.LowerRight);
+        plot.ShowLegend(Alignment.UpperRight);
         return plot;
     }
 

@@ -32,7 +32,21 @@ public static class TokenSampler
             var drop = torch.zeros_like(dropSorted).scatter(1, order, dropSorted); // back to vocabulary order
             x = x.masked_fill(drop, float.NegativeInfinity);
         }
-        var p = F.softmax(x, 1);
-        return torch.multinomial(p, 1, replacement: false, generator: rng).squeeze(1).MoveToOuterDisposeScope();
+        return SampleRows(F.softmax(x, 1), rng).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Inverse-CDF sampling of one id per row of probabilities (B, V): the first id whose cumulative probability exceeds
+    /// u * total, u ~ U[0, 1) from <paramref name="rng"/>. Ids of probability 0 are never chosen. Written out because
+    /// torch.multinomial took ~100 ms per call at a 49k vocabulary on this CPU, against well under 1 ms for this.
+    /// </summary>
+    internal static Tensor SampleRows(Tensor probs, torch.Generator? rng)
+    {
+        using var scope = torch.NewDisposeScope();
+        var cdf = probs.to(ScalarType.Float64).cumsum(1); // (B, V)
+        var u = torch.rand([probs.shape[0], 1], ScalarType.Float64, probs.device, generator: rng); // (B, 1)
+        var threshold = u * cdf.narrow(1, cdf.shape[1] - 1, 1); // (B, 1)
+        var index = cdf.le(threshold).sum(1).clamp_max(probs.shape[1] - 1); // (B): ids whose cdf <= threshold come before the pick
+        return index.MoveToOuterDisposeScope();
     }
 }

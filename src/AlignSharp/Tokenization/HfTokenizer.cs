@@ -21,6 +21,7 @@ public sealed class HfTokenizer : ITokenizer
     private readonly Dictionary<string, int> _vocab;
     private readonly string?[] _idToToken;
     private readonly Dictionary<int, AddedToken> _addedById;
+    private readonly Dictionary<string, int> _addedByContent;
     private readonly AddedTokenSplitter _rawAdded;
     private readonly AddedTokenSplitter _normalizedAdded;
     private readonly TextNormalizer? _normalizer;
@@ -37,7 +38,12 @@ public sealed class HfTokenizer : ITokenizer
         _template = p.Template;
         _decoder = p.Decoder;
         _addedById = new Dictionary<int, AddedToken>();
-        foreach (var t in p.AddedTokens) _addedById[t.Id] = t;
+        _addedByContent = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var t in p.AddedTokens)
+        {
+            _addedById[t.Id] = t;
+            _addedByContent[t.Content] = t.Id;
+        }
         _rawAdded = new AddedTokenSplitter(p.AddedTokens.Where(t => !t.Normalized));
         _normalizedAdded = new AddedTokenSplitter(p.AddedTokens.Where(t => t.Normalized));
         int size = Math.Max(p.Vocab.Count == 0 ? 0 : p.Vocab.Values.Max() + 1, p.AddedTokens.Count == 0 ? 0 : p.AddedTokens.Max(t => t.Id) + 1);
@@ -87,12 +93,8 @@ public sealed class HfTokenizer : ITokenizer
     public string? IdToToken(int id) => id >= 0 && id < _idToToken.Length ? _idToToken[id] : null;
 
     /// <summary>The id of a token string (added tokens first, then the model vocabulary), or null.</summary>
-    public int? TokenToId(string token)
-    {
-        foreach (var t in _addedById.Values)
-            if (t.Content == token) return t.Id;
-        return _vocab.TryGetValue(token, out int id) ? id : null;
-    }
+    public int? TokenToId(string token) =>
+        _addedByContent.TryGetValue(token, out int added) ? added : _vocab.TryGetValue(token, out int id) ? id : null;
 
     /// <summary>Whether <paramref name="id"/> is an added token marked special (dropped by <c>Decode(skipSpecialTokens: true)</c>).</summary>
     public bool IsSpecial(int id) => _addedById.TryGetValue(id, out var t) && t.Special;

@@ -1,13 +1,14 @@
+using AlignSharp.Checkpoints;
 using AlignSharp.Models;
 
 namespace AlignSharp.Training;
 
-/// <summary>Saves and restores a model's weights inside a checkpoint folder (exact, in place).</summary>
+/// <summary>Model weights inside a training checkpoint: a Hugging Face folder (config.json + model.safetensors), exact and loadable by transformers.</summary>
 internal static class ModelWeights
 {
-    private const string File = "model.weights";
+    /// <summary>Writes the model into <paramref name="dir"/>, which must not exist yet (it is created atomically).</summary>
+    public static void Save(CausalLM model, string dir) => HfCheckpoint.Save(model, dir);
 
-    public static void Save(CausalLM model, string dir) => model.save(Path.Combine(dir, File));
-
-    public static void Load(CausalLM model, string dir) => model.load(Path.Combine(dir, File));
+    /// <summary>Restores weights in place, checking every name and shape.</summary>
+    public static void Load(CausalLM model, string dir) => HfCheckpoint.LoadWeights(model, dir);
 }

@@ -15,6 +15,8 @@ public sealed record StepResult(Tensor Loss, IReadOnlyDictionary<string, double>
 /// </summary>
 public sealed class PreferenceStep(CausalLM policy, IReferenceStrategy reference, IPreferenceObjective objective, Device device)
 {
+    private readonly TrainerInputs inputs = new(objective);
+
     /// <summary>Loss and metrics for <paramref name="batch"/>; the loss keeps its graph when gradients are enabled.</summary>
     public StepResult Run(PreferenceBatch batch, ObjectiveContext context)
     {
@@ -25,7 +27,7 @@ public sealed class PreferenceStep(CausalLM policy, IReferenceStrategy reference
             policyRows.Sums[..b], policyRows.Sums[b..],
             refRows?[..b], refRows?[b..],
             policyRows.Counts[..b], policyRows.Counts[b..])
-        { Extras = batch.Extras(policyRows.Sums.dtype).ToDictionary(kv => kv.Key, kv => kv.Value.to(device)) };
+        { Extras = inputs.For(batch, policy, reference, policyRows.Sums.dtype, device) };
         var output = objective.Compute(stats, context);
         var loss = output.Losses.mean();
 
@@ -39,6 +41,38 @@ public sealed class PreferenceStep(CausalLM policy, IReferenceStrategy reference
             ["logps/chosen"] = Mean(stats.PolicyChosen),
             ["logps/rejected"] = Mean(stats.PolicyRejected),
         };
+        foreach (var (name, value) in output.Metrics) metrics[name] = value.to(ScalarType.Float64).item<double>();
+        return new StepResult(loss, metrics);
+    }
+
+    /// <summary>
+    /// Loss and metrics for a batch of N unpaired examples (KTO): rows 0..N-1 are (prompt i, completion i), rows
+    /// N..2N-1 the mismatched (prompt i, completion of example i-1) pairs of its KL estimate; labels (N) are 1 for
+    /// desirable, 0 for undesirable.
+    /// </summary>
+    public StepResult RunUnpaired(PreferenceBatch batch, Tensor labels, ObjectiveContext context)
+    {
+        var unpaired = objective as IUnpairedObjective
+            ?? throw new ObjectiveException($"objective '{objective.Id}' trains on pairs; unpaired (prompt/completion/label) data trains kto");
+        int n = batch.Count;
+        var policyRows = BatchLogProbs.Of(policy, batch, device); // (2N)
+        var refRows = reference.LogProbs(batch, device) ?? throw new ObjectiveException($"objective '{objective.Id}' needs reference log-probs");
+        var stats = new UnpairedStats(policyRows.Sums[..n], refRows[..n], labels.to(policyRows.Sums.dtype).to(device),
+            policyRows.Sums[n..].detach(), refRows[n..]);
+        var output = unpaired.Compute(stats, context);
+        var loss = output.Losses.mean();
+        var desirable = labels.to(ScalarType.Bool).to(device);
+        var metrics = new Dictionary<string, double> { ["loss"] = loss.item<float>() };
+        if (output.ChosenRewards.numel() > 0)
+        {
+            metrics["rewards/chosen"] = Mean(output.ChosenRewards);
+            metrics["logps/chosen"] = Mean(stats.Policy[desirable]);
+        }
+        if (output.RejectedRewards.numel() > 0)
+        {
+            metrics["rewards/rejected"] = Mean(output.RejectedRewards);
+            metrics["logps/rejected"] = Mean(stats.Policy[desirable.logical_not()]);
+        }
         foreach (var (name, value) in output.Metrics) metrics[name] = value.to(ScalarType.Float64).item<double>();
         return new StepResult(loss, metrics);
     }

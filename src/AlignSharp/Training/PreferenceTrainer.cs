@@ -1,4 +1,5 @@
 using AlignSharp.Data;
+using AlignSharp.Data.Batching;
 using AlignSharp.Models;
 using AlignSharp.Objectives;
 using TorchSharp;
@@ -25,7 +26,28 @@ public interface ITrainingObserver
 /// <param name="Eval">Tokenized evaluation pairs (may be empty).</param>
 /// <param name="PadId">Id used for padding.</param>
 public sealed record TrainingSetup(CausalLM Policy, IReferenceStrategy Reference, IPreferenceObjective Objective,
-    IReadOnlyList<TokenizedPair> Train, IReadOnlyList<TokenizedPair> Eval, int PadId);
+    IReadOnlyList<TokenizedPair> Train, IReadOnlyList<TokenizedPair> Eval, int PadId)
+{
+    /// <summary>
+    /// Unpaired examples (prompt, completion, label) for KTO-style objectives; when set, the trainer trains on these
+    /// instead of <see cref="Train"/>/<see cref="Eval"/>, building each batch's mismatched KL rows within the batch.
+    /// </summary>
+    public UnpairedSet? Unpaired { get; init; }
+
+    /// <summary>A setup that trains on unpaired examples.</summary>
+    public static TrainingSetup ForUnpaired(CausalLM policy, IReferenceStrategy reference, IPreferenceObjective objective,
+        IReadOnlyList<TokenizedUnpaired> train, IReadOnlyList<TokenizedUnpaired> eval, int padId) =>
+        new(policy, reference, objective, [], [], padId) { Unpaired = new UnpairedSet(train, eval) };
+
+    /// <summary>Training examples of either kind.</summary>
+    internal int TrainCount => Unpaired?.Train.Count ?? Train.Count;
+
+    /// <summary>Evaluation examples of either kind.</summary>
+    internal int EvalCount => Unpaired?.Eval.Count ?? Eval.Count;
+}
+
+/// <summary>Unpaired training and evaluation examples.</summary>
+public sealed record UnpairedSet(IReadOnlyList<TokenizedUnpaired> Train, IReadOnlyList<TokenizedUnpaired> Eval);
 
 /// <summary>
 /// The preference-training loop: micro-batches accumulated into AdamW steps with warm-up + decay, gradient
@@ -37,7 +59,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
 
     /// <summary>Total optimizer steps of this run.</summary>
     public int MaxSteps => options.MaxSteps > 0 ? options.MaxSteps
-        : Math.Max(1, (int)Math.Ceiling(options.Epochs * (setup.Train.Count / options.BatchSize) / options.GradientAccumulationSteps));
+        : Math.Max(1, (int)Math.Ceiling(options.Epochs * (setup.TrainCount / options.BatchSize) / options.GradientAccumulationSteps));
 
     /// <summary>Runs (or resumes from <paramref name="resumeFrom"/>, a checkpoint folder) to the last step; returns the final metrics log.</summary>
     public IReadOnlyList<Dictionary<string, double>> Run(string? resumeFrom = null)
@@ -48,7 +70,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         using var optimizer = CreateOptimizer(policy, options);
         using var generator = new Generator((ulong)options.Seed);
         var schedule = LearningRateSchedule.From(options, MaxSteps);
-        var state = new TrainerState(0, new DataPosition(0, 0), "", null);
+        var state = new TrainerState(0, new BatchPosition(0, 0), "", null);
         if (resumeFrom is not null)
         {
             state = TrainingCheckpoint.Load(resumeFrom, policy, optimizer);
@@ -56,7 +78,10 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
             if (setup.Objective is IStatefulObjective so && state.ObjectiveState is { } os) so.LoadState(os);
             observer.OnMessage($"resumed from {resumeFrom} at step {state.Step}");
         }
-        var stream = new BatchStream(new ShuffledBatchPlan(setup.Train.Count, options.BatchSize, options.Seed, options.Shuffle), state.Data);
+        var lengths = setup.Unpaired is { } u
+            ? u.Train.Select(x => x.Prompt.Length + x.Completion.Length).ToList()
+            : setup.Train.Select(p => p.Prompt.Length + Math.Max(p.Chosen.Length, p.Rejected.Length)).ToList();
+        var stream = new BatchStream(Planner(lengths, options), state.Data);
         var step = new PreferenceStep(policy, setup.Reference, setup.Objective, device);
         var log = new List<Dictionary<string, double>>();
         var means = new MetricMeans();
@@ -69,8 +94,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
             var context = new ObjectiveContext(true, s, MaxSteps, generator);
             for (int micro = 0; micro < options.GradientAccumulationSteps; micro++)
             {
-                using var batch = Collate(setup.Train, stream.Next());
-                var result = step.Run(batch, context);
+                var result = RunBatch(step, training: true, stream.Next(), context);
                 (result.Loss / options.GradientAccumulationSteps).backward();
                 means.Add(result.Metrics);
             }
@@ -85,7 +109,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
             means.Add(new Dictionary<string, double> { ["grad_norm"] = gradNorm, ["learning_rate"] = lr });
             if (done % Math.Max(1, options.LoggingSteps) == 0 || done == MaxSteps)
                 Emit(log, done, stream.EpochProgress, means.Take());
-            if (setup.Eval.Count > 0 && ((options.EvalSteps > 0 && done % options.EvalSteps == 0) || done == MaxSteps))
+            if (setup.EvalCount > 0 && ((options.EvalSteps > 0 && done % options.EvalSteps == 0) || done == MaxSteps))
                 Emit(log, done, stream.EpochProgress, Evaluate(step, policy));
             if ((options.SaveSteps > 0 && done % options.SaveSteps == 0) || done == MaxSteps)
             {
@@ -104,11 +128,10 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         using var _ = no_grad();
         policy.eval();
         var means = new MetricMeans();
-        foreach (var idx in Enumerable.Range(0, setup.Eval.Count).Chunk(options.BatchSize))
+        foreach (var idx in Enumerable.Range(0, setup.EvalCount).Chunk(options.BatchSize))
         {
             using var scope = NewDisposeScope();
-            using var batch = Collate(setup.Eval, idx);
-            means.Add(step.Run(batch, ObjectiveContext.Eval).Metrics);
+            means.Add(RunBatch(step, training: false, idx, ObjectiveContext.Eval).Metrics);
         }
         policy.train();
         return means.Take("eval_");
@@ -123,8 +146,27 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         observer.OnLog(step, MaxSteps, metrics);
     }
 
-    private PreferenceBatch Collate(IReadOnlyList<TokenizedPair> pairs, int[] idx) =>
-        PreferenceCollator.Collate(idx.Select(i => pairs[i]).ToList(), setup.PadId);
+    /// <summary>Collates the examples <paramref name="idx"/> of the training or evaluation set and runs the step on them.</summary>
+    private StepResult RunBatch(PreferenceStep step, bool training, int[] idx, ObjectiveContext context)
+    {
+        if (setup.Unpaired is not { } u)
+        {
+            using var batch = PreferenceCollator.Collate(idx.Select(i => (training ? setup.Train : setup.Eval)[i]).ToList(), setup.PadId);
+            return step.Run(batch, context);
+        }
+        var items = idx.Select(i => (training ? u.Train : u.Eval)[i]).ToList();
+        var order = UnpairedStats.MismatchedOrder(items.Count);
+        // Rows as pairs: "chosen" = (prompt i, completion i), "rejected" = (prompt i, completion of example i-1) for the KL estimate.
+        var rows = items.Select((x, i) => new TokenizedPair(x.Prompt, x.Completion, items[order[i]].Completion,
+            new PreferenceExample(x.Example.Prompt, x.Example.Completion, items[order[i]].Example.Completion, x.Example.Source))).ToList();
+        using var unpairedBatch = PreferenceCollator.Collate(rows, setup.PadId);
+        using var labels = tensor(items.Select(x => x.Example.Label ? 1f : 0f).ToArray());
+        return step.RunUnpaired(unpairedBatch, labels, context);
+    }
+
+    /// <summary>The run's batch plan: full batches only, so every optimizer step sees the same number of pairs.</summary>
+    private static BatchPlanner Planner(IReadOnlyList<int> lengths, TrainingOptions o) =>
+        new(lengths, o.BatchSize, unchecked((int)o.Seed), o.BatchOrder, dropLast: true);
 
     /// <summary>AdamW over the trainable parameters, with no weight decay on 1-D tensors (biases, norms), as HF's Trainer does.</summary>
     public static AdamW CreateOptimizer(CausalLM policy, TrainingOptions options)

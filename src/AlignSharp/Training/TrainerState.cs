@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AlignSharp.Data.Batching;
 
 namespace AlignSharp.Training;
 
@@ -7,7 +8,7 @@ namespace AlignSharp.Training;
 /// Everything besides weights and optimizer moments that a resumed run needs to continue exactly:
 /// the step, the data position, the seeded generator's state and any objective state.
 /// </summary>
-public sealed record TrainerState(int Step, DataPosition Data, string GeneratorState, JsonObject? ObjectiveState)
+public sealed record TrainerState(int Step, BatchPosition Data, string GeneratorState, JsonObject? ObjectiveState)
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
@@ -29,7 +30,7 @@ public sealed record TrainerState(int Step, DataPosition Data, string GeneratorS
             var o = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
             return new TrainerState(
                 o["global_step"]!.GetValue<int>(),
-                new DataPosition(o["epoch"]!.GetValue<int>(), o["batch_in_epoch"]!.GetValue<int>()),
+                new BatchPosition(o["epoch"]!.GetValue<int>(), o["batch_in_epoch"]!.GetValue<int>()),
                 o["generator_state"]!.GetValue<string>(),
                 o["objective_state"] is JsonObject s ? (JsonObject)s.DeepClone() : null);
         }

@@ -22,8 +22,7 @@ public static class TrainingCheckpoint
         string final = Path.Combine(outputDir, $"checkpoint-{state.Step}");
         string tmp = Path.Combine(outputDir, $".checkpoint-{state.Step}.tmp-{Environment.ProcessId}");
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        Directory.CreateDirectory(tmp);
-        ModelWeights.Save(model, tmp);
+        ModelWeights.Save(model, tmp); // creates tmp with config.json + model.safetensors
         optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
         state.Write(Path.Combine(tmp, StateFile));
         ReplaceDirectory(tmp, final);

@@ -1,3 +1,5 @@
+using AlignSharp.Data.Batching;
+
 namespace AlignSharp.Training;
 
 /// <summary>Learning-rate shape after warm-up.</summary>
@@ -44,6 +46,6 @@ public sealed record TrainingOptions
     public int SaveTotalLimit { get; init; } = 2;
     /// <summary>Intra-op threads for libtorch (0 keeps libtorch's default).</summary>
     public int Threads { get; init; }
-    /// <summary>Shuffle pairs each epoch (deterministic under the seed).</summary>
-    public bool Shuffle { get; init; } = true;
+    /// <summary>Batch order: length-bucketed (less padding) or random; both shuffled deterministically under the seed.</summary>
+    public BatchOrder BatchOrder { get; init; } = BatchOrder.Bucketed;
 }

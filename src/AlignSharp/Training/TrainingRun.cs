@@ -1,5 +1,8 @@
+using AlignSharp.Checkpoints;
 using AlignSharp.Config;
 using AlignSharp.Data;
+using AlignSharp.Data.Formats;
+using AlignSharp.Objectives;
 using AlignSharp.Models;
 using AlignSharp.Models.Families;
 using AlignSharp.Tokenization;
@@ -31,8 +34,7 @@ public sealed class TrainingRun
     /// <summary>Builds the starting model: loaded from the HF folder, or fresh from the seed (so every call gives the same weights).</summary>
     public static CausalLM CreateModel(RunConfig c, ITokenizer tokenizer)
     {
-        if (c.Model.Path is not null)
-            throw new ConfigException($"model.path: loading Hugging Face folders is not available in this build ({c.Model.Path})");
+        if (c.Model.Path is not null) return HfCheckpoint.Load(c.Model.Path).Model;
         torch.manual_seed(c.Training.Seed);
         var m = c.Model;
         return new Gpt2Model(ModelConfig.TinyGpt2(tokenizer.VocabSize, m.HiddenSize, m.NumLayers, m.NumHeads, m.MaxPositions));
@@ -43,33 +45,100 @@ public sealed class TrainingRun
     {
         var tokenizer = CreateTokenizer(config);
         var objective = config.CreateObjective();
-        var (train, eval) = LoadPairs(tokenizer);
-        observer.OnMessage($"data: {train.Count} training pairs, {eval.Count} evaluation pairs");
-        using var policy = CreateModel(config, tokenizer);
-        using var reference = CreateReference(objective.NeedsReference, tokenizer, train, eval);
         int pad = tokenizer.PadId ?? tokenizer.EosId ?? 0;
-        var trainer = new PreferenceTrainer(new TrainingSetup(policy, reference, objective, train, eval, pad), config.Training, config.OutputDir, observer);
+        using var policy = CreateModel(config, tokenizer);
+        IReferenceStrategy reference;
+        TrainingSetup setup;
+        if (objective is IUnpairedObjective && (config.Data.Unpair || DetectFormat() == DataFormat.Unpaired))
+        {
+            var (train, eval) = LoadUnpaired(tokenizer);
+            observer.OnMessage($"data: {train.Count} training examples, {eval.Count} evaluation examples (unpaired)");
+            reference = config.Reference == ReferenceKind.Frozen
+                ? new FrozenReference(CreateModel(config, tokenizer))
+                : new CachedReference(CreateModel(config, tokenizer), ReferenceCacheRoot()); // filled as batches arrive: KL rows depend on the batch
+            setup = TrainingSetup.ForUnpaired(policy, reference, objective, train, eval, pad);
+        }
+        else
+        {
+            var (train, eval) = LoadPairs(tokenizer);
+            observer.OnMessage($"data: {train.Count} training pairs, {eval.Count} evaluation pairs");
+            reference = CreateReference(objective.NeedsReference, tokenizer, train, eval);
+            setup = new TrainingSetup(policy, reference, objective, train, eval, pad);
+        }
+        using var _ = reference;
+        var trainer = new PreferenceTrainer(setup, config.Training, config.OutputDir, observer);
         string? from = resume is null ? null : TrainingCheckpoint.Resolve(config.OutputDir, resume);
-        return trainer.Run(from);
+        var log = trainer.Run(from);
+        string final = Path.Combine(config.OutputDir, "final");
+        HfCheckpoint.Save(policy, final, new HfSaveOptions { SourceDir = TokenizerFolder(config) });
+        observer.OnMessage($"saved the trained model as a Hugging Face folder: {final}");
+        return log;
+    }
+
+    private static string? TokenizerFolder(RunConfig c) =>
+        (c.Tokenizer ?? c.Model.Path) is { } dir && dir != "byte" && Directory.Exists(dir) ? dir : null;
+
+    private DataFormat DetectFormat() =>
+        config.Data.Format != DataFormat.Auto ? config.Data.Format
+            : PreferenceDataLoader.Load(config.Data.Train ?? throw new ConfigException("data.train: no training data given"), new DataOptions()).Format;
+
+    /// <summary>Unpaired examples for KTO: records with prompt/completion/label, or pairs split into one desirable and one undesirable example.</summary>
+    private (List<TokenizedUnpaired> Train, List<TokenizedUnpaired> Eval) LoadUnpaired(ITokenizer tokenizer)
+    {
+        var d = config.Data;
+        var tokenization = new TokenizationOptions(d.MaxLength, d.MaxPromptLength ?? Math.Max(1, d.MaxLength / 2), d.TruncationMode);
+        var options = new DataOptions { Format = d.Format, OnBadRecord = d.OnBadRecord, Pairing = d.Pairing };
+        var pt = new PairTokenizer(tokenizer, tokenization);
+        List<TokenizedUnpaired> Load(string spec)
+        {
+            var loaded = PreferenceDataLoader.Load(spec, options);
+            var examples = loaded.Unpaired.Count > 0 ? loaded.Unpaired : Unpairing.Split(loaded.Pairs);
+            var items = new List<TokenizedUnpaired>();
+            foreach (var e in examples)
+            {
+                if (pt.TryTokenize(e, out var problem) is { } t) items.Add(t);
+                else if (d.OnBadRecord == AlignSharp.Data.Validation.BadRecordPolicy.Fail) throw new DataException(e.Source, problem!.Detail);
+                else loaded.Report.Add(problem!);
+            }
+            observer.OnMessage($"data: {spec} ({loaded.Format.ToString().ToLowerInvariant()}, as unpaired examples): {items.Count} examples");
+            foreach (var line in loaded.Report.ToText().Split('\n', StringSplitOptions.RemoveEmptyEntries)) observer.OnMessage("  " + line);
+            return items;
+        }
+        var train = Load(d.Train ?? throw new ConfigException("data.train: no training data given"));
+        if (d.Eval is { } evalPath) return (train, Load(evalPath));
+        if (d.EvalFraction is < 0 or >= 1 || double.IsNaN(d.EvalFraction))
+            throw new ConfigException($"data.eval_fraction: must be in [0, 1), got {d.EvalFraction}");
+        return DataSplit.TrainEval(train, x => x.Example.Source, d.EvalFraction, unchecked((int)config.Training.Seed));
     }
 
     private (List<TokenizedPair> Train, List<TokenizedPair> Eval) LoadPairs(ITokenizer tokenizer)
     {
-        string trainPath = config.Data.Train ?? throw new ConfigException("data.train: no training data given");
-        var records = JsonlPreferenceReader.Read(trainPath).ToList();
-        List<PreferenceExample> evalRecords;
-        if (config.Data.Eval is { } evalPath) evalRecords = JsonlPreferenceReader.Read(evalPath).ToList();
-        else
+        var d = config.Data;
+        string trainPath = d.Train ?? throw new ConfigException("data.train: no training data given");
+        var tokenization = new TokenizationOptions(d.MaxLength, d.MaxPromptLength ?? Math.Max(1, d.MaxLength / 2), d.TruncationMode);
+        var options = new DataOptions
         {
-            int n = (int)Math.Round(records.Count * config.Data.EvalFraction);
-            var order = Enumerable.Range(0, records.Count).ToArray();
-            new Random(unchecked((int)config.Training.Seed)).Shuffle(order);
-            var held = order.Take(n).ToHashSet();
-            evalRecords = records.Where((_, i) => held.Contains(i)).ToList();
-            records = records.Where((_, i) => !held.Contains(i)).ToList();
-        }
-        var pt = new PairTokenizer(tokenizer, config.Data.MaxLength);
-        return (records.Select(pt.Tokenize).ToList(), evalRecords.Select(pt.Tokenize).ToList());
+            Format = d.Format, OnBadRecord = d.OnBadRecord, Pairing = d.Pairing,
+            ChatFormatter = AlignSharp.Data.Chat.ChatFormatters.ForFolder(config.Tokenizer is "byte" ? null : config.Tokenizer ?? config.Model.Path),
+        };
+        var train = LoadTokenized("train", trainPath, tokenizer, tokenization, options);
+        if (d.Eval is { } evalPath) return (train.Pairs.ToList(), LoadTokenized("eval", evalPath, tokenizer, tokenization, options).Pairs.ToList());
+        if (d.EvalFraction is < 0 or >= 1 || double.IsNaN(d.EvalFraction))
+            throw new ConfigException($"data.eval_fraction: must be in [0, 1), got {d.EvalFraction}");
+        return DataSplit.TrainEval(train.Pairs, p => p.Example.Source, d.EvalFraction, unchecked((int)config.Training.Seed));
+    }
+
+    /// <summary>Loads, validates and tokenizes one data set through the tokenized-data cache, logging what was used, reported and truncated.</summary>
+    private TokenizedData LoadTokenized(string name, string path, ITokenizer tokenizer, TokenizationOptions tokenization, DataOptions options)
+    {
+        var data = TokenizedData.Load(path, tokenizer, tokenization, options, Path.Combine(CacheRoot(), "tokenized-data"));
+        var r = data.Report;
+        observer.OnMessage($"{name} data: {path} ({data.Format.ToString().ToLowerInvariant()}{(data.FromCache ? ", tokenized cache hit" : "")}): " +
+            $"{r.RecordsRead} records, {r.RecordsUsed} used, {r.RecordsReported} reported; {data.Pairs.Count} pairs, {r.ExamplesTooLong} too long; " +
+            $"truncated: prompt {r.PromptTruncated}, completion {r.CompletionTruncated}");
+        foreach (var (issue, count) in r.Counts)
+            observer.OnMessage($"  {AlignSharp.Data.Validation.RecordIssues.Name(issue)}: {count} (first: {r.Examples[issue][0]})");
+        return data;
     }
 
     private IReferenceStrategy CreateReference(bool needed, ITokenizer tokenizer, List<TokenizedPair> train, List<TokenizedPair> eval)
@@ -84,12 +153,12 @@ public sealed class TrainingRun
         return cached;
     }
 
-    /// <summary>The user-level cache shared by runs: $ALIGNSHARP_CACHE, else $XDG_CACHE_HOME/alignsharp, else ~/.cache/alignsharp.</summary>
-    public static string ReferenceCacheRoot()
-    {
-        string root = Environment.GetEnvironmentVariable("ALIGNSHARP_CACHE") is { Length: > 0 } a ? a
+    /// <summary>Reference log-prob caches shared by runs.</summary>
+    public static string ReferenceCacheRoot() => Path.Combine(CacheRoot(), "reference-logps");
+
+    /// <summary>The user-level cache root: $ALIGNSHARP_CACHE, else $XDG_CACHE_HOME/alignsharp, else ~/.cache/alignsharp.</summary>
+    public static string CacheRoot() =>
+        Environment.GetEnvironmentVariable("ALIGNSHARP_CACHE") is { Length: > 0 } a ? a
             : Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? Path.Combine(x, "alignsharp")
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "alignsharp");
-        return Path.Combine(root, "reference-logps");
-    }
 }

@@ -86,6 +86,14 @@ public sealed class EvaluationTests
     }
 
     [Fact]
+    public void Json_numbers_keep_int_float_and_big_int_forms()
+    {
+        var messages = """[{"role": "tool", "content": {"id": 12345678901234567890123, "t": 18.0, "n": 3, "p": 1e-7}}]""";
+        Assert.Equal("{\"id\": 12345678901234567890123, \"t\": 18.0, \"n\": 3, \"p\": 1e-07}|{'id': 12345678901234567890123, 't': 18.0, 'n': 3, 'p': 1e-07}",
+            Render("{{ messages[0].content|tojson }}|{{ messages[0].content }}", messagesJson: messages));
+    }
+
+    [Fact]
     public void Extra_variables_and_tools_none_are_visible()
     {
         Assert.Equal("01 Jan 2030|True|True", Render("{{ date_string }}|{{ tools is none }}|{{ tools is defined }}", """{"date_string": "01 Jan 2030"}"""));

@@ -18,7 +18,7 @@ public sealed class TrainLoadedCheckpointTests
         using var policy = HfCheckpoint.Load(src).Model;
         using var reference = new FrozenReference(HfCheckpoint.Load(src).Model);
         var setup = new TrainingSetup(policy, reference, new Dpo(0.1), TinyRun.Pairs(8), [], 0);
-        var options = new TrainingOptions { BatchSize = 4, MaxSteps = 3, LearningRate = 1e-2, WarmupSteps = 0, Shuffle = false };
+        var options = new TrainingOptions { BatchSize = 4, MaxSteps = 3, LearningRate = 1e-2, WarmupSteps = 0 };
         string dir = TinyRun.TempDir();
         var log = new PreferenceTrainer(setup, options, Path.Combine(dir, "run"), new RecordingObserver()).Run();
         Assert.NotEmpty(log);

@@ -13,21 +13,24 @@ namespace AlignSharp.Tests.Cli;
 [CollectionDefinition("Console", DisableParallelization = true)]
 public sealed class ConsoleCollection;
 
-/// <summary>A tiny random Llama model with the GPT-2 tokenizer's vocabulary, saved as an HF folder with that tokenizer.</summary>
+/// <summary>A tiny random Llama model with SmolLM's tokenizer vocabulary, saved as an HF folder with that tokenizer and its chat template.</summary>
 public sealed class TinyModelFolder : IDisposable
 {
     public TinyModelFolder()
     {
         Dir = Path.Combine(Directory.CreateTempSubdirectory("alignsharp-cli-").FullName, "model");
-        string tokenizerDir = Path.Combine(TestSetup.Shared, "golden", "tokenizers", "gpt2");
-        int vocab = HfTokenizer.FromFolder(tokenizerDir).VocabSize;
+        string tokenizerDir = Path.Combine(TestSetup.Shared, "golden", "tokenizers", "smollm-360m-instruct");
+        var tokenizer = HfTokenizer.FromFolder(tokenizerDir);
+        Eos = tokenizer.EosId!.Value;
         torch.manual_seed(11);
-        var cfg = ModelConfig.TinyLlama(vocab, hidden: 16, layers: 1, heads: 2, kvHeads: 1) with { EosTokenIds = [50256], BosTokenId = 50256 };
+        var cfg = ModelConfig.TinyLlama(tokenizer.VocabSize, hidden: 16, layers: 1, heads: 2, kvHeads: 1) with { EosTokenIds = [Eos], BosTokenId = tokenizer.BosId };
         using var model = ModelFactory.Create(cfg);
         HfCheckpoint.Save(model, Dir, new HfSaveOptions { SourceDir = tokenizerDir });
     }
 
     public string Dir { get; }
+
+    public int Eos { get; }
 
     public void Dispose() => Directory.Delete(Path.GetDirectoryName(Dir)!, recursive: true);
 }
@@ -61,7 +64,23 @@ public sealed class ModelCliTests(TinyModelFolder folder) : IClassFixture<TinyMo
         Assert.True(code == 0, err);
         using var model = HfCheckpoint.Load(folder.Dir).Model;
         var tok = AutoTokenizer.FromFolder(folder.Dir);
-        var expected = TextGenerator.Generate(model, [tok.Encode("Hello world")], new GenerationOptions { MaxNewTokens = 6, EosTokenIds = [50256] }).Single();
+        var expected = TextGenerator.Generate(model, [tok.Encode("Hello world")], new GenerationOptions { MaxNewTokens = 6, EosTokenIds = [folder.Eos] }).Single();
+        Assert.Equal(tok.Decode(expected.Tokens, skipSpecialTokens: true) + Environment.NewLine, output);
+    }
+
+    [Fact]
+    public void Generate_with_chat_renders_the_folders_template_with_the_generation_prompt()
+    {
+        var (code, output, err) = Run("generate", "--model", folder.Dir, "--prompt", "Hi there", "--system", "Be brief.", "--chat", "--max-new-tokens", "5");
+        Assert.True(code == 0, err);
+        using var model = HfCheckpoint.Load(folder.Dir).Model;
+        var tok = HfTokenizer.FromFolder(folder.Dir);
+        const string rendered = "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi there<|im_end|>\n<|im_start|>assistant\n";
+        var ids = tok.AddSpecialTokensOnce(rendered);
+        int imStart = tok.TokenToId("<|im_start|>")!.Value;
+        Assert.Equal(imStart, ids[0]);
+        Assert.Equal(3, ids.Count(i => i == imStart)); // the template's BOS (<|im_start|>) is not added a second time
+        var expected = TextGenerator.Generate(model, [ids], new GenerationOptions { MaxNewTokens = 5, EosTokenIds = [folder.Eos] }).Single();
         Assert.Equal(tok.Decode(expected.Tokens, skipSpecialTokens: true) + Environment.NewLine, output);
     }
 
@@ -108,6 +127,10 @@ public sealed class ModelCliTests(TinyModelFolder folder) : IClassFixture<TinyMo
         Assert.Equal("", output);
         Assert.Contains($"{data}:2: missing string field 'completion'", err);
         Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        var noChat = Run("generate", "--model", folder.Dir, "--prompt", "x", "--system", "s");
+        Assert.Equal(1, noChat.Code);
+        Assert.Contains("--system needs --chat", noChat.Err);
 
         var missing = Run("generate", "--model", Path.Combine(folder.Dir, "nope"), "--prompt", "x");
         Assert.Equal(1, missing.Code);

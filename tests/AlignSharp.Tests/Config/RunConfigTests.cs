@@ -35,6 +35,20 @@ public sealed class RunConfigTests
     }
 
     [Fact]
+    public void A_weighted_list_of_objectives_builds_a_combination()
+    {
+        var c = Parse("""
+            objectives:
+              - {name: dpo, weight: 1.0, beta: 0.2}
+              - {name: sft, weight: 0.5}
+            """);
+        var combined = Assert.IsType<AlignSharp.Objectives.CombinedObjective>(c.CreateObjective());
+        Assert.Equal(["dpo", "sft"], combined.Members.Select(m => m.Objective.Id));
+        Assert.Equal([1.0, 0.5], combined.Members.Select(m => m.Weight));
+        Assert.True(combined.NeedsReference);
+    }
+
+    [Fact]
     public void A_misspelt_key_is_named_with_file_and_line()
     {
         var e = Assert.Throws<ConfigException>(() => Parse("training:\n  batch_size: 4\n  lerning_rate: 1e-4\n"));

@@ -237,3 +237,24 @@ public sealed class FormatTests : IDisposable
         Assert.Throws<ArgumentException>(() => DataFormats.Parse("3"));
     }
 }
+
+public sealed class ContentPartsTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void Text_content_parts_are_joined_and_image_parts_are_reported()
+    {
+        var path = _dir.File("parts.jsonl",
+            """
+            {"prompt": [{"role": "user", "content": [{"type": "text", "text": "Hel"}, {"type": "text", "text": "lo"}]}], "chosen": [{"role": "assistant", "content": "Hi"}], "rejected": [{"role": "assistant", "content": "Go"}]}
+            {"prompt": [{"role": "user", "content": [{"type": "image"}]}], "chosen": [{"role": "assistant", "content": "Hi"}], "rejected": [{"role": "assistant", "content": "Go"}]}
+            """);
+        var data = PreferenceDataLoader.Load(path);
+        Assert.Equal("<|user|>\nHello\n<|assistant|>\n", Assert.Single(data.Pairs).Prompt);
+        Assert.Equal($"{path}:2: wrong_type: 'prompt'[0].content[0] must be a text part {{\"type\": \"text\", \"text\": ...}}, got object",
+            Assert.Single(data.Report.Examples[AlignSharp.Data.Validation.RecordIssue.WrongType]).ToString());
+    }
+}

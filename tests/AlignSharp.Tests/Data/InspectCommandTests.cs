@@ -43,6 +43,20 @@ public sealed class InspectCommandTests : IDisposable
     }
 
     [Fact]
+    public void Inspect_json_output_parses_with_counts_and_padding()
+    {
+        var (code, output, _) = Run("data", "inspect", "--data", Hh.Path, "--json", "--max-length", "512");
+        Assert.Equal(0, code);
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(output)!;
+        Assert.Equal("implicit", (string)doc["format"]!);
+        Assert.Equal(2312, (int)doc["report"]!["records_read"]!);
+        Assert.Equal(4, (int)doc["report"]!["counts"]!["empty_completion"]!);
+        Assert.Equal("empty_completion", (string)doc["report"]!["examples"]![0]!["issue"]!);
+        Assert.Equal(512, (int)doc["truncation"]![0]!["max_length"]!);
+        Assert.True((double)doc["padding"]!["bucketed"]! < (double)doc["padding"]!["random"]!);
+    }
+
+    [Fact]
     public void Inspect_counts_match_the_report_of_a_direct_inspection()
     {
         var x = DataInspection.Run(Hh.Path, new DataOptions(), new AlignSharp.Tokenization.ByteTokenizer(), new TokenizationOptions(512, 256), batchSize: 8, seed: 0);

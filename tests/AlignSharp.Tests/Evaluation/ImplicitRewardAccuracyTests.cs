@@ -5,6 +5,7 @@ using AlignSharp.Tokenization;
 
 namespace AlignSharp.Tests.Evaluation;
 
+[Collection("TorchGlobalSeed")]
 public sealed class ImplicitRewardAccuracyTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using AlignSharp.Tokenization;
 
 namespace AlignSharp.Tests.Evaluation;
 
+[Collection("TorchGlobalSeed")]
 public sealed class PolicyEvaluationTests
 {
     [Fact]

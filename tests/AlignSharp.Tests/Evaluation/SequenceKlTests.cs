@@ -5,6 +5,7 @@ using TorchSharp;
 
 namespace AlignSharp.Tests.Evaluation;
 
+[Collection("TorchGlobalSeed")]
 public sealed class SequenceKlTests
 {
     private const int Vocab = 5;

@@ -34,3 +34,10 @@ internal static class TinyModels
         return copy;
     }
 }
+
+/// <summary>
+/// Test classes that seed torch's process-wide generator (torch.manual_seed) before building models. They run outside
+/// the parallel phase, so they never reseed the generator between another test's seed and its model construction.
+/// </summary>
+[CollectionDefinition("TorchGlobalSeed", DisableParallelization = true)]
+public sealed class TorchGlobalSeedCollection;

@@ -4,7 +4,10 @@ using AlignSharp.Experiments;
 
 namespace AlignSharp.Tests.Experiments;
 
-/// <summary>Runs the test-sized frontier once (through the CLI) and checks its files.</summary>
+/// <summary>
+/// Runs the test-sized frontier once through the CLI (in the "Console" collection: it redirects Console.Out), with
+/// --threads 0 so it never changes libtorch's process-wide thread count under tests running in parallel.
+/// </summary>
 public sealed class FrontierRunFixture : IDisposable
 {
     public string Dir { get; } = Directory.CreateTempSubdirectory("alignsharp-frontier-").FullName;
@@ -18,7 +21,7 @@ public sealed class FrontierRunFixture : IDisposable
         var stdout = Console.Out;
         var capture = new StringWriter();
         Console.SetOut(capture);
-        try { ExitCode = CliApp.Run(["experiment", "frontier", "--preset", "test", "--out", Dir]); }
+        try { ExitCode = CliApp.Run(["experiment", "frontier", "--preset", "test", "--out", Dir, "--threads", "0"]); }
         finally { Console.SetOut(stdout); }
         Output = capture.ToString();
     }
@@ -26,6 +29,7 @@ public sealed class FrontierRunFixture : IDisposable
     public void Dispose() => Directory.Delete(Dir, recursive: true);
 }
 
+[Collection("Console")]
 public sealed class FrontierCommandTests(FrontierRunFixture run) : IClassFixture<FrontierRunFixture>
 {
     private static readonly FrontierOptions Preset = FrontierOptions.Test;

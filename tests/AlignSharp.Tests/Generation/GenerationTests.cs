@@ -131,6 +131,16 @@ public sealed class GenerationTests
     }
 
     [Fact]
+    public void Inverse_cdf_sampling_never_picks_zero_probability_ids_and_matches_frequencies()
+    {
+        var probs = torch.tensor(new float[] { 0, 0.2f, 0, 0.8f, 0 }).unsqueeze(0).expand(5000, 5).contiguous();
+        using var rng = new torch.Generator(17);
+        var drawn = TokenSampler.SampleRows(probs, rng).data<long>().ToArray();
+        Assert.All(drawn, d => Assert.True(d is 1 or 3, $"picked id {d} of probability 0"));
+        Assert.InRange(drawn.Count(d => d == 1) / 5000.0, 0.2 - 0.025, 0.2 + 0.025); // ~4.5 standard deviations
+    }
+
+    [Fact]
     public void Invalid_settings_and_prompts_are_errors_naming_them()
     {
         using var model = HfCheckpoint.Load(Path.Combine(GoldenModel.Root, "gpt2-tiny")).Model;

@@ -8,7 +8,8 @@ namespace AlignSharp.Tests.Tokenization;
 /// <summary>
 /// The four golden tokenizer.json files plus two built from GPT-2's vocabulary in the Llama 3 style (Split with the
 /// Llama 3 regex, ByteLevel without regex, ignore_merges, a BOS template) and the Qwen2 style (NFC, Split with the
-/// Qwen2 regex), and GPT-2 with extra added tokens exercising <c>lstrip</c>, <c>rstrip</c> and <c>single_word</c>,
+/// Qwen2 regex), Mistral's vocabulary in the Llama 2 style (normaliser Prepend("▁") + Replace(" ", "▁"), no
+/// pre-tokenizer), and GPT-2 with extra added tokens exercising <c>lstrip</c>, <c>rstrip</c> and <c>single_word</c>,
 /// each loaded once in HfTokenizer and once in Hugging Face's Rust tokenizers (Tokenizers.DotNet).
 /// </summary>
 public sealed class HfRustOracleFixture : IDisposable
@@ -20,7 +21,7 @@ public sealed class HfRustOracleFixture : IDisposable
     private readonly Dictionary<string, (HfTokenizer Ours, RustTokenizer Rust)> _pairs = new();
 
     public static readonly string[] Names =
-        ["gpt2", "pythia-410m", "smollm-360m-instruct", "mistral-7b-instruct-v0.3", "llama3-style", "qwen2-style", "added-token-flags"];
+        ["gpt2", "pythia-410m", "smollm-360m-instruct", "mistral-7b-instruct-v0.3", "llama3-style", "qwen2-style", "llama2-style", "added-token-flags"];
 
     public HfRustOracleFixture()
     {
@@ -31,6 +32,7 @@ public sealed class HfRustOracleFixture : IDisposable
                 "llama3-style" => WriteVariant(name, Llama3Regex, ignoreMerges: true, nfc: false, bosTemplate: true),
                 "qwen2-style" => WriteVariant(name, Qwen2Regex, ignoreMerges: false, nfc: true, bosTemplate: false),
                 "added-token-flags" => WriteAddedTokenVariant(name),
+                "llama2-style" => WriteLlama2Variant(name),
                 _ => Path.Combine(GoldenTokenizerFixture.GoldenDir, name),
             };
             _pairs[name] = (HfTokenizer.FromFolder(dir), new RustTokenizer(Path.Combine(dir, "tokenizer.json")));
@@ -54,6 +56,19 @@ public sealed class HfRustOracleFixture : IDisposable
         added.Add(JsonNode.Parse("""{"id": 50258, "content": "[X]", "single_word": false, "lstrip": false, "rstrip": true, "normalized": false, "special": false}"""));
         added.Add(JsonNode.Parse("""{"id": 50259, "content": "<s>", "single_word": false, "lstrip": true, "rstrip": true, "normalized": false, "special": true}"""));
         added.Add(JsonNode.Parse("""{"id": 4775, "content": "word", "single_word": true, "lstrip": false, "rstrip": false, "normalized": true, "special": false}"""));
+        return Save(name, json);
+    }
+
+    /// <summary>Mistral's vocabulary and merges with the normaliser-based pipeline of Llama 2's tokenizer.json.</summary>
+    private string WriteLlama2Variant(string name)
+    {
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(GoldenTokenizerFixture.GoldenDir, "mistral-7b-instruct-v0.3", "tokenizer.json")))!;
+        json["normalizer"] = JsonNode.Parse("""
+            {"type": "Sequence", "normalizers": [
+              {"type": "Prepend", "prepend": "▁"},
+              {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]}
+            """);
+        json["pre_tokenizer"] = null;
         return Save(name, json);
     }
 

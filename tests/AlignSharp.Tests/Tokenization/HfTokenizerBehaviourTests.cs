@@ -70,6 +70,39 @@ public sealed class HfTokenizerBehaviourTests(GoldenTokenizerFixture fixture) : 
     }
 
     [Fact]
+    public void Token_lookup_covers_added_tokens_and_the_model_vocabulary()
+    {
+        var mistral = fixture.Tokenizer("mistral-7b-instruct-v0.3");
+        Assert.Equal(3, mistral.TokenToId("[INST]"));
+        Assert.True(mistral.IsSpecial(3));
+        Assert.Equal("[INST]", mistral.IdToToken(3));
+        var gpt2 = fixture.Tokenizer("gpt2");
+        Assert.Equal(995, gpt2.TokenToId("Ġworld"));
+        Assert.False(gpt2.IsSpecial(995));
+        Assert.Null(gpt2.TokenToId("no such token"));
+        // Pythia's space-run tokens are added but not special: skipSpecialTokens keeps them.
+        var pythia = fixture.Tokenizer("pythia-410m");
+        int spaces = pythia.TokenToId(new string(' ', 24))!.Value;
+        Assert.False(pythia.IsSpecial(spaces));
+        Assert.Equal("x" + new string(' ', 24) + "y", pythia.Decode(pythia.Encode("x" + new string(' ', 24) + "y"), skipSpecialTokens: true));
+    }
+
+    [Fact]
+    public void Concurrent_encoding_gives_the_same_ids_as_sequential()
+    {
+        var tok = fixture.Tokenizer("pythia-410m");
+        // Words no other test uses, so the word cache is filled concurrently first.
+        var texts = Enumerable.Range(0, 64).Select(i => $"Zqv{i}x: naïve café   déjà vu {i * 7919} — 日本語 qq{new string('x', i % 13)}").ToArray();
+        var parallel = new int[texts.Length * 4][];
+        Parallel.For(0, parallel.Length, k => parallel[k] = tok.Encode(texts[k % texts.Length]).ToArray());
+        for (int k = 0; k < parallel.Length; k++)
+        {
+            Assert.Equal(tok.Encode(texts[k % texts.Length]), parallel[k]);
+            Assert.Equal(texts[k % texts.Length], tok.Decode(parallel[k]));
+        }
+    }
+
+    [Fact]
     public void Decoding_an_unknown_id_names_it()
     {
         var tok = fixture.Tokenizer("gpt2");

@@ -89,4 +89,30 @@ public sealed class TokenizerLoadingErrorTests : IDisposable
         Assert.Equal(3, tok.BosId);
         Assert.Null(tok.EosId);
     }
+
+    [Fact]
+    public void Template_gives_bos_and_eos_when_no_config_names_them_and_once_adds_each_end_once()
+    {
+        string json = Write("tokenizer.json", """
+            {"added_tokens": [
+               {"id": 3, "content": "<s>", "special": true, "normalized": false},
+               {"id": 4, "content": "</s>", "special": true, "normalized": false}],
+             "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2, "<s>": 3, "</s>": 4}, "merges": ["a b"]},
+             "post_processor": {"type": "TemplateProcessing",
+               "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+               "pair": [],
+               "special_tokens": {"<s>": {"id": "<s>", "ids": [3], "tokens": ["<s>"]}, "</s>": {"id": "</s>", "ids": [4], "tokens": ["</s>"]}}}}
+            """);
+        var tok = HfTokenizer.FromFile(json);
+        Assert.Equal(3, tok.BosId);
+        Assert.Equal(4, tok.EosId);
+        Assert.Equal([3, 2, 4], tok.Encode("ab", addSpecialTokens: true));
+        Assert.Equal([3, 3, 2, 4, 4], tok.Encode("<s>ab</s>", addSpecialTokens: true)); // Hugging Face's behaviour
+        Assert.Equal([3, 2, 4], tok.AddSpecialTokensOnce("<s>ab</s>"));
+        Assert.Equal([3, 2, 4], tok.AddSpecialTokensOnce("ab</s>"));
+        Assert.Equal([3, 2, 4], tok.AddSpecialTokensOnce("<s>ab"));
+        // No decoder: tokens are joined with spaces, special ones dropped on request.
+        Assert.Equal("<s> ab </s>", tok.Decode([3, 2, 4]));
+        Assert.Equal("ab", tok.Decode([3, 2, 4], skipSpecialTokens: true));
+    }
 }

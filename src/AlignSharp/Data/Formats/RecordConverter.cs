@@ -220,6 +220,11 @@ public sealed class RecordConverter(DataFormat format, IChatFormatter chat, Rank
         string Field(string key) => o[key] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>()
             : o[key] is null ? throw new RecordRejected(RecordIssue.MissingField, $"{what} has no '{key}'")
             : throw new RecordRejected(RecordIssue.WrongType, $"{what}.{key} must be a string, got {Kind(o[key])}");
+        // Content may also be a list of text parts ([{"type": "text", "text": ...}]), joined; other parts (images) cannot be trained on here.
+        if (o["content"] is JsonArray parts)
+            return new ChatMessage(Field("role"), string.Concat(parts.Select((p, i) => p is JsonObject po && po["text"] is JsonValue t && t.GetValueKind() == JsonValueKind.String
+                ? t.GetValue<string>()
+                : throw new RecordRejected(RecordIssue.WrongType, $"{what}.content[{i}] must be a text part {{\"type\": \"text\", \"text\": ...}}, got {Kind(p)}"))));
         return new ChatMessage(Field("role"), Field("content"));
     }
 

@@ -6,18 +6,17 @@ namespace AlignSharp.Tokenization.ChatTemplates;
 /// </summary>
 public class ChatTemplateException : AlignSharpException
 {
-    /// <summary>Creates the exception; <paramref name="line"/> is the 1-based template line (0 when unknown).</summary>
+    /// <summary>Creates the exception; the message is prefixed with the 1-based template <paramref name="line"/> (0 when unknown).</summary>
     public ChatTemplateException(string message, int line, Exception? inner = null)
         : base(line > 0 ? $"chat template line {line}: {message}" : $"chat template: {message}", inner)
     {
         Line = line;
     }
 
-    /// <summary>Creates the exception with a message used verbatim (for subtypes that carry the template's own text).</summary>
-    private protected ChatTemplateException(string verbatimMessage, int line, bool verbatim)
+    /// <summary>For subtypes whose message is the template's own text, used verbatim.</summary>
+    private protected ChatTemplateException(int line, string verbatimMessage)
         : base(verbatimMessage)
     {
-        _ = verbatim;
         Line = line;
     }
 
@@ -27,10 +26,11 @@ public class ChatTemplateException : AlignSharpException
 
 /// <summary>
 /// The template itself rejected the conversation by calling <c>raise_exception(message)</c>; <see cref="Exception.Message"/>
-/// is exactly the template's message (as Hugging Face's <c>TemplateError(message)</c>).
+/// is exactly the template's message (as Hugging Face's <c>TemplateError(message)</c>), and <see cref="ChatTemplateException.Line"/>
+/// says where it was raised.
 /// </summary>
 public sealed class ChatTemplateRaisedException : ChatTemplateException
 {
     /// <summary>Creates the exception with the template's own message.</summary>
-    public ChatTemplateRaisedException(string message, int line) : base(message, line, verbatim: true) { }
+    public ChatTemplateRaisedException(string message, int line) : base(line, message) { }
 }

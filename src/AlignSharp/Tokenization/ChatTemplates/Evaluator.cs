@@ -111,10 +111,10 @@ internal sealed class Evaluator
             case SetStmt s:
                 Assign(s.Target, Eval(s.Value, scope), scope);
                 return Flow.Normal;
-            case SetBlockStmt sb2:
-                object? captured = RenderToString(sb2.Body, new Scope(scope));
-                foreach (var f in sb2.Filters) captured = Guard(f.Line, () => ApplyFilter(f, captured, scope));
-                scope.Set(sb2.Name, captured);
+            case SetBlockStmt setBlock:
+                object? captured = RenderToString(setBlock.Body, new Scope(scope));
+                foreach (var f in setBlock.Filters) captured = Guard(f.Line, () => ApplyFilter(f, captured, scope));
+                scope.Set(setBlock.Name, captured);
                 return Flow.Normal;
             case MacroStmt m:
                 scope.Set(m.Name, new Macro(m, scope, this));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -36,7 +37,11 @@ internal static class JsonToPython
 
     private static object Number(string raw)
     {
-        if (raw.IndexOfAny(['.', 'e', 'E']) < 0 && long.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l)) return l;
+        if (raw.IndexOfAny(['.', 'e', 'E']) < 0)
+        {
+            if (long.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l)) return l;
+            return BigInteger.Parse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture); // Python ints are unbounded
+        }
         return double.Parse(raw, NumberStyles.Float, CultureInfo.InvariantCulture);
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -21,8 +22,6 @@ internal enum TokenKind
 
 internal readonly record struct Token(TokenKind Kind, string Value, int Line, object? Literal = null)
 {
-    public bool Is(TokenKind kind, string value) => Kind == kind && Value == value;
-
     public bool IsName(string name) => Kind == TokenKind.Name && Value == name;
 
     public bool IsOp(string op) => Kind == TokenKind.Operator && Value == op;
@@ -224,7 +223,7 @@ internal sealed class Lexer
                 var m = IntRe.Match(_src, _pos);
                 var digits = m.Value.Replace("_", "");
                 object lit = long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var l) ? (object)l
-                    : double.Parse(digits, CultureInfo.InvariantCulture);
+                    : BigInteger.Parse(digits, CultureInfo.InvariantCulture); // Python ints are unbounded
                 _tokens.Add(new Token(TokenKind.Integer, m.Value, tokLine, lit));
                 _pos += m.Length;
                 continue;

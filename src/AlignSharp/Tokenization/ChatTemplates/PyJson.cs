@@ -24,6 +24,7 @@ internal static class PyJson
             case null: sb.Append("null"); break;
             case bool b: sb.Append(b ? "true" : "false"); break;
             case long l: sb.Append(PyOps.FormatInt(l)); break;
+            case System.Numerics.BigInteger b: sb.Append(PyOps.FormatInt(b)); break;
             case double d:
                 sb.Append(double.IsNaN(d) ? "NaN" : double.IsPositiveInfinity(d) ? "Infinity" : double.IsNegativeInfinity(d) ? "-Infinity" : PyRepr.FloatRepr(d));
                 break;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 
 namespace AlignSharp.Tokenization.ChatTemplates;
@@ -12,7 +13,7 @@ internal static class PyOps
         null => "NoneType",
         string or Markup => "str",
         bool => "bool",
-        long => "int",
+        long or BigInteger => "int",
         double => "float",
         List<object?> => "list",
         PyTuple => "tuple",
@@ -43,6 +44,7 @@ internal static class PyOps
         null => false,
         bool b => b,
         long l => l != 0,
+        BigInteger b => !b.IsZero,
         double d => d != 0.0,
         string s => s.Length > 0,
         List<object?> l => l.Count > 0,
@@ -62,12 +64,14 @@ internal static class PyOps
         _ => PyRepr.Repr(v),
     };
 
-    public static bool IsNumber(object? v) => v is long or double or bool;
+    public static bool IsNumber(object? v) => v is long or double or bool or BigInteger;
 
     public static bool PyEquals(object? a, object? b)
     {
         a = Plain(a);
         b = Plain(b);
+        if (a is BigInteger || b is BigInteger)
+            return a is BigInteger or long or bool && b is BigInteger or long or bool && ToBig(a) == ToBig(b);
         if (a is null || b is null) return a is null && b is null;
         if (IsNumber(a) && IsNumber(b))
         {
@@ -147,8 +151,12 @@ internal static class PyOps
         _ => null,
     };
 
+    private static BigInteger ToBig(object? v) => v is BigInteger b ? b : ToLong(v);
+
     public static long ToLong(object? v) => v switch
     {
+        BigInteger b when b >= long.MinValue && b <= long.MaxValue => (long)b,
+        BigInteger => throw new TemplateRuntimeError("OverflowError: integers beyond 64 bits are only supported for printing, JSON and equality"),
         long l => l,
         bool b => b ? 1 : 0,
         double d => (long)d,
@@ -157,6 +165,7 @@ internal static class PyOps
 
     public static double ToDouble(object? v) => v switch
     {
+        BigInteger b => (double)b,
         double d => d,
         long l => l,
         bool b => b ? 1 : 0,
@@ -350,7 +359,6 @@ internal static class PyOps
         {
             var a = Clamp(start, n - 1, -1, n - 1);
             var b = Clamp(stop, -1, -1, n - 1);
-            if (stop is not null && ToLong(stop) < -n) b = -1;
             for (var i = a; i > b; i += st) picked.Add(items[(int)i]);
         }
         return v switch
@@ -362,4 +370,6 @@ internal static class PyOps
     }
 
     public static string FormatInt(long l) => l.ToString(CultureInfo.InvariantCulture);
+
+    public static string FormatInt(BigInteger b) => b.ToString(CultureInfo.InvariantCulture);
 }

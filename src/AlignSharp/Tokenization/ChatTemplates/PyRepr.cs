@@ -20,6 +20,7 @@ internal static class PyRepr
             case null: sb.Append("None"); break;
             case bool b: sb.Append(b ? "True" : "False"); break;
             case long l: sb.Append(PyOps.FormatInt(l)); break;
+            case System.Numerics.BigInteger b: sb.Append(PyOps.FormatInt(b)); break;
             case double d: sb.Append(FloatRepr(d)); break;
             case string s: WriteString(sb, s); break;
             case Markup m:

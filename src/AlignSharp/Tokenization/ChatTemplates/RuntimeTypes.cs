@@ -78,6 +78,7 @@ internal sealed class PyKeyComparer : IEqualityComparer<object>
         Markup m => m.Value.GetHashCode(StringComparison.Ordinal),
         bool b => b ? 1 : 0,
         long l => l.GetHashCode(),
+        System.Numerics.BigInteger b => b >= long.MinValue && b <= long.MaxValue ? ((long)b).GetHashCode() : b.GetHashCode(),
         double d when d == Math.Floor(d) && Math.Abs(d) < 9e18 => ((long)d).GetHashCode(),
         double d => d.GetHashCode(),
         PyTuple t => t.Items.Aggregate(17, (h, i) => h * 31 + (i is null ? 0 : GetHashCode(i))),

@@ -58,7 +58,7 @@ internal sealed class AddedTokenSplitter
             segments.Add(new Segment(text[start..end], start, token));
             plainStart = i = end;
         }
-        if (plainStart < text.Length) segments.Add(new Segment(text[plainStart..], plainStart, null));
+        if (plainStart < text.Length) segments.Add(new Segment(plainStart == 0 ? text : text[plainStart..], plainStart, null));
         return segments;
     }
 

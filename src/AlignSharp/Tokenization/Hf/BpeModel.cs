@@ -81,9 +81,19 @@ internal sealed class BpeModel
     private int[] Merge(string word)
     {
         if (_ignoreMerges && _vocab.TryGetValue(word, out int whole)) return [whole];
+        // Most words have few symbols: merge them in a stack buffer; long ones go through the priority queue.
+        Span<int> buffer = word.Length <= SmallWord ? stackalloc int[SmallWord * 4] : default;
+        var initial = new SymbolList(buffer);
+        AddInitialSymbols(word, ref initial);
+        if (initial.Count < 2) return initial.ToArray();
+        return initial.Count <= SmallWord * 4 && word.Length <= SmallWord ? MergeSmall(initial.AsSpan()) : ApplyMerges(initial.ToList());
+    }
 
-        // Initial symbols: one per Unicode scalar (never per UTF-16 code unit).
-        var ids = new List<int>(word.Length);
+    private const int SmallWord = 32;
+
+    /// <summary>Initial symbols: one per Unicode scalar (never per UTF-16 code unit), byte fallback, fused unknowns.</summary>
+    private void AddInitialSymbols(string word, ref SymbolList ids)
+    {
         bool lastWasUnk = false;
         var lookup = _vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         Span<byte> utf8 = stackalloc byte[4];
@@ -117,8 +127,71 @@ internal sealed class BpeModel
             }
             // Without an unknown token Hugging Face drops the character; so do we.
         }
-        if (ids.Count < 2) return [.. ids];
-        return ApplyMerges(ids);
+    }
+
+    /// <summary>
+    /// Repeatedly merges the adjacent pair of lowest rank (leftmost among equal ranks): the same order as the
+    /// priority queue in <see cref="ApplyMerges"/>, cheaper for short words.
+    /// </summary>
+    private int[] MergeSmall(Span<int> symbols)
+    {
+        int count = symbols.Length;
+        // rank[i] / merged[i]: the merge of symbols i and i+1 (int.MaxValue when there is none), kept up to date
+        // so each step looks up only the two pairs next to the merge.
+        Span<int> rank = stackalloc int[count];
+        Span<int> merged = stackalloc int[count];
+        for (int i = 0; i + 1 < count; i++) LookupPair(symbols, i, rank, merged);
+        while (count > 1)
+        {
+            int best = -1, bestRank = int.MaxValue;
+            for (int i = 0; i + 1 < count; i++)
+                if (rank[i] < bestRank) (best, bestRank) = (i, rank[i]);
+            if (best < 0) break;
+            symbols[best] = merged[best];
+            symbols[(best + 2)..count].CopyTo(symbols[(best + 1)..]);
+            if (best + 2 < count)
+            {
+                rank[(best + 2)..(count - 1)].CopyTo(rank[(best + 1)..]);
+                merged[(best + 2)..(count - 1)].CopyTo(merged[(best + 1)..]);
+            }
+            count--;
+            if (best + 1 < count) LookupPair(symbols, best, rank, merged);
+            if (best > 0) LookupPair(symbols, best - 1, rank, merged);
+        }
+        return symbols[..count].ToArray();
+    }
+
+    private void LookupPair(Span<int> symbols, int i, Span<int> rank, Span<int> merged)
+    {
+        if (_merges.TryGetValue(Key(symbols[i], symbols[i + 1]), out var m)) (rank[i], merged[i]) = (m.Rank, m.Id);
+        else rank[i] = int.MaxValue;
+    }
+
+    /// <summary>A growable list of ids that starts in a caller's stack buffer.</summary>
+    private ref struct SymbolList(Span<int> buffer)
+    {
+        private Span<int> _span = buffer;
+        private List<int>? _overflow;
+
+        public int Count { get; private set; }
+
+        public void Add(int id)
+        {
+            if (_overflow is null && Count < _span.Length)
+            {
+                _span[Count++] = id;
+                return;
+            }
+            _overflow ??= [.. _span[..Count]];
+            _overflow.Add(id);
+            Count++;
+        }
+
+        public readonly Span<int> AsSpan() => _overflow is null ? _span[..Count] : System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_overflow);
+
+        public readonly int[] ToArray() => AsSpan().ToArray();
+
+        public readonly List<int> ToList() => _overflow ?? [.. _span[..Count]];
     }
 
     /// <summary>Merges adjacent symbols by rank with a priority queue over a linked list (O(n log n)).</summary>

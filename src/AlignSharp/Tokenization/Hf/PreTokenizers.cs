@@ -80,6 +80,16 @@ internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) 
     /// <summary>UTF-8 bytes of <paramref name="text"/> as byte-level characters.</summary>
     public static string MapBytes(string text)
     {
+        if (!System.Text.Ascii.IsValid(text))
+            return MapUtf8(text);
+        return string.Create(text.Length, text, static (chars, t) =>
+        {
+            for (int i = 0; i < t.Length; i++) chars[i] = ByteLevelAlphabet.ByteToChar[t[i]];
+        });
+    }
+
+    private static string MapUtf8(string text)
+    {
         int max = Encoding.UTF8.GetMaxByteCount(text.Length);
         Span<byte> bytes = max <= 1024 ? stackalloc byte[max] : new byte[max];
         int n = Encoding.UTF8.GetBytes(text, bytes);

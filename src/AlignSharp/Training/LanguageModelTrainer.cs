@@ -1,0 +1,61 @@
+using AlignSharp.Data.Batching;
+using AlignSharp.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AlignSharp.Training;
+
+/// <summary>
+/// Next-token training on whole sequences (pretraining or SFT): the mean negative log-prob of every token after the
+/// first, through the same chunked log-prob path as preference training, with AdamW and the same schedule.
+/// </summary>
+public static class LanguageModelTrainer
+{
+    /// <summary>Trains <paramref name="model"/> for <c>options.MaxSteps</c> steps on random batches of <paramref name="sequences"/>; returns the loss per step.</summary>
+    public static List<double> Train(CausalLM model, IReadOnlyList<int[]> sequences, TrainingOptions options, int padId, Action<int, double>? onStep = null)
+    {
+        if (sequences.Count < options.BatchSize) throw new AlignSharpException($"need at least {options.BatchSize} sequences to train, got {sequences.Count}");
+        if (options.Threads > 0) torch.set_num_threads(options.Threads);
+        model.train();
+        using var optimizer = PreferenceTrainer.CreateOptimizer(model, options);
+        var schedule = LearningRateSchedule.From(options, options.MaxSteps);
+        var planner = new BatchPlanner(sequences.Select(s => s.Length).ToList(), options.BatchSize, unchecked((int)options.Seed), options.BatchOrder, dropLast: true);
+        var stream = new BatchStream(planner, new BatchPosition(0, 0));
+        var parameters = model.parameters().ToList();
+        var losses = new List<double>();
+        for (int s = 0; s < options.MaxSteps; s++)
+        {
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            var (ids, mask, scored) = Collate(stream.Next().Select(i => sequences[i]).ToList(), padId);
+            var r = SequenceLogProbs.Compute(model, ids, mask, CausalLM.PositionsFromMask(mask), scored);
+            var loss = -r.Sums.sum() / r.Counts.sum();
+            loss.backward();
+            if (options.MaxGradNorm > 0) nn.utils.clip_grad_norm_(parameters, options.MaxGradNorm);
+            foreach (var g in optimizer.ParamGroups) g.LearningRate = schedule.At(s);
+            optimizer.step();
+            losses.Add(loss.item<float>());
+            onStep?.Invoke(s + 1, losses[^1]);
+        }
+        model.eval();
+        return losses;
+    }
+
+    /// <summary>Right-pads sequences: ids (R, T), attention mask (R, T), scored mask (R, T) marking every real token but the first.</summary>
+    private static (Tensor Ids, Tensor Mask, Tensor Scored) Collate(IReadOnlyList<int[]> rows, int padId)
+    {
+        int n = rows.Count, t = rows.Max(r => r.Length);
+        var ids = new long[n * t];
+        var mask = new long[n * t];
+        var scored = new float[n * t];
+        Array.Fill(ids, padId);
+        for (int r = 0; r < n; r++)
+            for (int i = 0; i < rows[r].Length; i++)
+            {
+                ids[r * t + i] = rows[r][i];
+                mask[r * t + i] = 1;
+                scored[r * t + i] = i > 0 ? 1 : 0;
+            }
+        return (tensor(ids, [n, t]), tensor(mask, [n, t]), tensor(scored, [n, t]));
+    }
+}
