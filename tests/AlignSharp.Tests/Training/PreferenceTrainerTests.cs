@@ -3,6 +3,8 @@ using TorchSharp;
 
 namespace AlignSharp.Tests.Training;
 
+/// <summary>Serial: these tests compare runs bit for bit, so nothing may change torch's threads or global generator meanwhile.</summary>
+[Collection("TorchGlobalSeed")]
 public sealed class PreferenceTrainerTests
 {
     private static TrainingOptions Options(int steps, int batch, int accum = 1, double lr = 1e-2) => new()

@@ -3,6 +3,8 @@ using AlignSharp.Training;
 
 namespace AlignSharp.Tests.Training;
 
+/// <summary>Serial: these tests compare runs bit for bit, so nothing may change torch's threads or global generator meanwhile.</summary>
+[Collection("TorchGlobalSeed")]
 public sealed class TrainerInputsTests
 {
     private static IReadOnlyList<Dictionary<string, double>> Train(string id, int steps = 25)

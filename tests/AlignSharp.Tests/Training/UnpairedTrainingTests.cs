@@ -5,6 +5,8 @@ using AlignSharp.Training;
 
 namespace AlignSharp.Tests.Training;
 
+/// <summary>Serial: these tests compare runs bit for bit, so nothing may change torch's threads or global generator meanwhile.</summary>
+[Collection("TorchGlobalSeed")]
 public sealed class UnpairedTrainingTests
 {
     /// <summary>Unpaired examples: desirable completions use low ids, undesirable ones high ids.</summary>

@@ -4,6 +4,8 @@ using AlignSharp.Workflows;
 
 namespace AlignSharp.Tests.Workflows;
 
+/// <summary>Serial: these tests compare runs bit for bit, so nothing may change torch's threads or global generator meanwhile.</summary>
+[Collection("TorchGlobalSeed")]
 public sealed class QuickstartTests
 {
     /// <summary>A test-sized quickstart: every stage runs, the before row is the reference itself, and the model folder reloads.</summary>
