@@ -27,14 +27,18 @@ public sealed record PreferenceBatch(Tensor InputIds, Tensor AttentionMask, Tens
     }
 }
 
-/// <summary>Builds <see cref="PreferenceBatch"/>es: one row per (prompt + completion), chosen rows first.</summary>
-public static class PreferenceCollator
+/// <summary>Right-padded (prompt + completion) rows as tensors: ids, attention mask, positions and completion mask (R, T).</summary>
+public sealed record PaddedRows(Tensor InputIds, Tensor AttentionMask, Tensor PositionIds, Tensor CompletionMask);
+
+/// <summary>The one right-padding collator: every path that scores completions builds its rows here.</summary>
+public static class RowCollator
 {
-    /// <summary>Collates pairs into 2B right-padded rows.</summary>
-    public static PreferenceBatch Collate(IReadOnlyList<TokenizedPair> pairs, int padId)
+    /// <summary>
+    /// One row per (prompt, completion), right-padded with <paramref name="padId"/> to the longest; completion tokens
+    /// are marked in the completion mask (prompt tokens never are).
+    /// </summary>
+    public static PaddedRows RightPad(IReadOnlyList<(int[] Prompt, int[] Completion)> rows, int padId, Device? device = null)
     {
-        var rows = pairs.Select(p => (p.Prompt, Completion: p.Chosen))
-            .Concat(pairs.Select(p => (p.Prompt, Completion: p.Rejected))).ToList();
         int n = rows.Count, t = rows.Max(r => r.Prompt.Length + r.Completion.Length);
         var ids = new long[n * t];
         var mask = new long[n * t];
@@ -53,8 +57,19 @@ public static class PreferenceCollator
                 completion[k] = i >= prompt.Length ? 1 : 0;
             }
         }
-        return new PreferenceBatch(
-            torch.tensor(ids, [n, t]), torch.tensor(mask, [n, t]), torch.tensor(pos, [n, t]),
-            torch.tensor(completion, [n, t]), pairs);
+        return new PaddedRows(torch.tensor(ids, [n, t], device: device), torch.tensor(mask, [n, t], device: device),
+            torch.tensor(pos, [n, t], device: device), torch.tensor(completion, [n, t], device: device));
+    }
+}
+
+/// <summary>Builds <see cref="PreferenceBatch"/>es: one row per (prompt + completion), chosen rows first.</summary>
+public static class PreferenceCollator
+{
+    /// <summary>Collates pairs into 2B right-padded rows.</summary>
+    public static PreferenceBatch Collate(IReadOnlyList<TokenizedPair> pairs, int padId)
+    {
+        var rows = RowCollator.RightPad(
+            [.. pairs.Select(p => (p.Prompt, p.Chosen)), .. pairs.Select(p => (p.Prompt, p.Rejected))], padId);
+        return new PreferenceBatch(rows.InputIds, rows.AttentionMask, rows.PositionIds, rows.CompletionMask, pairs);
     }
 }

@@ -1,3 +1,4 @@
+using AlignSharp.Data;
 using AlignSharp.Models;
 using AlignSharp.Training;
 using TorchSharp;
@@ -25,26 +26,8 @@ public static class CompletionLogProbs
         {
             using var scope = torch.NewDisposeScope();
             int n = Math.Min(batchSize, prompts.Count - start);
-            int t = Enumerable.Range(start, n).Max(i => prompts[i].Length + completions[i].Length);
-            var ids = new long[n * t];
-            var mask = new long[n * t];
-            var pos = new long[n * t];
-            var scored = new float[n * t];
-            for (int r = 0; r < n; r++)
-            {
-                var (p, c) = (prompts[start + r], completions[start + r]);
-                for (int i = 0; i < p.Length + c.Length; i++)
-                {
-                    int k = r * t + i;
-                    ids[k] = i < p.Length ? p[i] : c[i - p.Length];
-                    mask[k] = 1;
-                    pos[k] = i;
-                    scored[k] = i >= p.Length ? 1 : 0;
-                }
-            }
-            var rows = SequenceLogProbs.Compute(model,
-                torch.tensor(ids, [n, t], device: device), torch.tensor(mask, [n, t], device: device),
-                torch.tensor(pos, [n, t], device: device), torch.tensor(scored, [n, t], device: device));
+            var batch = RowCollator.RightPad(Enumerable.Range(start, n).Select(i => (prompts[i], completions[i])).ToList(), padId: 0, device); // pad slots are masked
+            var rows = SequenceLogProbs.Compute(model, batch.InputIds, batch.AttentionMask, batch.PositionIds, batch.CompletionMask);
             var sums = rows.Sums.to(ScalarType.Float64).cpu().data<double>().ToArray();
             Array.Copy(sums, 0, result, start, n);
         }

@@ -1,3 +1,4 @@
+using AlignSharp.Data;
 using AlignSharp.Models;
 using AlignSharp.Models.Families;
 using AlignSharp.Tasks;
@@ -34,8 +35,9 @@ public static class ReviewBaseModel
             using var scope = torch.NewDisposeScope();
             var batch = Enumerable.Range(0, o.PretrainBatch).Select(_ => rows[rng.Next(rows.Count)])
                 .Select(r => r.Length <= model.Config.MaxPositions ? r : r[..model.Config.MaxPositions]).ToList();
-            var (ids, mask, pos, scored) = Pack(batch, tokenizer.PadId ?? 0);
-            var lp = SequenceLogProbs.Compute(model, ids, mask, pos, scored);
+            // BOS is given, every later token is predicted: the first token plays the prompt.
+            var packed = RowCollator.RightPad(batch.Select(r => (r[..1], r[1..])).ToList(), tokenizer.PadId ?? 0);
+            var lp = SequenceLogProbs.Compute(model, packed.InputIds, packed.AttentionMask, packed.PositionIds, packed.CompletionMask);
             var loss = -lp.Sums.sum() / lp.Counts.sum(); // mean NLL per scored token
             optimizer.zero_grad();
             loss.backward();
@@ -86,25 +88,5 @@ public static class ReviewBaseModel
         copy.load_state_dict(source.state_dict());
         copy.eval();
         return copy;
-    }
-
-    private static (Tensor Ids, Tensor Mask, Tensor Pos, Tensor Scored) Pack(IReadOnlyList<int[]> rows, int padId)
-    {
-        int n = rows.Count, t = rows.Max(r => r.Length);
-        var ids = new long[n * t];
-        var mask = new long[n * t];
-        var pos = new long[n * t];
-        var scored = new float[n * t];
-        Array.Fill(ids, padId);
-        for (int r = 0; r < n; r++)
-            for (int i = 0; i < rows[r].Length; i++)
-            {
-                int k = r * t + i;
-                ids[k] = rows[r][i];
-                mask[k] = 1;
-                pos[k] = i;
-                scored[k] = i > 0 ? 1 : 0; // BOS is given, every later token is predicted
-            }
-        return (torch.tensor(ids, [n, t]), torch.tensor(mask, [n, t]), torch.tensor(pos, [n, t]), torch.tensor(scored, [n, t]));
     }
 }

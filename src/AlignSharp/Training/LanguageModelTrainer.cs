@@ -1,3 +1,4 @@
+using AlignSharp.Data;
 using AlignSharp.Data.Batching;
 using AlignSharp.Models;
 using TorchSharp;
@@ -27,8 +28,9 @@ public static class LanguageModelTrainer
         {
             using var scope = NewDisposeScope();
             optimizer.zero_grad();
-            var (ids, mask, scored) = Collate(stream.Next().Select(i => sequences[i]).ToList(), padId);
-            var r = SequenceLogProbs.Compute(model, ids, mask, CausalLM.PositionsFromMask(mask), scored);
+            // Every token after the first is scored: the first token plays the prompt.
+            var rows = RowCollator.RightPad(stream.Next().Select(i => (sequences[i][..1], sequences[i][1..])).ToList(), padId);
+            var r = SequenceLogProbs.Compute(model, rows.InputIds, rows.AttentionMask, rows.PositionIds, rows.CompletionMask);
             var loss = -r.Sums.sum() / r.Counts.sum();
             loss.backward();
             if (options.MaxGradNorm > 0) nn.utils.clip_grad_norm_(parameters, options.MaxGradNorm);
@@ -39,23 +41,5 @@ public static class LanguageModelTrainer
         }
         model.eval();
         return losses;
-    }
-
-    /// <summary>Right-pads sequences: ids (R, T), attention mask (R, T), scored mask (R, T) marking every real token but the first.</summary>
-    private static (Tensor Ids, Tensor Mask, Tensor Scored) Collate(IReadOnlyList<int[]> rows, int padId)
-    {
-        int n = rows.Count, t = rows.Max(r => r.Length);
-        var ids = new long[n * t];
-        var mask = new long[n * t];
-        var scored = new float[n * t];
-        Array.Fill(ids, padId);
-        for (int r = 0; r < n; r++)
-            for (int i = 0; i < rows[r].Length; i++)
-            {
-                ids[r * t + i] = rows[r][i];
-                mask[r * t + i] = 1;
-                scored[r * t + i] = i > 0 ? 1 : 0;
-            }
-        return (tensor(ids, [n, t]), tensor(mask, [n, t]), tensor(scored, [n, t]));
     }
 }
