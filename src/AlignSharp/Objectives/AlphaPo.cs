@@ -12,8 +12,8 @@ namespace AlignSharp.Objectives;
 /// </summary>
 public sealed class AlphaPo : IPreferenceObjective
 {
-    private static readonly NumberParameter BetaParam = CommonParameters.Beta(2.0);
-    private static readonly NumberParameter GammaParam = new("gamma", 1.0, "absolute target margin γ", Interval.Any);
+    private static readonly NumberParameter BetaParam = CommonParameters.Beta(2.5);
+    private static readonly NumberParameter GammaParam = new("gamma", 0.1, "absolute target margin γ", Interval.Any);
     private static readonly NumberParameter AlphaParam = new("alpha", 0.25, "reward shape α (≠ 0; α → 0 is SimPO)", Interval.Any);
 
     /// <summary>Catalog entry.</summary>

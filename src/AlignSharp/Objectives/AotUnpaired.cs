@@ -11,7 +11,7 @@ namespace AlignSharp.Objectives;
 /// </summary>
 public sealed class AotUnpaired : IPreferenceObjective
 {
-    private static readonly NumberParameter BetaParam = CommonParameters.Beta();
+    private static readonly NumberParameter BetaParam = CommonParameters.Beta(0.01);
     private static readonly NumberParameter EpsParam = CommonParameters.LabelSmoothing(0.0);
 
     /// <summary>Catalog entry.</summary>

@@ -11,7 +11,7 @@ namespace AlignSharp.Objectives;
 /// </summary>
 public sealed class DiscoPop : IPreferenceObjective
 {
-    private static readonly NumberParameter BetaParam = CommonParameters.Beta();
+    private static readonly NumberParameter BetaParam = CommonParameters.Beta(0.05);
     private static readonly NumberParameter TauParam = new("tau", 0.05, "temperature τ of the modulation σ(z/τ)", Interval.Positive);
 
     /// <summary>Catalog entry.</summary>

@@ -1,7 +1,8 @@
 namespace AlignSharp.Objectives;
 
 /// <summary>
-/// SLiC hinge with a reference (Zhao et al. 2023, SLiC-HF, https://arxiv.org/abs/2305.10425; TRL "hinge"):
+/// Hinge-norm loss of RSO (Liu et al. 2023, Statistical Rejection Sampling, https://arxiv.org/abs/2309.06657; TRL "hinge";
+/// not SLiC-HF's calibration loss):
 /// <c>loss = max(0, 1 − βh)</c>.
 /// Intuition: a margin loss: pairs whose scaled log-ratio margin already exceeds 1 contribute nothing.
 /// </summary>
@@ -11,7 +12,7 @@ public sealed class Hinge : IPreferenceObjective
 
     /// <summary>Catalog entry.</summary>
     internal static ObjectiveEntry Entry { get; } = new(
-        "hinge", "SLiC hinge (calibration) loss on the DPO margin", "https://arxiv.org/abs/2305.10425",
+        "hinge", "RSO hinge-norm loss on the DPO margin", "https://arxiv.org/abs/2309.06657",
         "relu(1 - beta h)",
         [BetaParam],
         p => new Hinge(p.Get(BetaParam)));

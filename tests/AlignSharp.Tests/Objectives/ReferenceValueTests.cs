@@ -21,7 +21,7 @@ public sealed class ReferenceValueTests
         ["hinge"] = (_, _) => 1,
         ["sigmoid_norm"] = (_, _) => Ln2,
         ["simpo"] = (s, i) => -LogSigmoid(2.0 * (Aw(s, i) - Al(s, i)) - 1.0),
-        ["alphapo"] = (s, i) => -LogSigmoid(R(Aw(s, i)) - R(Al(s, i)) - 1.0),
+        ["alphapo"] = (s, i) => -LogSigmoid(R(Aw(s, i)) - R(Al(s, i)) - 0.1), // beta 2.5, gamma 0.1
         ["odpo"] = (s, i) => -LogSigmoid(-Math.Log(X(s, "chosen_scores", i) - X(s, "rejected_scores", i))),
         ["dpo_shift"] = (_, _) => Ln2,
         ["length_regularized_dpo"] = (s, i) => -LogSigmoid(0.05 * (X(s, "nw", i) - X(s, "nl", i))),
@@ -88,7 +88,7 @@ public sealed class ReferenceValueTests
 
     private static double Aw(PairStats s, int i) => X(s, "pw", i) / X(s, "nw", i);
     private static double Al(PairStats s, int i) => X(s, "pl", i) / X(s, "nl", i);
-    private static double R(double a) => -(2.0 / 0.25) * (Math.Exp(-0.25 * a) - 1);
+    private static double R(double a) => -(2.5 / 0.25) * (Math.Exp(-0.25 * a) - 1);
     private static double Lo(double a) => a - Math.Log(1 - Math.Exp(a));
     private static double Bce(double x, double y) => -(y * LogSigmoid(x) + (1 - y) * LogSigmoid(-x));
     private static double Z0(PairStats s) =>
