@@ -1,5 +1,4 @@
 using AlignSharp.Models;
-using AlignSharp.Models.Families;
 using TorchSharp;
 
 namespace AlignSharp.Bench;
@@ -8,17 +7,13 @@ namespace AlignSharp.Bench;
 internal static class ModelFactory
 {
     /// <summary>True if this build has the config's family.</summary>
-    public static bool Supports(ModelConfig cfg) => cfg.Family is ModelFamily.Gpt2 or ModelFamily.Llama;
+    public static bool Supports(ModelConfig cfg) => ModelFamilies.Find(cfg.ModelType) is not null;
 
     /// <summary>Seeds torch's generator and builds the family's model.</summary>
     public static CausalLM Create(ModelConfig cfg, long seed)
     {
+        if (!Supports(cfg)) throw new BenchException($"model_type '{cfg.ModelType}' is not in this build of AlignSharp yet");
         torch.manual_seed(seed);
-        return cfg.Family switch
-        {
-            ModelFamily.Gpt2 => new Gpt2Model(cfg),
-            ModelFamily.Llama => new LlamaModel(cfg),
-            _ => throw new BenchException($"family {cfg.Family} is not in this build of AlignSharp yet"),
-        };
+        return AlignSharp.Models.ModelFactory.Create(cfg);
     }
 }

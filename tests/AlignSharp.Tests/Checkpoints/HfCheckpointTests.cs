@@ -210,9 +210,9 @@ public sealed class HfCheckpointTests : IDisposable
         SafetensorsFile.Write(path, t);
         Assert.Contains("missing tensor 'model.layers.1.mlp.up_proj.weight'", LoadFails(dir).Message);
 
-        t = new Dictionary<string, Tensor>(original) { ["model.layers.0.self_attn.rotary_emb.inv_freq"] = torch.ones(4) };
+        t = new Dictionary<string, Tensor>(original) { ["model.layers.0.self_attn.scale"] = torch.ones(4) };
         SafetensorsFile.Write(path, t);
-        Assert.Contains("unexpected tensor 'model.layers.0.self_attn.rotary_emb.inv_freq'", LoadFails(dir).Message);
+        Assert.Contains("unexpected tensor 'model.layers.0.self_attn.scale'", LoadFails(dir).Message);
 
         t = new Dictionary<string, Tensor>(original) { ["model.norm.weight"] = torch.ones(31) };
         SafetensorsFile.Write(path, t);
