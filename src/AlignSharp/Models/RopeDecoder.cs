@@ -90,9 +90,9 @@ internal sealed class RopeAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = q_proj.forward(x).view(b, t, heads, headDim); // (B, T, H*D) -> (B, T, H, D)
-        var k = k_proj.forward(x).view(b, t, kvHeads, headDim); // (B, T, KV*D) -> (B, T, KV, D)
-        var v = v_proj.forward(x).view(b, t, kvHeads, headDim).transpose(1, 2); // (B, T, KV*D) -> (B, KV, T, D)
+        var q = q_proj.call(x).view(b, t, heads, headDim); // (B, T, H*D) -> (B, T, H, D)
+        var k = k_proj.call(x).view(b, t, kvHeads, headDim); // (B, T, KV*D) -> (B, T, KV, D)
+        var v = v_proj.call(x).view(b, t, kvHeads, headDim).transpose(1, 2); // (B, T, KV*D) -> (B, KV, T, D)
         if (q_norm is not null) q = q_norm.forward(q);
         if (k_norm is not null) k = k_norm.forward(k);
         q = Rotary.Apply(q.transpose(1, 2), cos, sin); // (B, T, H, D) -> (B, H, T, D)
@@ -107,7 +107,7 @@ internal sealed class RopeAttention : nn.Module
         }
         var y = F.scaled_dot_product_attention(q, k, v, mask); // (B, H, T, D)
         y = y.transpose(1, 2).reshape(b, t, heads * headDim); // (B, H, T, D) -> (B, T, H*D)
-        return o_proj.forward(y).MoveToOuterDisposeScope();
+        return o_proj.call(y).MoveToOuterDisposeScope();
     }
 }
 
@@ -131,9 +131,9 @@ internal sealed class GatedMlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var gate = gate_proj.forward(x);
+        var gate = gate_proj.call(x);
         var act = activation == GatedActivation.Silu ? F.silu(gate) : F.gelu(gate, GELU.Approximate.tanh);
-        return down_proj.forward(act * up_proj.forward(x)).MoveToOuterDisposeScope();
+        return down_proj.call(act * up_proj.call(x)).MoveToOuterDisposeScope();
     }
 }
 
@@ -277,5 +277,5 @@ public sealed class RopeDecoderModel : CausalLM
 
     /// <inheritdoc />
     public override Tensor LmHead(Tensor hidden) =>
-        lm_head is null ? F.linear(hidden, model.embed_tokens.weight!) : lm_head.forward(hidden); // (..., C) -> (..., V)
+        lm_head is null ? F.linear(hidden, model.embed_tokens.weight!) : lm_head.call(hidden); // (..., C) -> (..., V)
 }
