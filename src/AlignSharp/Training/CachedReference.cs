@@ -1,3 +1,4 @@
+using AlignSharp.IO;
 using System.Security.Cryptography;
 using AlignSharp.Data;
 using AlignSharp.Models;
@@ -45,9 +46,10 @@ public sealed class CachedReference : IReferenceStrategy
     /// <summary>Batches served entirely from the cache.</summary>
     public int Hits { get; private set; }
 
-    /// <summary>Computes every missing row of <paramref name="pairs"/> once (in batches of <paramref name="batchSize"/>), then saves the cache.</summary>
-    public void Precompute(IReadOnlyList<TokenizedPair> pairs, int batchSize, int padId, Device device)
+    /// <summary>Computes every missing row of <paramref name="pairs"/> once, on the reference's device (in batches of <paramref name="batchSize"/>), then saves the cache.</summary>
+    public void Precompute(IReadOnlyList<TokenizedPair> pairs, int batchSize, int padId)
     {
+        var device = model.parameters().First().device; // the reference lives where the run placed it
         foreach (var chunk in pairs.Chunk(Math.Max(1, batchSize)))
         {
             using var b = PreferenceCollator.Collate(chunk, padId);
@@ -70,13 +72,12 @@ public sealed class CachedReference : IReferenceStrategy
     public void Save()
     {
         if (!dirty) return;
-        string tmp = $"{file}.{Environment.ProcessId}.tmp";
-        using (var w = new BinaryWriter(File.Create(tmp)))
+        AtomicFile.WriteStream(file, s =>
         {
+            using var w = new BinaryWriter(s, System.Text.Encoding.UTF8, leaveOpen: true);
             w.Write(values.Count);
             foreach (var (k, v) in values) { w.Write((ulong)(k >> 64)); w.Write((ulong)k); w.Write(v); }
-        }
-        File.Move(tmp, file, overwrite: true);
+        });
         dirty = false;
     }
 
