@@ -35,7 +35,8 @@ internal static class OnlineFixtures
     })).Value;
 
     /// <summary>A tiny review-task loop from the shared base: 3 iterations of 4 prompts x 3 samples of 12 tokens.</summary>
-    public static string TinyYaml(string outputDir, string extraOnline = "", string objective = "{name: dpo, beta: 0.1}") => $"""
+    public static string TinyYaml(string outputDir, string extraOnline = "", string objective = "{name: dpo, beta: 0.1}",
+        int iterations = 3) => $"""
         {ModelYaml}
         model: {"{"}path: {Base(OnlineTask.Review)}{"}"}
         tokenizer: byte
@@ -43,7 +44,7 @@ internal static class OnlineFixtures
         training: {"{"}batch_size: 4, learning_rate: 0.01, seed: 5, threads: 1{"}"}
         output_dir: {outputDir}
         online:
-          iterations: 3
+          iterations: {iterations}
           prompts_per_iteration: 4
         {Indent(extraOnline)}
           sample: {"{"}n: 3, max_new_tokens: 12, temperature: 1.0, batch_size: 8{"}"}
