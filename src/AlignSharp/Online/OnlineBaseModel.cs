@@ -1,6 +1,8 @@
 using AlignSharp.Checkpoints;
 using AlignSharp.Config;
 using AlignSharp.Evaluation;
+using AlignSharp.IO;
+using AlignSharp.Runs;
 using AlignSharp.Tokenization;
 using AlignSharp.Training;
 
@@ -15,7 +17,7 @@ internal static class OnlineBaseModel
 {
     /// <summary>The run config to build the policy and reference from (model.path set to the base when one is made).</summary>
     public static RunConfig Ensure(OnlineConfig config, OnlineTaskSource task, ITokenizer tokenizer, int pad,
-        ITrainingObserver observer)
+        ComputeTarget target, ITrainingObserver observer)
     {
         var b = config.Online.Base;
         var run = config.Run;
@@ -35,7 +37,7 @@ internal static class OnlineBaseModel
         }
         observer.OnMessage($"training a base model on the {task.Task.ToString().ToLowerInvariant()} corpus " +
             $"({b.PretrainSteps} steps, {b.CorpusSize} texts)");
-        using var model = OnlineParts.StartingModel(run, tokenizer);
+        using var model = RunBuilder.StartingModel(run, tokenizer, target);
         int eos = tokenizer.EosId ?? pad;
         var rows = task.Corpus(b.CorpusSize, unchecked((int)run.Training.Seed))
             .Select(t => PolicySamples.EncodePrompt(tokenizer, t).Append(eos).Take(model.Config.MaxPositions).ToArray())
@@ -51,12 +53,11 @@ internal static class OnlineBaseModel
             if (s % Math.Max(1, b.PretrainSteps / 4) == 0 || s == b.PretrainSteps)
                 observer.OnMessage(FormattableString.Invariant($"  base step {s}/{b.PretrainSteps}: loss {loss:0.000}"));
         });
-        string tmp = dir + ".tmp";
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        HfCheckpoint.Save(model, tmp);
-        if (Directory.Exists(dir)) Directory.Delete(dir, true);
-        Directory.Move(tmp, dir);
-        OnlineParts.WriteAllText(fingerprintFile, fingerprint);
+        AtomicFile.WriteDirectory(dir, tmp =>
+        {
+            HfCheckpoint.Save(model, tmp);
+            File.WriteAllText(Path.Combine(tmp, Path.GetFileName(fingerprintFile)), fingerprint); // last: marks it complete
+        });
         return withBase;
     }
 }

@@ -3,8 +3,10 @@ using AlignSharp.Checkpoints;
 using AlignSharp.Config;
 using AlignSharp.Data;
 using AlignSharp.Evaluation;
+using AlignSharp.IO;
 using AlignSharp.Models;
 using AlignSharp.Objectives;
+using AlignSharp.Runs;
 using AlignSharp.Tokenization;
 using AlignSharp.Training;
 using TorchSharp;
@@ -42,7 +44,7 @@ public sealed record InvalidGroup(string Prompt, string Problem, IReadOnlyList<s
 /// them, pair them, train the objective on the pairs (with optional replay), and update the reference. Per-step
 /// online DPO (OAIF) is the setting where each iteration is one optimizer step. Every iteration is written as
 /// <c>iteration-NNNN/</c> (pairs.jsonl, report.json, policy weights, optimizer state, reference weights when the
-/// reference moves, state.json) into a temporary folder renamed into place, so a run killed at any point resumes
+/// reference moves, state.json) with <see cref="AtomicFile.WriteDirectory"/>, so a run killed at any point resumes
 /// from its last complete iteration; every random draw is seeded by (seed, iteration), so the resumed run produces
 /// the same pairs and weights as one never stopped.
 /// </summary>
@@ -72,15 +74,18 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
         var training = run.Training;
         if (training.Threads > 0) torch.set_num_threads(training.Threads);
         var task = new OnlineTaskSource(O.Task, O.Score.Verifier);
-        var tokenizer = OnlineParts.Tokenizer(run);
-        int pad = OnlineParts.PadId(tokenizer);
+        // The composition root picks the tokenizer, pad id, device, dtype and the starting models.
+        var target = ComputeTarget.From(run);
+        var tokenizer = RunTokenizer.Load(RunTokenizer.SpecOf(run));
+        int pad = PadRule.IdFor(tokenizer);
         var objective = run.CreateObjective();
         Directory.CreateDirectory(OutputDir);
-        foreach (var stale in Directory.GetDirectories(OutputDir, ".iteration-*")) Directory.Delete(stale, true);
+        foreach (var stale in Directory.GetDirectories(OutputDir, ".iteration-*" + AtomicFile.TempMarker + "*"))
+            Directory.Delete(stale, true); // a killed iteration's half-written folder
 
-        var start = OnlineBaseModel.Ensure(config, task, tokenizer, pad, observer);
-        using var policy = OnlineParts.StartingModel(start, tokenizer);
-        var referenceModel = OnlineParts.StartingModel(start, tokenizer);
+        var start = OnlineBaseModel.Ensure(config, task, tokenizer, pad, target, observer);
+        using var policy = RunBuilder.StartingModel(start, tokenizer, target);
+        var referenceModel = RunBuilder.StartingModel(start, tokenizer, target);
         using var reference = new FrozenReference(referenceModel);
         using var optimizer = PreferenceTrainer.CreateOptimizer(policy, training);
 
@@ -111,7 +116,7 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
                 .Select(p => PairRecord.From(p, it)).ToList();
             var replay = Replay(it, pairs.Count, new Random(unchecked((int)(seed + 3))));
             var (steps, metrics) = Train(policy, referenceModel, reference, optimizer, objective, pairs, replay, pad,
-                seed, ref globalStep);
+                target.Device, seed, ref globalStep);
             if (O.Reference.Update == ReferenceUpdate.Previous) ReferenceSync.Blend(referenceModel, policy, 1.0);
             StageHook?.Invoke(it, "trained");
 
@@ -137,7 +142,9 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
             observer.OnLog(it, O.Iterations, Flatten(report));
         }
         string final = Path.Combine(OutputDir, "final");
-        HfCheckpoint.Save(policy, final);
+        string? source = RunTokenizer.Folder(RunTokenizer.SpecOf(run));
+        HfCheckpoint.Save(policy, final,
+            new HfSaveOptions { SourceDir = source is not null && Directory.Exists(source) ? source : null });
         observer.OnMessage($"saved the final policy as a Hugging Face folder: {final}");
         return reports;
     }
@@ -184,14 +191,13 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
     /// </summary>
     private (int Steps, Dictionary<string, double> Metrics) Train(CausalLM policy, CausalLM referenceModel,
         IReferenceStrategy reference, AdamW optimizer, IPreferenceObjective objective, List<PairRecord> fresh,
-        List<PairRecord> replay, int pad, long seed, ref int globalStep)
+        List<PairRecord> replay, int pad, Device device, long seed, ref int globalStep)
     {
         var training = config.Run.Training;
         var all = fresh.Concat(replay).Select((r, i) => r.ToTokenized(i + 1)).ToList();
         var sums = new Dictionary<string, double>();
         int steps = 0;
         if (all.Count == 0) return (0, sums);
-        var device = policy.parameters().First().device;
         var step = new PreferenceStep(policy, reference, objective, device);
         var parameters = policy.parameters().Where(p => p.requires_grad).ToList();
         using var generator = new torch.Generator((ulong)(seed + 4));
@@ -251,21 +257,18 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
     private void WriteIteration(int it, IterationReport report, List<PairRecord> pairs, CausalLM policy,
         CausalLM referenceModel, AdamW optimizer, IPreferenceObjective objective, int globalStep)
     {
-        string final = IterationDir(it);
-        string tmp = Path.Combine(OutputDir, $".iteration-{it:0000}.tmp");
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        Directory.CreateDirectory(tmp);
-        File.WriteAllText(Path.Combine(tmp, "pairs.jsonl"), PairRecordsFile.ToJsonl(pairs));
-        File.WriteAllText(Path.Combine(tmp, "report.json"), JsonSerializer.Serialize(report, Json));
-        ModelWeights.Save(policy, Path.Combine(tmp, "policy"));
-        optimizer.save_state_dict(Path.Combine(tmp, "optimizer.bin"));
-        if (O.Reference.Update != ReferenceUpdate.Fixed) ModelWeights.Save(referenceModel, Path.Combine(tmp, "reference"));
-        var state = new LoopState(it, globalStep, (objective as IStatefulObjective)?.SaveState());
-        File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(state, Json)); // last: marks it complete
-        if (Directory.Exists(final)) Directory.Delete(final, true);
-        Directory.Move(tmp, final);
+        AtomicFile.WriteDirectory(IterationDir(it), dir =>
+        {
+            File.WriteAllText(Path.Combine(dir, "pairs.jsonl"), PairRecordsFile.ToJsonl(pairs));
+            File.WriteAllText(Path.Combine(dir, "report.json"), JsonSerializer.Serialize(report, Json));
+            ModelWeights.Save(policy, Path.Combine(dir, "policy"));
+            optimizer.save_state_dict(Path.Combine(dir, "optimizer.bin"));
+            if (O.Reference.Update != ReferenceUpdate.Fixed) ModelWeights.Save(referenceModel, Path.Combine(dir, "reference"));
+            var state = new LoopState(it, globalStep, (objective as IStatefulObjective)?.SaveState());
+            File.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, Json));
+        });
         var lines = Enumerable.Range(1, it).Select(i => JsonSerializer.Serialize(Flatten(i == it ? report : ReadReport(i)), JsonLine));
-        OnlineParts.WriteAllText(Path.Combine(OutputDir, "metrics.jsonl"), string.Join('\n', lines) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(OutputDir, "metrics.jsonl"), string.Join('\n', lines) + "\n");
     }
 
     private LoopState Resume(string dir, CausalLM policy, CausalLM referenceModel, AdamW optimizer,

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using AlignSharp.Config;
+using AlignSharp.Data;
 using AlignSharp.Online;
+using AlignSharp.Runs;
 using AlignSharp.Training;
 
 namespace AlignSharp.Tests.Online;
@@ -29,8 +31,9 @@ internal static class OnlineFixtures
               task: {t.ToString().ToLowerInvariant()}
               base: {"{"}pretrain_steps: 150, corpus_size: 1000, batch_size: 16, learning_rate: 0.01{"}"}
             """);
-        var tokenizer = OnlineParts.Tokenizer(config.Run);
-        var run = OnlineBaseModel.Ensure(config, new OnlineTaskSource(t), tokenizer, OnlineParts.PadId(tokenizer), new Silent());
+        var tokenizer = RunTokenizer.Load(RunTokenizer.SpecOf(config.Run));
+        var run = OnlineBaseModel.Ensure(config, new OnlineTaskSource(t), tokenizer, PadRule.IdFor(tokenizer),
+            ComputeTarget.From(config.Run), new Silent());
         return run.Model.Path!;
     })).Value;
 
