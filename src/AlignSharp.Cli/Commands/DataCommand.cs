@@ -8,6 +8,7 @@ using AlignSharp.Data.Chat;
 using AlignSharp.Data.Formats;
 using AlignSharp.Data.Inspection;
 using AlignSharp.Data.Validation;
+using AlignSharp.Runs;
 using AlignSharp.Tokenization;
 
 namespace AlignSharp.Cli.Commands;
@@ -77,15 +78,12 @@ internal sealed class DataCommand : ICliCommand
     /// <summary>A model folder or tokenizer.json file; nothing (or "byte") means the byte tokenizer.</summary>
     internal static ITokenizer LoadTokenizer(string? spec, out string name)
     {
-        if (spec is null or "byte") { name = "byte"; return new ByteTokenizer(); }
-        name = spec;
-        if (Directory.Exists(spec)) return AutoTokenizer.FromFolder(spec);
-        if (File.Exists(spec)) return HfTokenizer.FromFile(spec);
-        throw new TokenizerException($"{spec}: tokenizer not found (a model folder, a tokenizer.json, or 'byte')");
+        name = spec ?? RunTokenizer.Byte;
+        return RunTokenizer.Load(spec);
     }
 
     private static IChatFormatter LoadChat(string? template, string? tokenizerSpec) =>
-        template is not null ? TemplateChatFormatter.FromTokenizerConfig(template) : ChatFormatters.ForFolder(tokenizerSpec);
+        template is not null ? TemplateChatFormatter.FromTokenizerConfig(template) : RunTokenizer.ChatFormatter(tokenizerSpec);
 
     private static RankedPairing ParsePairing(string name) => name.Replace("-", "").Replace("_", "").ToLowerInvariant() switch
     {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AlignSharp.Objectives;
+using AlignSharp.IO;
 
 namespace AlignSharp.Cli.Commands;
 
@@ -72,11 +73,7 @@ public sealed class ObjectivesCommand : ICliCommand
                 output.Write(markdown);
                 return;
             }
-            string full = Path.GetFullPath(file);
-            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            string temp = full + ".tmp";
-            File.WriteAllText(temp, markdown);
-            File.Move(temp, full, overwrite: true);
+            AtomicFile.WriteAllText(file, markdown);
             output.WriteLine($"wrote {file}");
         }));
         return docs;

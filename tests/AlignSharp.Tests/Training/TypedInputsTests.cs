@@ -170,7 +170,7 @@ public sealed class TypedInputsTests
         using (var frozen = new FrozenReference(TinyRun.Model(2))) expected = frozen.TokenLogProbs(batch, CPU)!;
         using (var cache = new CachedReference(TinyRun.Model(2), root))
         {
-            cache.Precompute(pairs, batchSize: 3, padId: 0, CPU, perToken: true);
+            cache.Precompute(pairs, batchSize: 3, padId: 0, perToken: true);
             Assert.Equal(2, cache.Forwards);
         }
         using var reopened = new CachedReference(TinyRun.Model(2), root);
