@@ -105,7 +105,8 @@ public sealed class ObjectivesCommand : ICliCommand
             foreach (var p in e.Parameters)
                 sb.AppendLine($"    {p.Name}={p.DefaultText}  ({(p is NumberParameter ? "in " : "one of ")}{p.AcceptedText})  {p.Description}");
             foreach (var i in e.Inputs)
-                sb.AppendLine($"    input {string.Join(", ", i.Keys)} {i.Shape} from {i.Source.Replace("`", "")}: {i.Description}");
+                sb.AppendLine(
+                    $"    input {string.Join(", ", i.Keys)} {i.Shape} from {i.Source.Replace("`", "")}: {i.Description}");
         }
         return sb.ToString().TrimEnd();
     }
