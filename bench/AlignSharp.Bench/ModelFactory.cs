@@ -1,5 +1,5 @@
 using AlignSharp.Models;
-using TorchSharp;
+using AlignSharp.Runs;
 
 namespace AlignSharp.Bench;
 
@@ -9,11 +9,8 @@ internal static class ModelFactory
     /// <summary>True if this build has the config's family.</summary>
     public static bool Supports(ModelConfig cfg) => ModelFamilies.Find(cfg.ModelType) is not null;
 
-    /// <summary>Seeds torch's generator and builds the family's model.</summary>
-    public static CausalLM Create(ModelConfig cfg, long seed)
-    {
-        if (!Supports(cfg)) throw new BenchException($"model_type '{cfg.ModelType}' is not in this build of AlignSharp yet");
-        torch.manual_seed(seed);
-        return AlignSharp.Models.ModelFactory.Create(cfg);
-    }
+    /// <summary>The family's model from torch's generator seeded with <paramref name="seed"/>, built by the composition root (CPU, float32).</summary>
+    public static CausalLM Create(ModelConfig cfg, long seed) =>
+        Supports(cfg) ? RunBuilder.FreshModel(cfg, seed, ComputeTarget.Cpu)
+            : throw new BenchException($"model_type '{cfg.ModelType}' is not in this build of AlignSharp yet");
 }
