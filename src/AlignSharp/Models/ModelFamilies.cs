@@ -15,6 +15,7 @@ public static class ModelFamilies
         Gpt2Family.Instance,
         LlamaFamily.Instance,
         Qwen3Family.Instance,
+        Gemma3Family.Instance,
     ];
 
     private static readonly Dictionary<string, IModelFamily> ByModelType = Index();
