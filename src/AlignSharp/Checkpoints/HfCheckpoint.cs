@@ -35,6 +35,13 @@ public sealed record LoadedModel(CausalLM Model, ModelConfig Config, IReadOnlyLi
 {
     /// <summary>A loaded model without notes.</summary>
     public LoadedModel(CausalLM model, ModelConfig config) : this(model, config, []) { }
+
+    /// <summary>EOS ids of <c>generation_config.json</c> (one id or a list; empty when the file is absent).</summary>
+    public IReadOnlyList<int> GenerationEosTokenIds { get; init; } = [];
+
+    /// <summary>Every EOS id: config.json's, then generation_config.json's (instruction-tuned models list their
+    /// end-of-turn token there).</summary>
+    public IReadOnlyList<int> EosTokenIds => [.. Config.EosTokenIds.Concat(GenerationEosTokenIds).Distinct()];
 }
 
 /// <summary>
@@ -70,7 +77,7 @@ public static class HfCheckpoint
             var notes = LoadWeights(model, dir);
             if (options.DType != ScalarType.Float32) model.to(options.DType);
             if (options.Device is not null) model.to(options.Device);
-            return new LoadedModel(model, cfg, notes);
+            return new LoadedModel(model, cfg, notes) { GenerationEosTokenIds = GenerationEos(dir) };
         }
         catch
         {
@@ -172,6 +179,14 @@ public static class HfCheckpoint
         {
             foreach (var f in files.Values) f.Dispose();
         }
+    }
+
+    /// <summary>The <c>eos_token_id</c> of the folder's generation_config.json (one id or a list); errors name the
+    /// file and key.</summary>
+    public static IReadOnlyList<int> GenerationEos(string dir)
+    {
+        string path = Path.Combine(dir, "generation_config.json");
+        return File.Exists(path) ? new HfConfigReader(HfConfig.ReadObject(path), path).IntList("eos_token_id") : [];
     }
 
     /// <summary>

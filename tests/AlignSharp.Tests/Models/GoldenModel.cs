@@ -24,13 +24,35 @@ internal sealed record GoldenGreedy(long[] Prompt, int MaxNewTokens, long[] NewT
 internal sealed record GoldenModel(string Name, string Dir, IReadOnlyList<GoldenBatch> Batches, IReadOnlyList<GoldenGreedy> Greedy,
     double[][] FinalNormOutput, double[]? RopeInvFreq)
 {
-    public static readonly string[] Names = ["gpt2-tiny", "llama-tiny", "qwen2-tiny", "llama3-tiny", "llama-tiny-bf16", "llama-tiny-sharded"];
-
+    /// <summary>The shared fixtures (../shared/golden/models).</summary>
     public static string Root => Path.Combine(TestSetup.Shared, "golden", "models");
+
+    /// <summary>The project's own fixtures (tests/fixtures/models, written by generate.py there).</summary>
+    public static string ProjectRoot => Path.Combine(TestSetup.RepoRoot, "tests", "fixtures", "models");
+
+    /// <summary>Every fixture folder: the shared manifest's models, then the project's (same schema and conventions).</summary>
+    public static string[] Names => [.. ManifestNames(Root), .. ManifestNames(ProjectRoot)];
+
+    /// <summary>The folder of fixture <paramref name="name"/>, in whichever set lists it.</summary>
+    public static string DirOf(string name) =>
+        ManifestNames(Root).Contains(name) ? Path.Combine(Root, name) : Path.Combine(ProjectRoot, name);
+
+    /// <summary>The model_type of each fixture folder, read from its config.json.</summary>
+    public static string ModelTypeOf(string name)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(DirOf(name), "config.json")));
+        return doc.RootElement.GetProperty("model_type").GetString()!;
+    }
+
+    private static string[] ManifestNames(string root)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(root, "manifest.json")));
+        return [.. doc.RootElement.GetProperty("models").EnumerateObject().Select(p => p.Name)];
+    }
 
     public static GoldenModel Load(string name)
     {
-        string dir = Path.Combine(Root, name);
+        string dir = DirOf(name);
         using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, "golden.json")));
         var r = doc.RootElement;
         var batches = r.GetProperty("batches").EnumerateArray().Select(b => new GoldenBatch(

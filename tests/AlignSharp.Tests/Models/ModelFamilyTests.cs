@@ -35,6 +35,13 @@ public sealed class ModelFamilyTests : IDisposable
         Assert.Contains("unsupported model_type 'falcon'", e.Message);
     }
 
+    [Fact]
+    public void Every_registered_family_has_a_golden_fixture()
+    {
+        var covered = GoldenModel.Names.Select(n => ModelFamilies.ForModelType(GoldenModel.ModelTypeOf(n))).ToHashSet();
+        Assert.All(ModelFamilies.All, f => Assert.Contains(f, covered));
+    }
+
     [Theory]
     [MemberData(nameof(ModelTypes))]
     public void Config_json_round_trips_and_the_parser_reads_only_documented_keys(string type)
