@@ -33,7 +33,7 @@ public sealed class PreferenceStep(CausalLM policy, IReferenceStrategy reference
 
         var metrics = new Dictionary<string, double>
         {
-            ["loss"] = loss.item<float>(),
+            ["loss"] = Mean(loss),
             ["rewards/chosen"] = Mean(output.ChosenRewards),
             ["rewards/rejected"] = Mean(output.RejectedRewards),
             ["rewards/accuracies"] = Mean((output.ChosenRewards > output.RejectedRewards).to(ScalarType.Float32)),
@@ -62,7 +62,7 @@ public sealed class PreferenceStep(CausalLM policy, IReferenceStrategy reference
         var output = unpaired.Compute(stats, context);
         var loss = output.Losses.mean();
         var desirable = labels.to(ScalarType.Bool).to(device);
-        var metrics = new Dictionary<string, double> { ["loss"] = loss.item<float>() };
+        var metrics = new Dictionary<string, double> { ["loss"] = Mean(loss) };
         if (output.ChosenRewards.numel() > 0)
         {
             metrics["rewards/chosen"] = Mean(output.ChosenRewards);

@@ -98,9 +98,8 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
                 (result.Loss / options.GradientAccumulationSteps).backward();
                 means.Add(result.Metrics);
             }
-            double gradNorm = options.MaxGradNorm > 0
-                ? nn.utils.clip_grad_norm_(parameters, options.MaxGradNorm)
-                : nn.utils.clip_grad_norm_(parameters, double.MaxValue);
+            // Without clipping, the largest float as max norm: the coefficient clamps to 1 and only the norm is read.
+            double gradNorm = nn.utils.clip_grad_norm_(parameters, options.MaxGradNorm > 0 ? options.MaxGradNorm : float.MaxValue);
             double lr = schedule.At(s);
             foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
             optimizer.step();

@@ -27,7 +27,7 @@ public static class TrainingCheckpoint
         state.Write(Path.Combine(tmp, StateFile));
         ReplaceDirectory(tmp, final);
         AtomicFile.WriteAllText(Path.Combine(outputDir, LatestFile), Path.GetFileName(final));
-        Prune(outputDir, keepLast);
+        Prune(outputDir, keepLast, final);
         return final;
     }
 
@@ -65,12 +65,18 @@ public static class TrainingCheckpoint
         if (old is not null) Directory.Delete(old, true);
     }
 
-    private static void Prune(string outputDir, int keepLast)
+    /// <summary>
+    /// Keeps <paramref name="latest"/> (just written, named by <c>latest</c>) and the newest other checkpoints up to
+    /// <paramref name="keepLast"/> in all. After a resume from an older checkpoint, newer step numbers may exist;
+    /// they never push out the checkpoint the run continues from.
+    /// </summary>
+    private static void Prune(string outputDir, int keepLast, string latest)
     {
         if (keepLast <= 0) return;
         var steps = Directory.GetDirectories(outputDir, "checkpoint-*")
+            .Where(d => !string.Equals(Path.GetFullPath(d), Path.GetFullPath(latest), StringComparison.Ordinal))
             .Select(d => (Dir: d, Ok: int.TryParse(Path.GetFileName(d)["checkpoint-".Length..], out var n), N: n))
-            .Where(x => x.Ok).OrderByDescending(x => x.N).Skip(keepLast);
+            .Where(x => x.Ok).OrderByDescending(x => x.N).Skip(keepLast - 1);
         foreach (var s in steps) Directory.Delete(s.Dir, true);
     }
 }
