@@ -22,11 +22,16 @@ public static class TrainingCheckpoint
         string final = Path.Combine(outputDir, $"checkpoint-{state.Step}");
         string tmp = Path.Combine(outputDir, $".checkpoint-{state.Step}.tmp-{Environment.ProcessId}");
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        RemoveTornWrites(outputDir);
+        string name = Path.GetFileName(final);
         ModelWeights.Save(model, tmp); // creates tmp with config.json + model.safetensors
+        CrashPoints.Reach($"{name}/weights");
         optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
+        CrashPoints.Reach($"{name}/optimizer");
         state.Write(Path.Combine(tmp, StateFile));
         ReplaceDirectory(tmp, final);
-        AtomicFile.WriteAllText(Path.Combine(outputDir, LatestFile), Path.GetFileName(final));
+        CrashPoints.Reach($"{name}/renamed"); // complete, but "latest" still names the previous checkpoint
+        AtomicFile.WriteAllText(Path.Combine(outputDir, LatestFile), name);
         Prune(outputDir, keepLast, final);
         return final;
     }
@@ -51,6 +56,30 @@ public static class TrainingCheckpoint
         try { optimizer.load_state_dict(Path.Combine(dir, OptimizerFile)); }
         catch (ArgumentException e) { throw new AlignSharpException($"{dir}: optimizer state does not fit this model ({e.Message})"); }
         return TrainerState.Read(Path.Combine(dir, StateFile));
+    }
+
+    /// <summary>
+    /// Deletes temporary checkpoint folders left by a process that died mid-write (their pid, the suffix, is no
+    /// longer running); they were never named by <c>latest</c>, so nothing refers to them.
+    /// </summary>
+    private static void RemoveTornWrites(string outputDir)
+    {
+        foreach (var dir in Directory.GetDirectories(outputDir, ".checkpoint-*.tmp-*"))
+        {
+            string suffix = dir[(dir.LastIndexOf(".tmp-", StringComparison.Ordinal) + 5)..];
+            if (int.TryParse(suffix, out int pid) && pid != Environment.ProcessId && ProcessIsAlive(pid)) continue;
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private static bool ProcessIsAlive(int pid)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException) { return false; } // no such process
     }
 
     private static void ReplaceDirectory(string tmp, string final)

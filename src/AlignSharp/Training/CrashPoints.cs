@@ -1,0 +1,24 @@
+using System.Diagnostics;
+
+namespace AlignSharp.Training;
+
+/// <summary>
+/// Named places where the reliability tests kill a run (SIGKILL, as the OOM killer or a power cut would) to check
+/// that what is on disk stays consistent: <c>ALIGNSHARP_CRASH_AT=checkpoint-3/weights</c> kills the process right
+/// after it wrote the weights of checkpoint 3. Unset (always, outside those tests), a crash point does nothing.
+/// </summary>
+internal static class CrashPoints
+{
+    /// <summary>The environment variable naming the armed point.</summary>
+    public const string Variable = "ALIGNSHARP_CRASH_AT";
+
+    private static readonly string? Armed = Environment.GetEnvironmentVariable(Variable);
+
+    /// <summary>Kills the process when <paramref name="name"/> is the armed point.</summary>
+    public static void Reach(string name)
+    {
+        if (Armed is null || !string.Equals(Armed, name, StringComparison.Ordinal)) return;
+        Console.Out.Flush();
+        Process.GetCurrentProcess().Kill(); // SIGKILL on Linux: no finalizers, no flushing, no cleanup
+    }
+}
