@@ -14,6 +14,9 @@ internal static class CrashPoints
 
     private static readonly string? Armed = Environment.GetEnvironmentVariable(Variable);
 
+    /// <summary>True when a point is armed (callers skip building names otherwise).</summary>
+    public static bool Enabled => Armed is not null;
+
     /// <summary>Kills the process when <paramref name="name"/> is the armed point.</summary>
     public static void Reach(string name)
     {

@@ -22,6 +22,26 @@ public static class MetricsLog
         stream.Write(Line(metrics));
     }
 
+    /// <summary>
+    /// Keeps the lines of steps up to <paramref name="step"/> (a resumed run redoes the later ones) and drops lines
+    /// that are not complete JSON objects (torn by a crash); rewrites the file atomically. No file: nothing to do.
+    /// </summary>
+    public static void CutAfter(string path, int step)
+    {
+        if (!File.Exists(path)) return;
+        var kept = File.ReadAllLines(path).Where(line =>
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                return doc.RootElement.ValueKind == JsonValueKind.Object
+                    && doc.RootElement.TryGetProperty("step", out var s) && s.TryGetDouble(out var n) && n <= step;
+            }
+            catch (JsonException) { return false; }
+        });
+        AtomicFile.WriteAllText(path, string.Concat(kept.Select(l => l + "\n")));
+    }
+
     /// <summary>One JSON object followed by a newline, as UTF-8 bytes.</summary>
     public static byte[] Line(IReadOnlyDictionary<string, double> metrics)
     {

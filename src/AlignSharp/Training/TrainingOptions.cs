@@ -48,4 +48,6 @@ public sealed record TrainingOptions
     public int Threads { get; init; }
     /// <summary>Batch order: length-bucketed (less padding) or random; both shuffled deterministically under the seed.</summary>
     public BatchOrder BatchOrder { get; init; } = BatchOrder.Bucketed;
+    /// <summary>A NaN or infinite loss or gradient: stop (default) or skip_batch (skip the update, count it).</summary>
+    public NonFinitePolicy OnNonfinite { get; init; } = NonFinitePolicy.Stop;
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using AlignSharp.Models;
 using AlignSharp.Models.Families;
 using AlignSharp.Tokenization;
@@ -7,8 +8,9 @@ using AlignSharp.Training;
 namespace AlignSharp.Tests.Reliability;
 
 /// <summary>
-/// Real interruptions of <c>alignsharp train</c> in a child process: SIGKILL at a seeded random step, and SIGKILL
-/// inside a checkpoint write, then <c>--resume latest</c>; the result must equal an uninterrupted run bit for bit
+/// Real interruptions of <c>alignsharp train</c> in a child process: SIGKILL at a seeded random step, SIGKILL inside
+/// a checkpoint write, SIGINT/SIGTERM (graceful stop), then <c>--resume latest</c>; the result must equal an
+/// uninterrupted run bit for bit
 /// (weights, AdamW moments and step counts, generator state, data position, objective state, remaining metrics).
 /// Both objectives are stateful: BCO keeps a running reward mean, β-DPO running margin statistics and samples
 /// the pairs it keeps from the run's generator.
@@ -32,15 +34,20 @@ public sealed class InterruptionTests
     [InlineData("beta_dpo")]
     public void Sigkill_at_a_random_step_then_resume_latest_equals_the_uninterrupted_run(string objective)
     {
+        // A seeded random step and place in it: after a forward, after the update, or after the metrics line. The
+        // child kills itself there (crash points): a kill sent from the test on reading the step's progress line
+        // lands steps later, or after the run ended, on a loaded machine.
         var baseline = Baseline(objective);
-        int killAt = new Random(objective.Length * 7919).Next(2, CliTrainRun.MaxSteps - 1); // seeded: 2..MaxSteps-2
+        var rng = new Random(objective.Length * 7919);
+        int killAt = rng.Next(2, CliTrainRun.MaxSteps - 1); // 2..MaxSteps-2
+        string phase = new[] { "forward", "update", "logged" }[rng.Next(3)];
         var run = CliTrainRun.Create(objective);
-        var killed = run.Train([], killWhen: line => line.StartsWith($"step {killAt}/", StringComparison.Ordinal));
-        Assert.True(killed.Killed && killed.ExitCode == 137, $"expected a SIGKILL at step {killAt}, got exit {killed.ExitCode}:\n{killed.Stdout}");
+        var killed = run.Train([], new Dictionary<string, string> { ["ALIGNSHARP_CRASH_AT"] = $"step-{killAt}/{phase}" });
+        Assert.True(killed.ExitCode == 137, $"expected a SIGKILL at step {killAt} ({phase}), got exit {killed.ExitCode}:\n{killed.Stdout}\n{killed.Stderr}");
 
         string latest = TrainingCheckpoint.Resolve(run.Output, "latest");
         int resumedFrom = CliTrainRun.StepOf(latest);
-        Assert.InRange(resumedFrom, killAt - 1, CliTrainRun.MaxSteps - 1);
+        Assert.Equal(killAt - 1, resumedFrom); // checkpoints every step: the one before the killed step
         var resumed = run.Train(["--resume", "latest"]);
         Assert.True(resumed.ExitCode == 0, $"resume failed:\n{resumed.Stdout}\n{resumed.Stderr}");
         Assert.Contains($"resumed from {latest} at step {resumedFrom}", resumed.Stdout);
@@ -74,7 +81,43 @@ public sealed class InterruptionTests
         Assert.Empty(Directory.GetDirectories(run.Output, ".checkpoint-*")); // the torn temporary folder is gone
     }
 
-    /// <summary>The last checkpoint, the final model and the metrics after <paramref name="resumedFrom"/> are identical.</summary>
+    [Theory]
+    [InlineData("bco", "INT")]
+    [InlineData("beta_dpo", "TERM")]
+    public void A_signal_stops_at_the_next_step_boundary_with_a_checkpoint_and_exit_130_then_resume_equals(
+        string objective, string signal)
+    {
+        var baseline = Baseline(objective);
+        const int signalAt = 3;
+        var run = CliTrainRun.Create(objective);
+        bool sent = false;
+        var stopped = run.Train([], onLine: (process, line) =>
+        {
+            if (sent || !line.StartsWith($"step {signalAt}/", StringComparison.Ordinal)) return;
+            sent = true;
+            using var kill = Process.Start("kill", $"-{signal} {process.Id}");
+            kill.WaitForExit();
+        });
+        Assert.True(stopped.ExitCode == TrainingStoppedException.ExitCode,
+            $"expected exit 130 after SIG{signal}, got {stopped.ExitCode}:\n{stopped.Stdout}\n{stopped.Stderr}");
+        Assert.Contains("continue with --resume latest", stopped.Stderr);
+        string latest = TrainingCheckpoint.Resolve(run.Output, "latest");
+        int at = CliTrainRun.StepOf(latest);
+        Assert.InRange(at, signalAt, CliTrainRun.MaxSteps - 1);
+        Assert.Contains($"stopped at step {at}", stopped.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(run.Output, "final"))); // stopped: no final model
+        Assert.False(File.Exists(Path.Combine(run.Output, RunFolder.LockFile))); // lock released
+
+        var again = run.Train([]); // the folder holds a run: a plain rerun is refused
+        Assert.Equal(1, again.ExitCode);
+        Assert.Contains("already holds a run", again.Stderr);
+
+        var resumed = run.Train(["--resume", "latest"]);
+        Assert.True(resumed.ExitCode == 0, $"resume failed:\n{resumed.Stdout}\n{resumed.Stderr}");
+        AssertSameOutcome(baseline, run, at);
+    }
+
+    /// <summary>The last checkpoint, the final model and metrics.jsonl (in full) are identical.</summary>
     private static void AssertSameOutcome(CliTrainRun baseline, CliTrainRun run, int resumedFrom)
     {
         string last = $"checkpoint-{CliTrainRun.MaxSteps}";
@@ -85,6 +128,7 @@ public sealed class InterruptionTests
         var actual = run.MetricsLines;
         int remaining = CliTrainRun.MaxSteps - resumedFrom;
         Assert.Equal(expected[^remaining..], actual[^remaining..]);
+        Assert.Equal(expected, actual); // cut back on resume: every step once, with the uninterrupted values
     }
 }
 
