@@ -49,7 +49,7 @@ internal sealed class TrainCommand : ICliCommand
                 Console.Error.WriteLine(e.Message);
                 return TrainingStoppedException.ExitCode;
             }
-            Console.WriteLine(log.Count == 0 ? "nothing to do: already at the last step" : "final: " + ConsoleProgress.Format((int)log[^1]["step"], (int)log[^1]["step"], log[^1]));
+            ConsoleProgress.WriteLine(log.Count == 0 ? "nothing to do: already at the last step" : "final: " + ConsoleProgress.Format((int)log[^1]["step"], (int)log[^1]["step"], log[^1]));
             Console.WriteLine($"metrics: {Path.Combine(cfg.OutputDir, "metrics.jsonl")}");
             return 0;
         });
