@@ -34,14 +34,15 @@ internal static class CliProcess
 
     /// <summary>
     /// Runs the CLI with <paramref name="args"/> and extra environment; when <paramref name="killWhen"/> returns true
-    /// for a line of standard output, the process is killed with SIGKILL at once. Fails after two minutes.
+    /// for a line of standard output, the process is killed with SIGKILL at once; <paramref name="onLine"/> sees
+    /// every line of standard output and error (and may write to the child's standard input). Fails after two minutes.
     /// </summary>
     public static CliRun Run(IEnumerable<string> args, IReadOnlyDictionary<string, string> env, Func<string, bool>? killWhen = null,
         Action<Process, string>? onLine = null)
     {
         var psi = new ProcessStartInfo(Host)
         {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
             WorkingDirectory = TestSetup.RepoRoot,
         };
         psi.ArgumentList.Add(Dll);
@@ -62,7 +63,12 @@ internal static class CliProcess
                 try { process.Kill(); } catch (InvalidOperationException) { } // already gone
             }
         };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (stderr) stderr.AppendLine(e.Data);
+            onLine?.Invoke(process, e.Data);
+        };
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
