@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AlignSharp.Config;
+using AlignSharp.Runs;
 using AlignSharp.Training;
 
 namespace AlignSharp.Cli.Commands;

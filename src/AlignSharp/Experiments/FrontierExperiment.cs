@@ -9,6 +9,7 @@ using AlignSharp.Tasks;
 using AlignSharp.Tokenization;
 using AlignSharp.Training;
 using TorchSharp;
+using AlignSharp.IO;
 
 namespace AlignSharp.Experiments;
 
@@ -70,7 +71,7 @@ public static class FrontierExperiment
         var heldOut = dataCached ? JsonlPreferenceReader.Read(Path.Combine(dataDir, "eval.jsonl")).ToList()
             : SamplePairs(baseModel, tokenizer, labeler, generator.Prompts(o.EvalPairs, o.Seed + 2), o, o.Seed + 12, Path.Combine(dataDir, "eval.jsonl"));
         if (dataCached) Log($"pairs: reused {dataDir}");
-        else PreferenceJsonlWriter.WriteLines(Path.Combine(dataDir, "fingerprint.txt"), [dataFingerprint]);
+        else AtomicFile.WriteAllLines(Path.Combine(dataDir, "fingerprint.txt"), [dataFingerprint]);
         double agree = train.Count(e => e.Extras["chosen_score"] > e.Extras["rejected_score"]) / (double)Math.Max(1, train.Count);
         Log(FormattableString.Invariant($"pairs: {train.Count} train, {heldOut.Count} held out; chosen has the higher ground-truth reward in {agree:P0} of train pairs"));
         var trainPairs = train.Select(pairTokenizer.Tokenize).ToList();
@@ -112,11 +113,11 @@ public static class FrontierExperiment
     private static Models.Families.Gpt2Model TrainBase(FrontierOptions o, ITokenizer tokenizer, ReviewGenerator generator, string dir, string fingerprint, Action<string> log)
     {
         var corpus = generator.Corpus(o.CorpusSize, o.Seed);
-        PreferenceJsonlWriter.WriteLines(Path.Combine(dir, "corpus.txt"), corpus);
+        AtomicFile.WriteAllLines(Path.Combine(dir, "corpus.txt"), corpus);
         var model = ReviewBaseModel.Train(o, tokenizer, corpus, log);
         ReviewBaseModel.Save(model, Path.Combine(dir, "model.weights"));
         HfCheckpoint.Save(model, Path.Combine(dir, "hf"));
-        PreferenceJsonlWriter.WriteLines(Path.Combine(dir, "fingerprint.txt"), [fingerprint]);
+        AtomicFile.WriteAllLines(Path.Combine(dir, "fingerprint.txt"), [fingerprint]);
         return model;
     }
 
@@ -192,7 +193,7 @@ public static class FrontierExperiment
             points.Add(p);
             report(p);
         });
-        var setup = new TrainingSetup(policy, reference, objective, trainPairs, [], tokenizer.PadId ?? 0);
+        var setup = new TrainingSetup(policy, reference, objective, trainPairs, [], PadRule.IdFor(tokenizer));
         new PreferenceTrainer(setup, options, runDir, observer).Run();
         HfCheckpoint.Save(policy, Path.Combine(runDir, "final")); // for `alignsharp eval --policy .../final --reference <out>/base/hf --byte-tokenizer`
         return points;

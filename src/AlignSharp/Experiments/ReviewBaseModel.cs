@@ -5,6 +5,7 @@ using AlignSharp.Tasks;
 using AlignSharp.Tokenization;
 using AlignSharp.Training;
 using TorchSharp;
+using AlignSharp.IO;
 using static TorchSharp.torch;
 
 namespace AlignSharp.Experiments;
@@ -36,7 +37,7 @@ public static class ReviewBaseModel
             var batch = Enumerable.Range(0, o.PretrainBatch).Select(_ => rows[rng.Next(rows.Count)])
                 .Select(r => r.Length <= model.Config.MaxPositions ? r : r[..model.Config.MaxPositions]).ToList();
             // BOS is given, every later token is predicted: the first token plays the prompt.
-            var packed = RowCollator.RightPad(batch.Select(r => (r[..1], r[1..])).ToList(), tokenizer.PadId ?? 0);
+            var packed = RowCollator.RightPad(batch.Select(r => (r[..1], r[1..])).ToList(), PadRule.IdFor(tokenizer));
             var lp = SequenceLogProbs.Compute(model, packed.InputIds, packed.AttentionMask, packed.PositionIds, packed.CompletionMask);
             var loss = -lp.Sums.sum() / lp.Counts.sum(); // mean NLL per scored token
             optimizer.zero_grad();
@@ -75,10 +76,7 @@ public static class ReviewBaseModel
     /// <summary>Saves the weights atomically (temporary file, then rename).</summary>
     public static void Save(Gpt2Model model, string path)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var temp = path + ".tmp";
-        model.save(temp);
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.Write(path, temp => model.save(temp));
     }
 
     /// <summary>A separate model with the same weights (the policy of one run, or a frozen reference).</summary>

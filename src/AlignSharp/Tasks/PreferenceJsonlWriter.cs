@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using AlignSharp.Data;
+using AlignSharp.IO;
 
 namespace AlignSharp.Tasks;
 
@@ -15,37 +16,20 @@ public static class PreferenceJsonlWriter
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Writes <paramref name="examples"/> to <paramref name="path"/> atomically.</summary>
-    public static void Write(string path, IEnumerable<PreferenceExample> examples)
+    public static void Write(string path, IEnumerable<PreferenceExample> examples) => AtomicFile.WriteStream(path, stream =>
     {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = full + ".tmp";
-        using (var stream = File.Create(temp))
+        foreach (var e in examples)
         {
-            foreach (var e in examples)
+            using (var json = new Utf8JsonWriter(stream, Options))
             {
-                using (var json = new Utf8JsonWriter(stream, Options))
-                {
-                    json.WriteStartObject();
-                    json.WriteString("prompt", e.Prompt);
-                    json.WriteString("chosen", e.Chosen);
-                    json.WriteString("rejected", e.Rejected);
-                    foreach (var (key, value) in e.Extras) json.WriteNumber(key, value);
-                    json.WriteEndObject();
-                }
-                stream.WriteByte((byte)'\n');
+                json.WriteStartObject();
+                json.WriteString("prompt", e.Prompt);
+                json.WriteString("chosen", e.Chosen);
+                json.WriteString("rejected", e.Rejected);
+                foreach (var (key, value) in e.Extras) json.WriteNumber(key, value);
+                json.WriteEndObject();
             }
+            stream.WriteByte((byte)'\n');
         }
-        File.Move(temp, full, overwrite: true);
-    }
-
-    /// <summary>Writes plain text lines (a corpus) to <paramref name="path"/> atomically, UTF-8 without BOM.</summary>
-    public static void WriteLines(string path, IEnumerable<string> lines)
-    {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = full + ".tmp";
-        File.WriteAllLines(temp, lines, new UTF8Encoding(false));
-        File.Move(temp, full, overwrite: true);
-    }
+    });
 }

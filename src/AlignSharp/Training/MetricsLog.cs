@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AlignSharp.IO;
 
 namespace AlignSharp.Training;
 

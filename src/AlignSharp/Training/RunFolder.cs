@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using AlignSharp.Config;
+using AlignSharp.IO;
 
 namespace AlignSharp.Training;
 

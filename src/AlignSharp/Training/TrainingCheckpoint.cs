@@ -1,6 +1,7 @@
 using AlignSharp.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using AlignSharp.IO;
 
 namespace AlignSharp.Training;
 
@@ -20,16 +21,16 @@ public static class TrainingCheckpoint
     {
         Directory.CreateDirectory(outputDir);
         string final = Path.Combine(outputDir, $"checkpoint-{state.Step}");
-        string tmp = Path.Combine(outputDir, $".checkpoint-{state.Step}.tmp-{Environment.ProcessId}");
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
         RemoveTornWrites(outputDir);
         string name = Path.GetFileName(final);
-        ModelWeights.Save(model, tmp); // creates tmp with config.json + model.safetensors
-        CrashPoints.Reach($"{name}/weights");
-        optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
-        CrashPoints.Reach($"{name}/optimizer");
-        state.Write(Path.Combine(tmp, StateFile));
-        ReplaceDirectory(tmp, final);
+        AtomicFile.WriteDirectory(final, tmp =>
+        {
+            ModelWeights.Save(model, tmp); // fills tmp with config.json + model.safetensors
+            CrashPoints.Reach($"{name}/weights");
+            optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
+            CrashPoints.Reach($"{name}/optimizer");
+            state.Write(Path.Combine(tmp, StateFile));
+        });
         CrashPoints.Reach($"{name}/renamed"); // complete, but "latest" still names the previous checkpoint
         AtomicFile.WriteAllText(Path.Combine(outputDir, LatestFile), name);
         Prune(outputDir, keepLast, final);
@@ -59,15 +60,15 @@ public static class TrainingCheckpoint
     }
 
     /// <summary>
-    /// Deletes temporary checkpoint folders left by a process that died mid-write (their pid, the suffix, is no
-    /// longer running); they were never named by <c>latest</c>, so nothing refers to them.
+    /// Deletes temporary checkpoint folders (<c>.checkpoint-N.tmp-PID-...</c>) left by a process that died mid-write
+    /// (PID no longer running); they were never named by <c>latest</c>, so nothing refers to them.
     /// </summary>
     private static void RemoveTornWrites(string outputDir)
     {
-        foreach (var dir in Directory.GetDirectories(outputDir, ".checkpoint-*.tmp-*"))
+        foreach (var dir in Directory.GetDirectories(outputDir, ".checkpoint-*" + AtomicFile.TempMarker + "*"))
         {
-            string suffix = dir[(dir.LastIndexOf(".tmp-", StringComparison.Ordinal) + 5)..];
-            if (int.TryParse(suffix, out int pid) && pid != Environment.ProcessId && ProcessIsAlive(pid)) continue;
+            int at = dir.LastIndexOf(AtomicFile.TempMarker, StringComparison.Ordinal) + AtomicFile.TempMarker.Length;
+            if (int.TryParse(dir[at..].Split('-')[0], out int pid) && pid != Environment.ProcessId && ProcessIsAlive(pid)) continue;
             Directory.Delete(dir, true);
         }
     }
@@ -80,18 +81,6 @@ public static class TrainingCheckpoint
             return !p.HasExited;
         }
         catch (ArgumentException) { return false; } // no such process
-    }
-
-    private static void ReplaceDirectory(string tmp, string final)
-    {
-        string? old = null;
-        if (Directory.Exists(final))
-        {
-            old = final + $".old-{Environment.ProcessId}";
-            Directory.Move(final, old);
-        }
-        Directory.Move(tmp, final);
-        if (old is not null) Directory.Delete(old, true);
     }
 
     /// <summary>
@@ -107,17 +96,5 @@ public static class TrainingCheckpoint
             .Select(d => (Dir: d, Ok: int.TryParse(Path.GetFileName(d)["checkpoint-".Length..], out var n), N: n))
             .Where(x => x.Ok).OrderByDescending(x => x.N).Skip(keepLast - 1);
         foreach (var s in steps) Directory.Delete(s.Dir, true);
-    }
-}
-
-/// <summary>Atomic small-file writes: temp file in the same folder, then rename.</summary>
-public static class AtomicFile
-{
-    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> atomically.</summary>
-    public static void WriteAllText(string path, string text)
-    {
-        string tmp = $"{path}.{Environment.ProcessId}.tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
     }
 }

@@ -8,6 +8,7 @@ using AlignSharp.Tasks;
 using AlignSharp.Tokenization;
 using AlignSharp.Training;
 using TorchSharp;
+using AlignSharp.IO;
 
 namespace AlignSharp.Workflows;
 
@@ -47,7 +48,7 @@ public sealed class Quickstart(QuickstartOptions options, string outputDir, ITra
         var tokenizer = new ByteTokenizer();
         var generator = ReviewGenerator.Default;
         var reward = ReviewReward.Default;
-        int pad = tokenizer.PadId ?? 0;
+        int pad = PadRule.IdFor(tokenizer);
 
         string fingerprint = FormattableString.Invariant(
             $"seed={o.Seed} corpus={o.CorpusSize} steps={o.PretrainSteps} hidden={o.HiddenSize} layers={o.NumLayers} tokenizer=byte");
@@ -80,7 +81,7 @@ public sealed class Quickstart(QuickstartOptions options, string outputDir, ITra
         };
         using (var cache = new CachedReference(HfCheckpoint.Load(BaseDir).Model, Path.Combine(outputDir, "reference-cache")))
         {
-            cache.Precompute([.. trainPairs, .. evalPairs], dpoOptions.BatchSize, pad, torch.CPU);
+            cache.Precompute([.. trainPairs, .. evalPairs], dpoOptions.BatchSize, pad);
             observer.OnMessage($"   reference log-probs: {cache.LoadedRows} rows from cache, {cache.Forwards} batches computed; no reference forward during training");
             var setup = new TrainingSetup(policy, cache, new Dpo(o.Beta), trainPairs, evalPairs, pad);
             new PreferenceTrainer(setup, dpoOptions, Path.Combine(outputDir, "dpo"), observer).Run();

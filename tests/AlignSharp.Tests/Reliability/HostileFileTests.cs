@@ -290,7 +290,7 @@ public sealed class HostileFileTests
             "{\"prompt\": \"p\", \"chosen\": \"a\", \"chosen\": \"b\", \"rejected\": \"c\"}\n" +
             "{\"prompt\": \"p\", \"chosen\": \"a\", \"rejected\": \"c\"}\n"));
         var data = PreferenceDataLoader.Load(path);
-        Assert.Equal(1, data.Pairs.Count);
+        Assert.Single(data.Pairs);
         var issue = Assert.Single(data.Report.Examples[RecordIssue.InvalidJson]);
         Assert.Equal(1, issue.Where.Line);
         Assert.Contains("'chosen' appears twice", issue.Detail);

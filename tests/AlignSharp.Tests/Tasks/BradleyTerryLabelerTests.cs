@@ -75,6 +75,7 @@ public sealed class BradleyTerryLabelerTests
                 Assert.Equal(pairs[i].Extras["chosen_score"], back[i].Extras["chosen_score"]);
             }
             Assert.False(File.Exists(path + ".tmp"));
+            Assert.Equal([path], Directory.GetFiles(Path.GetDirectoryName(path)!)); // no temporary left beside it
         }
         finally { dir.Delete(true); }
     }
