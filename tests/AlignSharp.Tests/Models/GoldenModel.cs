@@ -50,6 +50,12 @@ internal sealed record GoldenModel(string Name, string Dir, IReadOnlyList<Golden
         return [.. doc.RootElement.GetProperty("models").EnumerateObject().Select(p => p.Name)];
     }
 
+    /// <summary>The shared manifest.json's "tolerance" entry <paramref name="key"/> (a max absolute difference; the
+    /// project's manifest states the same values).</summary>
+    public static double Tolerance(string key) =>
+        JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Root, "manifest.json"))).RootElement
+            .GetProperty("tolerance").GetProperty(key).GetDouble();
+
     public static GoldenModel Load(string name)
     {
         string dir = DirOf(name);
