@@ -186,7 +186,15 @@ public static class HfCheckpoint
     public static IReadOnlyList<int> GenerationEos(string dir)
     {
         string path = Path.Combine(dir, "generation_config.json");
-        return File.Exists(path) ? new HfConfigReader(HfConfig.ReadObject(path), path).IntList("eos_token_id") : [];
+        if (!File.Exists(path)) return [];
+        try
+        {
+            return new HfConfigReader(HfConfig.ReadObject(path), path).IntList("eos_token_id");
+        }
+        catch (ModelConfigException e)
+        {
+            throw new CheckpointException(e.Message, e);
+        }
     }
 
     /// <summary>

@@ -40,8 +40,21 @@ public static class HfConfig
     /// <summary>Maps a parsed config; <paramref name="source"/> names it in errors.</summary>
     public static ModelConfig Parse(JsonObject json, string source) => Parse(new HfConfigReader(json, source));
 
-    /// <summary>Maps a config through its reader (whose <see cref="HfConfigReader.KeysRead"/> then lists what was read).</summary>
+    /// <summary>Maps a config through its reader (whose <see cref="HfConfigReader.KeysRead"/> then lists what was read);
+    /// errors are <see cref="CheckpointException"/>s naming the file and key.</summary>
     public static ModelConfig Parse(HfConfigReader r)
+    {
+        try
+        {
+            return ParseFamily(r);
+        }
+        catch (ModelConfigException e)
+        {
+            throw new CheckpointException(e.Message, e);
+        }
+    }
+
+    private static ModelConfig ParseFamily(HfConfigReader r)
     {
         string type = r.String("model_type") ?? throw new CheckpointException($"{r.Source}: missing 'model_type'");
         var family = ModelFamilies.Find(type) ?? throw new CheckpointException(

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using AlignSharp.Checkpoints;
 
 namespace AlignSharp.Models;
 

@@ -1,4 +1,3 @@
-using AlignSharp.Checkpoints;
 using AlignSharp.Models.Families;
 
 namespace AlignSharp.Models;
@@ -31,7 +30,7 @@ public static class ModelFamilies
 
     /// <summary>The family reading <paramref name="modelType"/>; an unknown type is an error listing the supported ones.</summary>
     public static IModelFamily ForModelType(string modelType) =>
-        Find(modelType) ?? throw new CheckpointException(
+        Find(modelType) ?? throw new ModelConfigException(
             $"unsupported model_type '{modelType}' (supported: {string.Join(", ", ModelTypes)})");
 
     private static Dictionary<string, IModelFamily> Index()

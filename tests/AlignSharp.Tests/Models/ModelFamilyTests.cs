@@ -31,7 +31,7 @@ public sealed class ModelFamilyTests : IDisposable
         Assert.Equal(ModelFamilies.ModelTypes.Count, ModelFamilies.ModelTypes.Distinct().Count());
         foreach (var f in ModelFamilies.All)
             foreach (var t in f.ModelTypes) Assert.Same(f, ModelFamilies.ForModelType(t));
-        var e = Assert.Throws<CheckpointException>(() => ModelFamilies.ForModelType("falcon"));
+        var e = Assert.Throws<ModelConfigException>(() => ModelFamilies.ForModelType("falcon"));
         Assert.Contains("unsupported model_type 'falcon'", e.Message);
     }
 

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using AlignSharp.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

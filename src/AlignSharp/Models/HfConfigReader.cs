@@ -1,10 +1,11 @@
 using System.Text.Json.Nodes;
 
-namespace AlignSharp.Checkpoints;
+namespace AlignSharp.Models;
 
 /// <summary>
 /// Typed, error-naming access to the keys of a Hugging Face <c>config.json</c>, handed to each model family's parser.
-/// An explicit JSON null counts as absent (HF writes <c>"head_dim": null</c> for "derive it").
+/// An explicit JSON null counts as absent (HF writes <c>"head_dim": null</c> for "derive it"). Errors are
+/// <see cref="ModelConfigException"/>s naming the file and key (the checkpoint loader reports them as its own).
 /// </summary>
 public sealed class HfConfigReader(JsonObject json, string source)
 {
@@ -24,7 +25,7 @@ public sealed class HfConfigReader(JsonObject json, string source)
     }
 
     /// <summary>An error naming the file and the key: <c>"{source}: '{key}' {problem}"</c>.</summary>
-    public CheckpointException Error(string key, string problem) => new($"{source}: '{key}' {problem}");
+    public ModelConfigException Error(string key, string problem) => new($"{source}: '{key}' {problem}");
 
     /// <summary>A string value, or null when absent.</summary>
     public string? String(string key) => Node(key) switch
@@ -90,3 +91,7 @@ public sealed class HfConfigReader(JsonObject json, string source)
         _ => throw Error(key, "must be an object or null"),
     };
 }
+
+/// <summary>A model config (<c>config.json</c>) has a missing, malformed or unsupported value; the message names the file
+/// and key.</summary>
+public sealed class ModelConfigException(string message, Exception? inner = null) : AlignSharpException(message, inner);
