@@ -38,7 +38,7 @@ internal static class PairInputs
     /// </summary>
     public static Tensor Vector(PairStats s, string objective, string key)
     {
-        string? column = ObjectiveCatalog.All.FirstOrDefault(e => e.Id == objective)?.Inputs.FirstOrDefault(i => i.Key == key)?.Column;
+        string? column = ObjectiveCatalog.Find(objective)?.Inputs.FirstOrDefault(i => i.Key == key)?.Column;
         var t = s.Extras.TryGetValue(key, out var byKey) ? byKey
             : column is not null && s.Extras.TryGetValue(column, out var byColumn) ? byColumn
             : throw new ObjectiveException(

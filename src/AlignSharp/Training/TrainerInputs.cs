@@ -83,6 +83,6 @@ public sealed class TrainerInputs
     private static IEnumerable<ObjectiveInput> Declared(IPreferenceObjective objective) => objective switch
     {
         CombinedObjective c => c.Members.SelectMany(m => Declared(m.Objective)),
-        _ => ObjectiveCatalog.All.FirstOrDefault(e => e.Id == objective.Id)?.Inputs ?? [],
+        _ => ObjectiveCatalog.Find(objective.Id)?.Inputs ?? [],
     };
 }
