@@ -93,7 +93,8 @@ public sealed class JudgeTests
         Assert.InRange(r.Rate.Mean, 0.5 - 4 * r.Rate.StandardError, 0.5 + 4 * r.Rate.StandardError);
 
         // Unusable replies are counted and left out of the rate.
-        var mute = await WinRate.ComputeAsync(new ChatEndpointJudge(new FakeChatClient(_ => "no idea")), prompts[..3], worse[..3], better[..3], seed: 0);
+        var mute = await WinRate.ComputeAsync(new ChatEndpointJudge(new FakeChatClient(_ => "no idea"),
+            new ChatEndpointJudgeOptions { RetryDelay = TimeSpan.Zero }), prompts[..3], worse[..3], better[..3], seed: 0);
         Assert.Equal(3, mute.Invalid);
         Assert.Equal(0, mute.Rate.Count);
     }
