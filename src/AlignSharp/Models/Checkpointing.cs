@@ -16,12 +16,15 @@ public static class Checkpointing
     /// <summary>
     /// Runs <c>block(x, constants)</c>, checkpointed when gradients are being recorded and plainly otherwise (no-grad
     /// passes keep no activations anyway). <paramref name="constants"/> are the block's other tensor inputs (masks,
-    /// rotary tables); they are kept alive for the recomputation and get no gradient. The block must be
-    /// deterministic (no dropout sampling).
+    /// rotary tables); they are kept alive for the recomputation and get no gradient. Random draws (adapter dropout)
+    /// repeat exactly: torch's CPU generator state is saved before the forward and replayed for the recomputation, as
+    /// PyTorch's checkpoint does. An input without grad (frozen embeddings under an adapter) is made a grad-requiring
+    /// leaf, so the block's trainable parameters still get their gradients.
     /// </summary>
     public static Tensor Run(Func<Tensor, Tensor[], Tensor> block, Tensor x, params Tensor[] constants)
     {
-        if (!torch.is_grad_enabled() || !x.requires_grad) return block(x, constants);
+        if (!torch.is_grad_enabled()) return block(x, constants);
+        if (!x.requires_grad) x = x.detach().requires_grad_(true);
         return CheckpointFunction.apply([x, .. constants, new CheckpointedBlock(block)]);
     }
 
@@ -40,6 +43,9 @@ public static class Checkpointing
             var block = (CheckpointedBlock)vars[^1];
             ctx.save_for_backward(tensors);
             ctx.save_data("block", block);
+            var rng = torch.get_rng_state();
+            rng.DetachFromDisposeScope(); // kept until backward
+            ctx.save_data("rng", rng);
             return block.Forward(tensors[0], [.. tensors.Skip(1)]); // Function.apply runs this with autograd off
         }
 
@@ -50,7 +56,11 @@ public static class Checkpointing
             var saved = ctx.get_saved_variables();
             using var grad = torch.enable_grad();
             var input = saved[0].detach().requires_grad_(true);
+            using var rng = (Tensor)ctx.get_data("rng");
+            var current = torch.get_rng_state();
+            torch.set_rng_state(rng); // the forward's random draws, replayed
             var output = block.Forward(input, [.. saved.Skip(1)]);
+            torch.set_rng_state(current);
             // Accumulates the block's parameter gradients as the un-checkpointed graph would, and fills input.grad.
             output.backward([gradOutput]);
             var grads = new List<Tensor> { input.grad!.detach().clone().MoveToOuterDisposeScope() };

@@ -17,6 +17,12 @@ public sealed class Conv1D : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The [in, out] weight (transposed relative to <c>nn.Linear</c>'s [out, in]).</summary>
+    public TorchSharp.Modules.Parameter Weight => weight;
+
+    /// <summary>The [out] bias.</summary>
+    public TorchSharp.Modules.Parameter Bias => bias;
+
     /// <inheritdoc />
     public override Tensor forward(Tensor x) => torch.addmm(bias, x.reshape(-1, x.shape[^1]), weight, 1, 1)
         .reshape([.. x.shape[..^1], weight.shape[1]]); // (..., in) -> (..., out)

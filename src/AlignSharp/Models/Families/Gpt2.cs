@@ -26,14 +26,14 @@ internal sealed class Gpt2Attention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1], c = x.shape[2], d = c / heads;
-        var qkv = c_attn.forward(x).split(c, dim: 2); // (B, T, 3C) -> 3 x (B, T, C)
+        var qkv = c_attn.call(x).split(c, dim: 2); // (B, T, 3C) -> 3 x (B, T, C)
         var q = qkv[0].view(b, t, heads, d).transpose(1, 2); // (B, T, C) -> (B, H, T, D)
         var k = qkv[1].view(b, t, heads, d).transpose(1, 2);
         var v = qkv[2].view(b, t, heads, d).transpose(1, 2);
         if (cache is not null) (k, v) = cache.Append(layer, k, v); // (B, H, S, D)
         var y = F.scaled_dot_product_attention(q, k, v, mask); // (B, H, T, D)
         y = y.transpose(1, 2).reshape(b, t, c); // (B, H, T, D) -> (B, T, C)
-        return c_proj.forward(y).MoveToOuterDisposeScope();
+        return c_proj.call(y).MoveToOuterDisposeScope();
     }
 }
 
@@ -52,9 +52,9 @@ internal sealed class Gpt2Mlp : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var h = c_fc.forward(x);
+        using var h = c_fc.call(x);
         using var g = F.gelu(h, GELU.Approximate.tanh); // gelu_new, not erf-GELU
-        return c_proj.forward(g);
+        return c_proj.call(g);
     }
 }
 

@@ -32,9 +32,9 @@ internal sealed class LlamaAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = q_proj.forward(x).view(b, t, heads, headDim).transpose(1, 2); // (B, T, H*D) -> (B, H, T, D)
-        var k = k_proj.forward(x).view(b, t, kvHeads, headDim).transpose(1, 2); // (B, T, KV*D) -> (B, KV, T, D)
-        var v = v_proj.forward(x).view(b, t, kvHeads, headDim).transpose(1, 2); // (B, T, KV*D) -> (B, KV, T, D)
+        var q = q_proj.call(x).view(b, t, heads, headDim).transpose(1, 2); // (B, T, H*D) -> (B, H, T, D)
+        var k = k_proj.call(x).view(b, t, kvHeads, headDim).transpose(1, 2); // (B, T, KV*D) -> (B, KV, T, D)
+        var v = v_proj.call(x).view(b, t, kvHeads, headDim).transpose(1, 2); // (B, T, KV*D) -> (B, KV, T, D)
         q = Rotary.Apply(q, cos, sin);
         k = Rotary.Apply(k, cos, sin);
         if (cache is not null) (k, v) = cache.Append(layer, k, v); // (B, KV, S, D)
@@ -46,7 +46,7 @@ internal sealed class LlamaAttention : nn.Module
         }
         var y = F.scaled_dot_product_attention(q, k, v, mask); // (B, H, T, D)
         y = y.transpose(1, 2).reshape(b, t, heads * headDim); // (B, H, T, D) -> (B, T, H*D)
-        return o_proj.forward(y).MoveToOuterDisposeScope();
+        return o_proj.call(y).MoveToOuterDisposeScope();
     }
 }
 
@@ -68,7 +68,7 @@ internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return down_proj.forward(F.silu(gate_proj.forward(x)) * up_proj.forward(x)).MoveToOuterDisposeScope();
+        return down_proj.call(F.silu(gate_proj.call(x)) * up_proj.call(x)).MoveToOuterDisposeScope();
     }
 }
 
@@ -179,5 +179,5 @@ public sealed class LlamaModel : CausalLM
 
     /// <inheritdoc />
     public override Tensor LmHead(Tensor hidden) =>
-        lm_head is null ? F.linear(hidden, model.embed_tokens.weight!) : lm_head.forward(hidden); // (..., C) -> (..., V)
+        lm_head is null ? F.linear(hidden, model.embed_tokens.weight!) : lm_head.call(hidden); // (..., C) -> (..., V)
 }

@@ -1,0 +1,57 @@
+using AlignSharp.Adapters;
+using AlignSharp.Checkpoints;
+using AlignSharp.Cli;
+using AlignSharp.Tests.Adapters;
+using AlignSharp.Tests.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AlignSharp.Tests.Cli;
+
+[Collection("Console")]
+public sealed class AdaptersCliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var (stdout, stderr) = (Console.Out, Console.Error);
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        Console.SetOut(o);
+        Console.SetError(e);
+        try
+        {
+            return (CliApp.Run(args), o.ToString(), e.ToString());
+        }
+        finally
+        {
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
+        }
+    }
+
+    [Fact]
+    public void Adapters_merge_writes_a_plain_folder_and_a_mismatched_adapter_is_one_line_error()
+    {
+        string llama = LoraAdapterTests.Fixture("llama-tiny"), gpt2 = LoraAdapterTests.Fixture("gpt2-tiny");
+        string root = TinyRun.TempDir(), adapterDir = Path.Combine(root, "adapter"), outDir = Path.Combine(root, "merged");
+        using (var model = HfCheckpoint.Load(llama).Model)
+        {
+            using var g = new Generator(1);
+            using var adapter = LoraAdapter.Attach(model, new LoraOptions { R = 2 }, g);
+            using (no_grad())
+                foreach (var p in adapter.NamedParameters) p.Parameter.normal_(0, 0.1, g);
+            PeftAdapterFolder.Save(adapter, adapterDir, llama);
+        }
+        var (code, stdout, _) = Run("adapters", "merge", "--base", llama, "--adapter", adapterDir, "--out", outDir);
+        Assert.Equal(0, code);
+        Assert.Contains(outDir, stdout);
+        Assert.True(File.Exists(Path.Combine(outDir, "config.json")));
+        Assert.True(File.Exists(Path.Combine(outDir, HfCheckpoint.WeightsFile)));
+
+        var (bad, _, err) = Run("adapters", "merge", "--base", gpt2, "--adapter", adapterDir, "--out", outDir + "-2");
+        Assert.Equal(1, bad);
+        Assert.StartsWith("error: ", err);
+        Assert.Contains("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", err);
+        Assert.Single(err.Trim().Split('\n'));
+    }
+}
