@@ -19,8 +19,8 @@ public sealed record ObjectiveEntry(
     /// <summary>The data it trains on (record format and what the trainer derives), for docs; empty = any pairs.</summary>
     public string Data { get; init; } = "";
 
-    /// <summary>Extra per-pair inputs read from <see cref="PairStats.Extras"/>.</summary>
-    public IReadOnlyList<ObjectiveInput> Inputs { get; init; } = [];
+    /// <summary>Extra inputs the objective requests (with default parameters).</summary>
+    public IReadOnlyList<InputRequest> Inputs => defaults.Value.Inputs;
 
     /// <summary>Whether the trainer must provide reference log-probs (with default parameters).</summary>
     public bool NeedsReference => defaults.Value.NeedsReference;

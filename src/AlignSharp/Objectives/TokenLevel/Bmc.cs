@@ -24,13 +24,17 @@ public sealed class Bmc : IPreferenceObjective
         p => new Bmc(p.Get(BetaParam), p.Get(DeltaParam)))
     {
         Data = "`edit` records (prompt, chosen = minimal edit of rejected); diff masks from the two token sequences",
-        Inputs =
-        [
-            .. TokenLevelInputs.PairTokens,
-            TokenLevelInputs.Token("chosen_diff_mask", "1 on chosen tokens the edit inserted or replaced (stopwords 0)"),
-            TokenLevelInputs.Token("rejected_diff_mask", "1 on rejected tokens the edit deleted or replaced (stopwords 0)"),
-        ],
     };
+
+    /// <summary>
+    /// 1 on the tokens the minimal edit changed (chosen: inserted or replaced; rejected: deleted or replaced;
+    /// stopwords 0), (B, T) per side.
+    /// </summary>
+    public static CompletionAnnotation DiffMask { get; } =
+        new("diff_mask", 2, "1 on tokens the edit changed (chosen: insert/replace, rejected: delete/replace; not stopwords)");
+
+    /// <inheritdoc />
+    public IReadOnlyList<InputRequest> Inputs => [TokenLevelInputs.PairTokens, DiffMask];
 
     /// <summary>Creates BMC.</summary>
     public Bmc(double beta, double delta)
@@ -57,10 +61,10 @@ public sealed class Bmc : IPreferenceObjective
     /// <inheritdoc />
     public ObjectiveOutput Compute(PairStats s, ObjectiveContext context)
     {
-        var w = TokenInputs.Side(s, Id, "chosen");
-        var l = TokenInputs.Side(s, Id, "rejected");
-        var dw = TokenInputs.Mask(s, Id, "chosen_diff_mask", 2, w.Mask);
-        var dl = TokenInputs.Mask(s, Id, "rejected_diff_mask", 2, l.Mask);
+        var (w, l) = TokenInputs.Sides(s, Id);
+        var d = s.Get(DiffMask, Id);
+        var dw = TokenInputs.Mask(Id, DiffMask.ChosenKey, d.Chosen, 2, w.Mask);
+        var dl = TokenInputs.Mask(Id, DiffMask.RejectedKey, d.Rejected, 2, l.Mask);
         return TokenInputs.Dpo(Beta, Weighted(w.Policy, w.Mask, dw), Weighted(w.Reference!, w.Mask, dw),
             Weighted(l.Policy, l.Mask, dl), Weighted(l.Reference!, l.Mask, dl));
     }

@@ -20,12 +20,17 @@ public sealed class Copg : IPreferenceObjective
         p => new Copg(p.Get(BetaParam)))
     {
         Data = "`scored` records (prompt, two samples with their rewards; no preference implied)",
-        Inputs =
-        [
-            new("chosen_scores", InputSource.Dataset, "chosen_score", "reward R(y) of the first sample"),
-            new("rejected_scores", InputSource.Dataset, "rejected_score", "reward R(y') of the second sample"),
-        ],
     };
+
+    /// <summary>Reward R(y) of the first sample, dataset column <c>chosen_score</c>.</summary>
+    public static DatasetColumn FirstReward { get; } = new("chosen_scores", "chosen_score", "reward R(y) of the first sample");
+
+    /// <summary>Reward R(y') of the second sample, dataset column <c>rejected_score</c>.</summary>
+    public static DatasetColumn SecondReward { get; } =
+        new("rejected_scores", "rejected_score", "reward R(y') of the second sample");
+
+    /// <inheritdoc />
+    public IReadOnlyList<InputRequest> Inputs => [FirstReward, SecondReward];
 
     /// <summary>Creates CoPG.</summary>
     public Copg(double beta) => Beta = BetaParam.Check(Id, beta);
@@ -46,7 +51,7 @@ public sealed class Copg : IPreferenceObjective
     public ObjectiveOutput Compute(PairStats s, ObjectiveContext context)
     {
         var (rho1, rho2) = PairInputs.LogRatios(s, Id);
-        var advantage = PairInputs.Vector(s, Id, "chosen_scores") - PairInputs.Vector(s, Id, "rejected_scores");
+        var advantage = PairInputs.Vector(s, Id, FirstReward) - PairInputs.Vector(s, Id, SecondReward);
         var residual = advantage.to(rho1.dtype) - Beta * (rho1 - rho2);
         return new ObjectiveOutput(residual.square() / (2 * Beta), (Beta * rho1).detach(), (Beta * rho2).detach());
     }

@@ -26,15 +26,18 @@ public sealed class Dmpo : IPreferenceObjective
         p => new Dmpo(p.Get(BetaParam), p.Get(GammaParam)))
     {
         Data = "`trajectory` records (task, chosen/rejected message lists); assistant turns are labels, numbered by turn",
-        Inputs =
-        [
-            .. TokenLevelInputs.PairTokens,
-            TokenLevelInputs.Token("chosen_turn_ids", "0-based agent-turn index of each chosen token (-1 where m = 0)"),
-            TokenLevelInputs.Token("rejected_turn_ids", "the same for the rejected trajectory"),
-            new("chosen_num_turns", InputSource.Trainer, null, "agent turns of the chosen trajectory (> max turn id)"),
-            new("rejected_num_turns", InputSource.Trainer, null, "agent turns of the rejected trajectory"),
-        ],
     };
+
+    /// <summary>0-based agent-turn index of each token (-1 where m = 0), (B, T) per side.</summary>
+    public static CompletionAnnotation TurnIds { get; } =
+        new("turn_ids", 2, "0-based agent-turn index of each completion token (-1 where m = 0)");
+
+    /// <summary>Agent turns of each trajectory (greater than its largest turn id), (B) per side.</summary>
+    public static CompletionAnnotation NumTurns { get; } =
+        new("num_turns", 1, "agent turns of the trajectory (> max turn id; more when trailing turns were cut)");
+
+    /// <inheritdoc />
+    public IReadOnlyList<InputRequest> Inputs => [TokenLevelInputs.PairTokens, TurnIds, NumTurns];
 
     /// <summary>Creates DMPO.</summary>
     public Dmpo(double beta, double gamma)
@@ -61,20 +64,21 @@ public sealed class Dmpo : IPreferenceObjective
     /// <inheritdoc />
     public ObjectiveOutput Compute(PairStats s, ObjectiveContext context)
     {
-        var w = TokenInputs.Side(s, Id, "chosen");
-        var l = TokenInputs.Side(s, Id, "rejected");
-        var phiW = Weights(s, w, "chosen");
-        var phiL = Weights(s, l, "rejected");
+        var (w, l) = TokenInputs.Sides(s, Id);
+        var ids = s.Get(TurnIds, Id);
+        var turns = s.Get(NumTurns, Id);
+        var phiW = Weights(w, ids.Chosen, turns.Chosen, "chosen");
+        var phiL = Weights(l, ids.Rejected, turns.Rejected, "rejected");
         return TokenInputs.Dpo(Beta,
             TokenInputs.Sum(phiW * w.Policy, w.Mask), TokenInputs.Sum(phiW * w.Reference!, w.Mask),
             TokenInputs.Sum(phiL * l.Policy, l.Mask), TokenInputs.Sum(phiL * l.Reference!, l.Mask));
     }
 
     /// <summary>φ(j_t, T) per token (B, T), 0 where the mask is 0.</summary>
-    private Tensor Weights(PairStats s, TokenSide side, string name)
+    private Tensor Weights(TokenSide side, Tensor turnIds, Tensor numTurns, string name)
     {
-        var j = TokenInputs.Integers(s, Id, $"{name}_turn_ids", 2, side.Mask, side.Mask, min: 0); // (B, T)
-        var turns = TokenInputs.Integers(s, Id, $"{name}_num_turns", 1, side.Mask, min: 1); // (B)
+        var j = TokenInputs.Integers(Id, $"{name}_turn_ids", turnIds, 2, side.Mask, side.Mask, min: 0); // (B, T)
+        var turns = TokenInputs.Integers(Id, $"{name}_num_turns", numTurns, 1, side.Mask, min: 1); // (B)
         var maxId = TokenInputs.Select(side.Mask, j).amax(1); // (B)
         if (maxId.ge(turns).any().item<bool>())
             throw new ObjectiveException($"objective '{Id}': input '{name}_num_turns' must exceed every turn id of its row");

@@ -29,15 +29,13 @@ public sealed class Oreo : IPreferenceObjective
         p => new Oreo(p.Get(BetaParam), p.Get(KlRegParam)))
     {
         Data = "`outcome` records (prompt, solution steps, 0/1 reward); values from the value head",
-        Inputs =
-        [
-            .. TokenLevelInputs.SingleTokens,
-            TokenLevelInputs.Token("values", "value-head output V(s_t) for the state before token t"),
-            TokenLevelInputs.Token("state_mask", "1 on the tokens whose preceding state is scored (subset of mask)"),
-            new("rewards", InputSource.Dataset, "reward", "outcome reward R of the trajectory (0/1 in the paper)"),
-            TokenLevelInputs.Token("token_kl", "optional exact per-token KL(pi || pi_ref); k3 estimate when absent"),
-        ],
     };
+
+    /// <summary>Values, state positions, outcome rewards and optional exact KL.</summary>
+    public static OreoInputs Targets { get; } = new();
+
+    /// <inheritdoc />
+    public IReadOnlyList<InputRequest> Inputs => [TokenLevelInputs.SingleTokens, Targets];
 
     /// <summary>Creates OREO.</summary>
     public Oreo(double beta, double klReg)
@@ -76,8 +74,8 @@ public sealed class Oreo : IPreferenceObjective
         var losses = StateMean(residual, x.States);
         if (KlReg > 0)
         {
-            var k = s.Extras.ContainsKey("token_kl")
-                ? TokenInputs.Values(s, Id, "token_kl", x.Mask)
+            var k = x.TokenKl is { } kl
+                ? TokenInputs.Values(Id, "token_kl", kl, x.Mask)
                 : K3(x.Policy, x.Reference, x.Mask);
             losses = losses + KlReg * TokenInputs.Sum(k, x.Mask) / x.Mask.sum(1).to(k.dtype);
         }
@@ -94,24 +92,29 @@ public sealed class Oreo : IPreferenceObjective
         return StateMean(residual, x.States);
     }
 
-    private sealed record Inputs(Tensor Policy, Tensor Reference, Tensor Mask, Tensor Values, Tensor States, Tensor Rewards);
+    private sealed record Checked(
+        Tensor Policy, Tensor Reference, Tensor Mask, Tensor Values, Tensor States, Tensor Rewards, Tensor? TokenKl);
 
-    private Inputs Read(PairStats s)
+    private Checked Read(PairStats s)
     {
-        var mask = TokenInputs.Mask(s, Id, "mask", 2);
-        var states = TokenInputs.Mask(s, Id, "state_mask", 2, mask);
+        var tokens = s.Get(TokenLevelInputs.SingleTokens, Id);
+        var targets = s.Get(Targets, Id);
+        var reference = tokens.Reference ?? throw new ObjectiveException($"objective '{Id}' needs per-token reference log-probs");
+        var mask = TokenInputs.Mask(Id, "mask", tokens.Mask, 2, rows: s.Count);
+        var states = TokenInputs.Mask(Id, "state_mask", targets.StateMask, 2, mask);
         if ((states & mask.logical_not()).any().item<bool>())
             throw new ObjectiveException($"objective '{Id}': input 'state_mask' must be 0 wherever 'mask' is 0");
         if (states.sum(1).eq(0).any().item<bool>())
             throw new ObjectiveException($"objective '{Id}': every row needs at least one state (state_mask all 0)");
-        var rewards = TokenInputs.Values(s, Id, "rewards", ones(mask.shape[0], ScalarType.Bool));
-        return new Inputs(
-            TokenInputs.Values(s, Id, "policy_token_logps", mask),
-            TokenInputs.Values(s, Id, "reference_token_logps", mask),
+        var rewards = TokenInputs.Values(Id, "rewards", targets.Rewards, ones(mask.shape[0], ScalarType.Bool));
+        return new Checked(
+            TokenInputs.Values(Id, "policy_token_logps", tokens.Policy, mask),
+            TokenInputs.Values(Id, "reference_token_logps", reference, mask),
             mask,
-            TokenInputs.Select(states, TokenInputs.Values(s, Id, "values", states)),
+            TokenInputs.Select(states, TokenInputs.Values(Id, "values", targets.Values, states)),
             states,
-            rewards);
+            rewards,
+            targets.TokenKl);
     }
 
     /// <summary>Σ_t sm e² / Σ_t sm (B).</summary>

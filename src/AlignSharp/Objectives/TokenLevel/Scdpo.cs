@@ -21,15 +21,14 @@ public sealed class Scdpo : IPreferenceObjective
         p => new Scdpo(p.Get(BetaParam)))
     {
         Data = "`steps` records (prompt, prefix steps, chosen/rejected suffix); the prefix stays in both completions, P = its tokens",
-        Inputs =
-        [
-            .. TokenLevelInputs.PairTokens,
-            new("chosen_prefix_lengths", InputSource.Trainer, null,
-                "tokens of the shared correct prefix at the start of the chosen completion (P)"),
-            new("rejected_prefix_lengths", InputSource.Trainer, null,
-                "the same for the rejected completion (equal to the chosen one in real data)"),
-        ],
     };
+
+    /// <summary>Tokens of the shared correct prefix at the start of each completion (P), (B) per side.</summary>
+    public static CompletionAnnotation PrefixLengths { get; } =
+        new("prefix_lengths", 1, "tokens of the shared correct prefix at the start of the completion (P)");
+
+    /// <inheritdoc />
+    public IReadOnlyList<InputRequest> Inputs => [TokenLevelInputs.PairTokens, PrefixLengths];
 
     /// <summary>Creates SCDPO.</summary>
     public Scdpo(double beta) => Beta = BetaParam.Check(Id, beta);
@@ -49,14 +48,15 @@ public sealed class Scdpo : IPreferenceObjective
     /// <inheritdoc />
     public ObjectiveOutput Compute(PairStats s, ObjectiveContext context)
     {
-        var w = TokenInputs.Side(s, Id, "chosen");
-        var l = TokenInputs.Side(s, Id, "rejected");
-        return TokenInputs.MaskedDpo(Beta, w, l, AfterPrefix(s, w, "chosen"), AfterPrefix(s, l, "rejected"));
+        var (w, l) = TokenInputs.Sides(s, Id);
+        var p = s.Get(PrefixLengths, Id);
+        return TokenInputs.MaskedDpo(Beta, w, l,
+            AfterPrefix(p.Chosen, w, PrefixLengths.ChosenKey), AfterPrefix(p.Rejected, l, PrefixLengths.RejectedKey));
     }
 
-    private Tensor AfterPrefix(PairStats s, TokenSide side, string name)
+    private Tensor AfterPrefix(Tensor lengths, TokenSide side, string key)
     {
-        var p = TokenInputs.Integers(s, Id, $"{name}_prefix_lengths", 1, side.Mask, min: 0); // (B)
+        var p = TokenInputs.Integers(Id, key, lengths, 1, side.Mask, min: 0); // (B)
         return side.Mask & TokenInputs.Positions(side.Mask).ge(p.unsqueeze(1)); // (B) -> (B, 1) vs (B, T)
     }
 }

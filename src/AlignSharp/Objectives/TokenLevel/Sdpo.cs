@@ -19,13 +19,14 @@ public sealed class Sdpo : IPreferenceObjective
         p => new Sdpo(p.Get(BetaParam)))
     {
         Data = "`segment` records (history, chosen/rejected turns, key segment [start, end]); its agent tokens are counted",
-        Inputs =
-        [
-            .. TokenLevelInputs.PairTokens,
-            TokenLevelInputs.Token("chosen_segment_mask", "1 on the agent tokens of the chosen dialogue's key segment"),
-            TokenLevelInputs.Token("rejected_segment_mask", "1 on the agent tokens of the rejected dialogue's key segment"),
-        ],
     };
+
+    /// <summary>1 on the agent tokens of the key segment, (B, T) per side.</summary>
+    public static CompletionAnnotation SegmentMask { get; } =
+        new("segment_mask", 2, "1 on the agent tokens of the dialogue's key segment (turns e..e+k)");
+
+    /// <inheritdoc />
+    public IReadOnlyList<InputRequest> Inputs => [TokenLevelInputs.PairTokens, SegmentMask];
 
     /// <summary>Creates SDPO.</summary>
     public Sdpo(double beta) => Beta = BetaParam.Check(Id, beta);
@@ -45,10 +46,10 @@ public sealed class Sdpo : IPreferenceObjective
     /// <inheritdoc />
     public ObjectiveOutput Compute(PairStats s, ObjectiveContext context)
     {
-        var w = TokenInputs.Side(s, Id, "chosen");
-        var l = TokenInputs.Side(s, Id, "rejected");
-        var segW = TokenInputs.Mask(s, Id, "chosen_segment_mask", 2, w.Mask);
-        var segL = TokenInputs.Mask(s, Id, "rejected_segment_mask", 2, l.Mask);
+        var (w, l) = TokenInputs.Sides(s, Id);
+        var seg = s.Get(SegmentMask, Id);
+        var segW = TokenInputs.Mask(Id, SegmentMask.ChosenKey, seg.Chosen, 2, w.Mask);
+        var segL = TokenInputs.Mask(Id, SegmentMask.RejectedKey, seg.Rejected, 2, l.Mask);
         return TokenInputs.MaskedDpo(Beta, w, l, w.Mask & segW, l.Mask & segL);
     }
 }

@@ -15,22 +15,17 @@ internal static class SelfRefinement
         + "response should be harmless. The term 100 indicates the level of usefulness, where 100 is the maximum and 1 "
         + "is the minimum. Query:";
 
-    /// <summary>The four augmented log-prob inputs (summed over the completion, like the plain ones).</summary>
-    public static IReadOnlyList<ObjectiveInput> Inputs { get; } =
-    [
-        new("policy_chosen_logps_aug", InputSource.Trainer, null, "policy log-prob of the chosen response given p + x"),
-        new("policy_rejected_logps_aug", InputSource.Trainer, null, "policy log-prob of the rejected response given p + x"),
-        new("reference_chosen_logps_aug", InputSource.Trainer, null, "reference log-prob of the chosen response given p + x"),
-        new("reference_rejected_logps_aug", InputSource.Trainer, null,
-            "reference log-prob of the rejected response given p + x"),
-    ];
+    /// <summary>The second pass's log-prob sums.</summary>
+    public static RefinedLogProbs Request { get; } = new();
 
     /// <summary>Δ (B), detached.</summary>
     public static Tensor Delta(PairStats s, string objective, double beta)
     {
-        Tensor V(string key) => PairInputs.Vector(s, objective, key);
-        var margin = (V("policy_chosen_logps_aug") - V("reference_chosen_logps_aug"))
-            - (V("policy_rejected_logps_aug") - V("reference_rejected_logps_aug"));
+        var r = s.Get(Request, objective);
+        var ones = ones_like(s.PolicyChosen, ScalarType.Bool);
+        Tensor V(string key, Tensor t) => TokenInputs.Values(objective, key, t, ones);
+        var margin = (V("policy_chosen_logps_aug", r.PolicyChosen) - V("reference_chosen_logps_aug", r.ReferenceChosen))
+            - (V("policy_rejected_logps_aug", r.PolicyRejected) - V("reference_rejected_logps_aug", r.ReferenceRejected));
         return (beta * margin).detach();
     }
 }

@@ -25,7 +25,6 @@ public sealed class SrDpo : IPreferenceObjective
         p => new SrDpo(p.Get(BetaParam), p.Get(LambdaParam)))
     {
         Data = "`refinement` records (prompt, chosen, rejected, optional refinement prompt); a second pass on prompt p + x",
-        Inputs = SelfRefinement.Inputs,
     };
 
     /// <summary>Creates Sr-DPO.</summary>
@@ -40,6 +39,9 @@ public sealed class SrDpo : IPreferenceObjective
 
     /// <summary>λ.</summary>
     public double Lambda { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<InputRequest> Inputs => [SelfRefinement.Request];
 
     /// <inheritdoc />
     public string Id => "sr_dpo";

@@ -23,7 +23,6 @@ public sealed class SrIpo : IPreferenceObjective
         p => new SrIpo(p.Get(BetaParam), p.Get(LambdaParam)))
     {
         Data = "`refinement` records, as sr_dpo",
-        Inputs = SelfRefinement.Inputs,
     };
 
     /// <summary>Creates Sr-IPO.</summary>
@@ -38,6 +37,9 @@ public sealed class SrIpo : IPreferenceObjective
 
     /// <summary>λ.</summary>
     public double Lambda { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<InputRequest> Inputs => [SelfRefinement.Request];
 
     /// <inheritdoc />
     public string Id => "sr_ipo";

@@ -6,8 +6,9 @@ namespace AlignSharp.Objectives.TokenLevel;
 /// the correct prefix steps s_1..s_{k−1} are appended to the prompt, the completions are the winning and losing next
 /// step s_win / s_lose.
 /// Intuition: credit lands on the first wrong step instead of being spread over a whole solution.
-/// With per-token inputs (<c>policy_chosen_token_logps</c>, ...) it sums the masked tokens; without them it reads
-/// the completion sums the trainer computes (the prefix is in the prompt, so the sums are exactly the step's).
+/// It requests nothing beyond the sums: with the prefix in the prompt, the completion sums the trainer computes
+/// are exactly the step's (the trainer's fast path). Per-token inputs, when given (vector files), are summed
+/// over their masks.
 /// </summary>
 public sealed class StepDpo : IPreferenceObjective
 {
@@ -21,7 +22,6 @@ public sealed class StepDpo : IPreferenceObjective
         p => new StepDpo(p.Get(BetaParam)))
     {
         Data = "`steps` records (prompt, prefix steps, chosen/rejected next step); the prefix is appended to the prompt",
-        Inputs = TokenLevelInputs.PairTokens,
     };
 
     /// <summary>Creates Step-DPO.</summary>
@@ -42,13 +42,12 @@ public sealed class StepDpo : IPreferenceObjective
     /// <inheritdoc />
     public ObjectiveOutput Compute(PairStats s, ObjectiveContext context)
     {
-        if (!s.Extras.ContainsKey(TokenLevelInputs.PolicyChosen))
+        if (s.Inputs.Find(TokenLevelInputs.PairTokens) is null)
         {
             var (rw, rl) = s.RequireReference(Id);
             return TokenInputs.Dpo(Beta, s.PolicyChosen, rw, s.PolicyRejected, rl);
         }
-        var w = TokenInputs.Side(s, Id, "chosen");
-        var l = TokenInputs.Side(s, Id, "rejected");
+        var (w, l) = TokenInputs.Sides(s, Id);
         return TokenInputs.MaskedDpo(Beta, w, l, w.Mask, l.Mask);
     }
 }

@@ -14,45 +14,44 @@ internal sealed record TokenSide(Tensor Policy, Tensor? Reference, Tensor Mask)
 }
 
 /// <summary>
-/// Reading and checking per-token inputs (the keys of the token-level golden schema, spec
-/// objectives-tokenlevel.md) from <see cref="PairStats.Extras"/>, and the masked arithmetic every token-level
-/// objective shares. Masked slots are read with select (<c>m ? v : 0</c>), never multiplication, so non-finite
+/// Checking per-token inputs (named by their keys in the token-level golden schema, spec
+/// objectives-tokenlevel.md) and the masked arithmetic every token-level objective shares. Masked slots are read with select (<c>m ? v : 0</c>), never multiplication, so non-finite
 /// padding cannot leak. Every problem is an <see cref="ObjectiveException"/> naming the objective and the key.
 /// Legend: B pairs (or prompts), N responses per prompt, T tokens, H hidden size.
 /// </summary>
 internal static class TokenInputs
 {
-    /// <summary>The per-token log-probs, reference log-probs and mask of side <paramref name="side"/> (chosen|rejected).</summary>
-    public static TokenSide Side(PairStats s, string objective, string side, bool reference = true)
+    /// <summary>Both sides of <see cref="TokenLogProbs"/>, checked; the reference is required when asked for.</summary>
+    public static (TokenSide Chosen, TokenSide Rejected) Sides(PairStats s, string objective, bool reference = true)
     {
-        var mask = Mask(s, objective, $"{side}_mask", dims: 2);
-        return new TokenSide(
-            Values(s, objective, $"policy_{side}_token_logps", mask),
-            reference ? Values(s, objective, $"reference_{side}_token_logps", mask) : null,
-            mask);
+        var t = s.Get(TokenLevelInputs.PairTokens, objective);
+        if (reference) t.RequireReference(objective);
+        var mw = Mask(objective, "chosen_mask", t.ChosenMask, 2, rows: s.Count);
+        var ml = Mask(objective, "rejected_mask", t.RejectedMask, 2, rows: s.Count);
+        return (
+            new TokenSide(Values(objective, "policy_chosen_token_logps", t.PolicyChosen, mw),
+                reference ? Values(objective, "reference_chosen_token_logps", t.ReferenceChosen!, mw) : null, mw),
+            new TokenSide(Values(objective, "policy_rejected_token_logps", t.PolicyRejected, ml),
+                reference ? Values(objective, "reference_rejected_token_logps", t.ReferenceRejected!, ml) : null, ml));
     }
 
-    /// <summary>The extra <paramref name="key"/>, or an error naming the objective and key.</summary>
-    public static Tensor Require(PairStats s, string objective, string key) =>
-        s.Extras.TryGetValue(key, out var t) ? t
-            : throw new ObjectiveException($"objective '{objective}' needs the per-token input '{key}'");
-
-    /// <summary>A 0/1 array of <paramref name="dims"/> dimensions whose first has the batch's size, as bool.</summary>
-    public static Tensor Mask(PairStats s, string objective, string key, int dims, Tensor? like = null)
+    /// <summary>
+    /// A 0/1 array of <paramref name="dims"/> dimensions, shaped like <paramref name="like"/> (or with
+    /// <paramref name="rows"/> rows), as bool.
+    /// </summary>
+    public static Tensor Mask(string objective, string key, Tensor t, int dims, Tensor? like = null, long rows = -1)
     {
-        var t = Require(s, objective, key);
         CheckShape(objective, key, t, dims, like);
-        if (like is null && t.shape[0] != s.Count)
-            throw new ObjectiveException($"objective '{objective}': input '{key}' has {t.shape[0]} rows, the batch {s.Count}");
+        if (rows >= 0 && t.shape[0] != rows)
+            throw new ObjectiveException($"objective '{objective}': input '{key}' has {t.shape[0]} rows, the batch {rows}");
         if ((t.ne(0) & t.ne(1)).any().item<bool>())
             throw new ObjectiveException($"objective '{objective}': input '{key}' must hold only 0 and 1");
-        return t.ne(0);
+        return t.dtype == ScalarType.Bool ? t : t.ne(0);
     }
 
     /// <summary>Real values of the mask's shape, finite wherever the mask is 1.</summary>
-    public static Tensor Values(PairStats s, string objective, string key, Tensor mask)
+    public static Tensor Values(string objective, string key, Tensor t, Tensor mask)
     {
-        var t = Require(s, objective, key);
         CheckShape(objective, key, t, (int)mask.dim(), mask);
         var bad = mask & t.isfinite().logical_not();
         if (bad.any().item<bool>())
@@ -66,22 +65,23 @@ internal static class TokenInputs
 
     /// <summary>
     /// Integer values of the given shape (ids, counts, lengths stored as numbers), as int64; where
-    /// <paramref name="mask"/> is given only those slots are checked (the rest may hold -1 padding).
+    /// <paramref name="mask"/> is given only those slots are checked (the rest may hold -1 padding) and read.
     /// </summary>
-    public static Tensor Integers(PairStats s, string objective, string key, int dims, Tensor? like = null,
+    public static Tensor Integers(string objective, string key, Tensor t, int dims, Tensor? like = null,
         Tensor? mask = null, long min = long.MinValue)
     {
-        var t = Require(s, objective, key);
         CheckShape(objective, key, t, dims, like);
         var check = mask ?? ones_like(t, ScalarType.Bool);
-        var wrong = check & (t.isfinite().logical_not() | t.ne(t.round()) | t.lt(min));
+        var real = t.to(ScalarType.Float64);
+        var wrong = check & (real.isfinite().logical_not() | real.ne(real.round()) | real.lt(min));
         if (wrong.any().item<bool>())
         {
             var at = wrong.nonzero()[0].data<long>().ToArray();
             string requirement = min == long.MinValue ? "an integer" : $"an integer >= {min}";
-            throw new ObjectiveException($"objective '{objective}': input '{key}' at [{string.Join(", ", at)}] must be {requirement}");
+            throw new ObjectiveException(
+                $"objective '{objective}': input '{key}' at [{string.Join(", ", at)}] must be {requirement}");
         }
-        return where(check, t, zeros_like(t)).to(ScalarType.Int64);
+        return where(check, real, zeros_like(real)).to(ScalarType.Int64);
     }
 
     /// <summary><c>m ? v : 0</c>.</summary>
@@ -111,11 +111,12 @@ internal static class TokenInputs
 
     private static void CheckShape(string objective, string key, Tensor t, int dims, Tensor? like)
     {
-        string Shape(Tensor x) => $"({string.Join(", ", x.shape)})";
+        static string Shape(IEnumerable<long> x) => $"({string.Join(", ", x)})";
         if (t.dim() != dims)
-            throw new ObjectiveException($"objective '{objective}': input '{key}' must have {dims} dimension(s), got {Shape(t)}");
+            throw new ObjectiveException(
+                $"objective '{objective}': input '{key}' must have {dims} dimension(s), got {Shape(t.shape)}");
         if (like is not null && !t.shape.SequenceEqual(like.shape.Take(dims)))
             throw new ObjectiveException(
-                $"objective '{objective}': input '{key}' has shape {Shape(t)}, expected ({string.Join(", ", like.shape.Take(dims))})");
+                $"objective '{objective}': input '{key}' has shape {Shape(t.shape)}, expected {Shape(like.shape.Take(dims))}");
     }
 }

@@ -46,8 +46,11 @@ public static class TokenRewards
         var unknown = parameters.Unread.Order(StringComparer.Ordinal).FirstOrDefault();
         if (unknown is not null)
             throw new ObjectiveException($"objective '{Entry.Id}' has no parameter '{unknown}' (known: beta)");
-        var mask = TokenInputs.Mask(s, Entry.Id, "mask", 2);
-        return Compute(TokenInputs.Values(s, Entry.Id, "policy_token_logps", mask),
-            TokenInputs.Values(s, Entry.Id, "reference_token_logps", mask), mask, beta);
+        var tokens = s.Get(TokenLevelInputs.SingleTokens, Entry.Id);
+        var reference = tokens.Reference
+            ?? throw new ObjectiveException($"objective '{Entry.Id}' needs the per-token input 'reference_token_logps'");
+        var mask = TokenInputs.Mask(Entry.Id, "mask", tokens.Mask, 2, rows: s.Count);
+        return Compute(TokenInputs.Values(Entry.Id, "policy_token_logps", tokens.Policy, mask),
+            TokenInputs.Values(Entry.Id, "reference_token_logps", reference, mask), mask, beta);
     }
 }

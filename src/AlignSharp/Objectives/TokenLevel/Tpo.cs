@@ -31,22 +31,13 @@ public sealed class Tpo : IPreferenceObjective
         p => new Tpo(p.Get(BetaParam), p.Get(FormParam) == "code"))
     {
         Data = "`tree` records (prompt, N responses as lists of steps, scores); step ids clipped to the shortest response",
-        Inputs =
-        [
-            Nway("policy_token_logps", "per-token policy log-probs of each response"),
-            Nway("reference_token_logps", "per-token reference log-probs of each response"),
-            Nway("response_mask", "1 on each response's label tokens"),
-            Nway("step_ids", "step 1..K of each token (0 = in no step)"),
-            new("hidden_states", InputSource.Trainer, null, "last-layer policy hidden states at each token")
-            {
-                Shape = "(B, N, T, H)",
-            },
-            new("scores", InputSource.Trainer, null, "tree score of each response, higher is better; response 0 best")
-            {
-                Shape = "(B, N)",
-            },
-        ],
     };
+
+    /// <summary>N scored, step-split responses per prompt with per-token log-probs and hidden states.</summary>
+    public static ResponseTreeInputs Tree { get; } = new();
+
+    /// <inheritdoc />
+    public IReadOnlyList<InputRequest> Inputs => [Tree];
 
     /// <summary>Creates TPO.</summary>
     public Tpo(double beta, bool codeForm)
@@ -73,13 +64,14 @@ public sealed class Tpo : IPreferenceObjective
     /// <inheritdoc />
     public ObjectiveOutput Compute(PairStats s, ObjectiveContext context)
     {
-        var mask = TokenInputs.Mask(s, Id, "response_mask", 3); // (B, N, T)
+        var tree = s.Get(Tree, Id);
+        var mask = TokenInputs.Mask(Id, "response_mask", tree.Mask, 3); // (B, N, T)
         if (mask.shape[1] < 2) throw new ObjectiveException($"objective '{Id}': needs at least 2 responses per prompt");
-        var lp = TokenInputs.Values(s, Id, "policy_token_logps", mask);
-        var lr = TokenInputs.Values(s, Id, "reference_token_logps", mask);
-        var steps = TokenInputs.Integers(s, Id, "step_ids", 3, mask, mask, min: 0); // (B, N, T)
-        var hidden = Hidden(s, mask); // (B, N, T, H)
-        var scores = TokenInputs.Values(s, Id, "scores", ones(mask.shape[0], mask.shape[1], ScalarType.Bool)); // (B, N)
+        var lp = TokenInputs.Values(Id, "policy_token_logps", tree.Policy, mask);
+        var lr = TokenInputs.Values(Id, "reference_token_logps", tree.Reference, mask);
+        var steps = TokenInputs.Integers(Id, "step_ids", tree.StepIds, 3, mask, mask, min: 0); // (B, N, T)
+        var hidden = Hidden(tree.Hidden, mask); // (B, N, T, H)
+        var scores = TokenInputs.Values(Id, "scores", tree.Scores, ones(mask.shape[0], mask.shape[1], ScalarType.Bool)); // (B, N)
         var score = Scores(TokenInputs.Select(mask, lp - lr), mask, steps, hidden); // (B, N)
 
         var diff = score.unsqueeze(2) - score.unsqueeze(1); // (B, N, 1) - (B, 1, N) -> (B, N, N): s_i - s_j
@@ -128,9 +120,8 @@ public sealed class Tpo : IPreferenceObjective
         return TokenInputs.Select(positive, (w * m).sum(-1) / where(positive, total, ones_like(total)));
     }
 
-    private Tensor Hidden(PairStats s, Tensor mask)
+    private Tensor Hidden(Tensor h, Tensor mask)
     {
-        var h = TokenInputs.Require(s, Id, "hidden_states");
         if (h.dim() != 4 || !h.shape.Take(3).SequenceEqual(mask.shape))
             throw new ObjectiveException(
                 $"objective '{Id}': input 'hidden_states' must have shape ({string.Join(", ", mask.shape)}, H), "
@@ -139,7 +130,4 @@ public sealed class Tpo : IPreferenceObjective
             throw new ObjectiveException($"objective '{Id}': input 'hidden_states' is not finite where the mask is 1");
         return h;
     }
-
-    private static ObjectiveInput Nway(string key, string description) =>
-        new(key, InputSource.Trainer, null, description) { Shape = "(B, N, T)" };
 }
