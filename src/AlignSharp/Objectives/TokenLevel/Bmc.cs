@@ -31,7 +31,8 @@ public sealed class Bmc : IPreferenceObjective
     /// stopwords 0), (B, T) per side.
     /// </summary>
     public static CompletionAnnotation DiffMask { get; } =
-        new("diff_mask", 2, "1 on tokens the edit changed (chosen: insert/replace, rejected: delete/replace; not stopwords)");
+        new("diff_mask", 2, "1 on tokens the edit changed (chosen: insert/replace, rejected: delete/replace; not "
+            + "stopwords)");
 
     /// <inheritdoc />
     public IReadOnlyList<InputRequest> Inputs => [TokenLevelInputs.PairTokens, DiffMask];

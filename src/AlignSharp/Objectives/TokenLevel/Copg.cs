@@ -23,7 +23,8 @@ public sealed class Copg : IPreferenceObjective
     };
 
     /// <summary>Reward R(y) of the first sample, dataset column <c>chosen_score</c>.</summary>
-    public static DatasetColumn FirstReward { get; } = new("chosen_scores", "chosen_score", "reward R(y) of the first sample");
+    public static DatasetColumn FirstReward { get; } = new("chosen_scores", "chosen_score", "reward R(y) of the first "
+        + "sample");
 
     /// <summary>Reward R(y') of the second sample, dataset column <c>rejected_score</c>.</summary>
     public static DatasetColumn SecondReward { get; } =

@@ -25,7 +25,8 @@ public sealed class Dmpo : IPreferenceObjective
         [BetaParam, GammaParam],
         p => new Dmpo(p.Get(BetaParam), p.Get(GammaParam)))
     {
-        Data = "`trajectory` records (task, chosen/rejected message lists); assistant turns are labels, numbered by turn",
+        Data = "`trajectory` records (task, chosen/rejected message lists); assistant turns are labels, numbered by "
+            + "turn",
     };
 
     /// <summary>0-based agent-turn index of each token (-1 where m = 0), (B, T) per side.</summary>
@@ -81,14 +82,16 @@ public sealed class Dmpo : IPreferenceObjective
         var turns = TokenInputs.Integers(Id, $"{name}_num_turns", numTurns, 1, side.Mask, min: 1); // (B)
         var maxId = TokenInputs.Select(side.Mask, j).amax(1); // (B)
         if (maxId.ge(turns).any().item<bool>())
-            throw new ObjectiveException($"objective '{Id}': input '{name}_num_turns' must exceed every turn id of its row");
+            throw new ObjectiveException(
+                $"objective '{Id}': input '{name}_num_turns' must exceed every turn id of its row");
         var dtype = side.Policy.dtype;
         var jf = j.to(dtype);
         var tf = turns.unsqueeze(1).to(dtype).expand_as(jf); // (B) -> (B, T)
         double lnGamma = Math.Log(Gamma);
         var phi = Gamma == 1.0
             ? (tf - jf) / tf
-            : (jf * lnGamma).exp() * (-((tf - jf) * lnGamma).expm1()) / (-(tf * lnGamma).expm1()); // 1 − γ^x = −expm1(x ln γ)
+            // 1 − γ^x = −expm1(x ln γ)
+            : (jf * lnGamma).exp() * (-((tf - jf) * lnGamma).expm1()) / (-(tf * lnGamma).expm1());
         return TokenInputs.Select(side.Mask, phi);
     }
 }

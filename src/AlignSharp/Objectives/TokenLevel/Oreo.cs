@@ -24,7 +24,8 @@ public sealed class Oreo : IPreferenceObjective
     internal static ObjectiveEntry Entry { get; } = new(
         "oreo", "OREO: soft-Bellman residual with a value head, for multi-step reasoning",
         "https://arxiv.org/abs/2412.16145",
-        "mean_states (beta sum_{i>=t} m (lp-lr) + V(s_t) - R)^2 + kl_reg mean_tokens k; k = token_kl or exp(lr-lp)-(lr-lp)-1",
+        "mean_states (beta sum_{i>=t} m (lp-lr) + V(s_t) - R)^2 + kl_reg mean_tokens k; k = token_kl or "
+            + "exp(lr-lp)-(lr-lp)-1",
         [BetaParam, KlRegParam],
         p => new Oreo(p.Get(BetaParam), p.Get(KlRegParam)))
     {
@@ -83,7 +84,8 @@ public sealed class Oreo : IPreferenceObjective
         return new ObjectiveOutput(losses, reward, zeros_like(reward));
     }
 
-    /// <summary>The value model's loss per trajectory (B): the residual's state mean with the policy detached.</summary>
+    /// <summary>The value model's loss per trajectory (B): the residual's state mean with the policy
+    /// detached.</summary>
     public Tensor CriticLosses(PairStats s)
     {
         var x = Read(s);
@@ -99,7 +101,8 @@ public sealed class Oreo : IPreferenceObjective
     {
         var tokens = s.Get(TokenLevelInputs.SingleTokens, Id);
         var targets = s.Get(Targets, Id);
-        var reference = tokens.Reference ?? throw new ObjectiveException($"objective '{Id}' needs per-token reference log-probs");
+        var reference = tokens.Reference
+            ?? throw new ObjectiveException($"objective '{Id}' needs per-token reference log-probs");
         var mask = TokenInputs.Mask(Id, "mask", tokens.Mask, 2, rows: s.Count);
         var states = TokenInputs.Mask(Id, "state_mask", targets.StateMask, 2, mask);
         if ((states & mask.logical_not()).any().item<bool>())
@@ -124,7 +127,8 @@ public sealed class Oreo : IPreferenceObjective
     /// <summary>Suffix sums Σ_{i≥t} q[i] (B, T).</summary>
     private static Tensor Tail(Tensor q) => q.flip(1).cumsum(1).flip(1);
 
-    /// <summary>For each t, the sum of q over the tokens of the segment t lies in (segments start at states) (B, T).</summary>
+    /// <summary>For each t, the sum of q over the tokens of the segment t lies in (segments start at states) (B,
+    /// T).</summary>
     private static Tensor OwnSegment(Tensor q, Tensor states)
     {
         var segment = states.to(ScalarType.Int64).cumsum(1); // (B, T): 0 before the first state, then 1, 2, ...

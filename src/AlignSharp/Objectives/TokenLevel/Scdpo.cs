@@ -20,7 +20,8 @@ public sealed class Scdpo : IPreferenceObjective
         [BetaParam],
         p => new Scdpo(p.Get(BetaParam)))
     {
-        Data = "`steps` records (prompt, prefix steps, chosen/rejected suffix); the prefix stays in both completions, P = its tokens",
+        Data = "`steps` records (prompt, prefix steps, chosen/rejected suffix); the prefix stays in both completions, "
+            + "P = its tokens",
     };
 
     /// <summary>Tokens of the shared correct prefix at the start of each completion (P), (B) per side.</summary>

@@ -18,7 +18,8 @@ public sealed class Sdpo : IPreferenceObjective
         [BetaParam],
         p => new Sdpo(p.Get(BetaParam)))
     {
-        Data = "`segment` records (history, chosen/rejected turns, key segment [start, end]); its agent tokens are counted",
+        Data = "`segment` records (history, chosen/rejected turns, key segment [start, end]); its agent tokens are "
+            + "counted",
     };
 
     /// <summary>1 on the agent tokens of the key segment, (B, T) per side.</summary>

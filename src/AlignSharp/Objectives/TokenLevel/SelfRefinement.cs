@@ -24,8 +24,10 @@ internal static class SelfRefinement
         var r = s.Get(Request, objective);
         var ones = ones_like(s.PolicyChosen, ScalarType.Bool);
         Tensor V(string key, Tensor t) => TokenInputs.Values(objective, key, t, ones);
-        var margin = (V("policy_chosen_logps_aug", r.PolicyChosen) - V("reference_chosen_logps_aug", r.ReferenceChosen))
-            - (V("policy_rejected_logps_aug", r.PolicyRejected) - V("reference_rejected_logps_aug", r.ReferenceRejected));
+        var chosen = V("policy_chosen_logps_aug", r.PolicyChosen) - V("reference_chosen_logps_aug", r.ReferenceChosen);
+        var rejected = V("policy_rejected_logps_aug", r.PolicyRejected)
+            - V("reference_rejected_logps_aug", r.ReferenceRejected);
+        var margin = chosen - rejected;
         return (beta * margin).detach();
     }
 }

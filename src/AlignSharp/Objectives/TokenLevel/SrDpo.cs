@@ -3,7 +3,8 @@ using F = TorchSharp.torch.nn.functional;
 namespace AlignSharp.Objectives.TokenLevel;
 
 /// <summary>
-/// Sr-DPO, quality-aware self-refinement (https://arxiv.org/abs/2405.21040, Algorithm 1): <c>loss = −log σ(βh − λΔ)</c>, Δ the stop-gradient DPO margin
+/// Sr-DPO, quality-aware self-refinement (https://arxiv.org/abs/2405.21040, Algorithm 1): <c>loss = −log σ(βh −
+/// λΔ)</c>, Δ the stop-gradient DPO margin
 /// of the same pair under a refinement prompt (<see cref="SelfRefinement"/>).
 /// Intuition: the policy itself, told to answer as well as it can, says how much better the chosen response is;
 /// pairs it already separates well ask for less margin.
@@ -24,7 +25,8 @@ public sealed class SrDpo : IPreferenceObjective
         [BetaParam, LambdaParam],
         p => new SrDpo(p.Get(BetaParam), p.Get(LambdaParam)))
     {
-        Data = "`refinement` records (prompt, chosen, rejected, optional refinement prompt); a second pass on prompt p + x",
+        Data = "`refinement` records (prompt, chosen, rejected, optional refinement prompt); a second pass on prompt "
+            + "p + x",
     };
 
     /// <summary>Creates Sr-DPO.</summary>

@@ -16,12 +16,14 @@ public sealed class StepDpo : IPreferenceObjective
 
     /// <summary>Catalog entry.</summary>
     internal static ObjectiveEntry Entry { get; } = new(
-        "step_dpo", "Step-DPO: DPO on the next reasoning step after a correct prefix", "https://arxiv.org/abs/2406.18629",
+        "step_dpo", "Step-DPO: DPO on the next reasoning step after a correct prefix",
+        "https://arxiv.org/abs/2406.18629",
         "DPO(S(lp_w,m_w), S(lr_w,m_w), S(lp_l,m_l), S(lr_l,m_l)); completion = one step, prefix steps in the prompt",
         [BetaParam],
         p => new StepDpo(p.Get(BetaParam)))
     {
-        Data = "`steps` records (prompt, prefix steps, chosen/rejected next step); the prefix is appended to the prompt",
+        Data = "`steps` records (prompt, prefix steps, chosen/rejected next step); the prefix is appended to the "
+            + "prompt",
     };
 
     /// <summary>Creates Step-DPO.</summary>

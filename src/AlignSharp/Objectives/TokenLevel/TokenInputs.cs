@@ -15,7 +15,8 @@ internal sealed record TokenSide(Tensor Policy, Tensor? Reference, Tensor Mask)
 
 /// <summary>
 /// Checking per-token inputs (named by their keys in the token-level golden schema, spec
-/// objectives-tokenlevel.md) and the masked arithmetic every token-level objective shares. Masked slots are read with select (<c>m ? v : 0</c>), never multiplication, so non-finite
+/// objectives-tokenlevel.md) and the masked arithmetic every token-level objective shares. Masked slots are read with
+/// select (<c>m ? v : 0</c>), never multiplication, so non-finite
 /// padding cannot leak. Every problem is an <see cref="ObjectiveException"/> naming the objective and the key.
 /// Legend: B pairs (or prompts), N responses per prompt, T tokens, H hidden size.
 /// </summary>
@@ -43,7 +44,8 @@ internal static class TokenInputs
     {
         CheckShape(objective, key, t, dims, like);
         if (rows >= 0 && t.shape[0] != rows)
-            throw new ObjectiveException($"objective '{objective}': input '{key}' has {t.shape[0]} rows, the batch {rows}");
+            throw new ObjectiveException(
+                $"objective '{objective}': input '{key}' has {t.shape[0]} rows, the batch {rows}");
         if ((t.ne(0) & t.ne(1)).any().item<bool>())
             throw new ObjectiveException($"objective '{objective}': input '{key}' must hold only 0 and 1");
         return t.dtype == ScalarType.Bool ? t : t.ne(0);
@@ -58,7 +60,8 @@ internal static class TokenInputs
         {
             var at = bad.nonzero()[0].data<long>().ToArray();
             throw new ObjectiveException(
-                $"objective '{objective}': input '{key}' at [{string.Join(", ", at)}] is not finite where the mask is 1");
+                $"objective '{objective}': input '{key}' at [{string.Join(", ", at)}] is not finite where the mask "
+                + "is 1");
         }
         return t;
     }
@@ -117,6 +120,7 @@ internal static class TokenInputs
                 $"objective '{objective}': input '{key}' must have {dims} dimension(s), got {Shape(t.shape)}");
         if (like is not null && !t.shape.SequenceEqual(like.shape.Take(dims)))
             throw new ObjectiveException(
-                $"objective '{objective}': input '{key}' has shape {Shape(t.shape)}, expected {Shape(like.shape.Take(dims))}");
+                $"objective '{objective}': input '{key}' has shape {Shape(t.shape)}, "
+                + $"expected {Shape(like.shape.Take(dims))}");
     }
 }

@@ -39,7 +39,8 @@ public sealed record CompletionAnnotation(string Name, int Dims, string Meaning)
     }
 }
 
-/// <summary>Per-token log-probs of single responses (one per row): policy, reference (or null) and mask, (B, T).</summary>
+/// <summary>Per-token log-probs of single responses (one per row): policy, reference (or null) and mask, (B,
+/// T).</summary>
 /// <param name="Policy">Policy log-probs (B, T).</param>
 /// <param name="Reference">Reference log-probs (B, T), or null.</param>
 /// <param name="Mask">1 on label tokens (B, T).</param>
@@ -71,7 +72,8 @@ public sealed record ResponseTokenLogProbs : InputRequest<ResponseTokens>
     }
 }
 
-/// <summary>OREO's targets: value estimates and state positions (B, T), outcome rewards (B), optional exact KL (B, T).</summary>
+/// <summary>OREO's targets: value estimates and state positions (B, T), outcome rewards (B), optional exact KL (B,
+/// T).</summary>
 /// <param name="Values">V(s_t) for the state before token t (B, T).</param>
 /// <param name="StateMask">1 where the state before token t is scored (B, T).</param>
 /// <param name="Rewards">Outcome reward R (B).</param>
@@ -102,7 +104,8 @@ public sealed record OreoInputs : InputRequest<OreoTargets>
     {
         missing = new[] { "values", "state_mask", "rewards" }.FirstOrDefault(k => !keyed.ContainsKey(k)) ?? "";
         return missing.Length > 0 ? null
-            : new OreoTargets(keyed["values"], keyed["state_mask"], keyed["rewards"], keyed.GetValueOrDefault("token_kl"));
+            : new OreoTargets(
+                keyed["values"], keyed["state_mask"], keyed["rewards"], keyed.GetValueOrDefault("token_kl"));
     }
 }
 
@@ -113,7 +116,8 @@ public sealed record OreoInputs : InputRequest<OreoTargets>
 /// <param name="StepIds">Step 1..K of each token, 0 = none (B, N, T).</param>
 /// <param name="Hidden">Last-layer policy hidden states (B, N, T, H), with gradient.</param>
 /// <param name="Scores">Tree scores (B, N), higher is better; response 0 is the best.</param>
-public sealed record ResponseTree(Tensor Policy, Tensor Reference, Tensor Mask, Tensor StepIds, Tensor Hidden, Tensor Scores);
+public sealed record ResponseTree(
+    Tensor Policy, Tensor Reference, Tensor Mask, Tensor StepIds, Tensor Hidden, Tensor Scores);
 
 /// <summary>
 /// N scored responses per prompt split in steps, with per-token log-probs and hidden states (TPO); keys
@@ -152,7 +156,8 @@ public sealed record ResponseTreeInputs : InputRequest<ResponseTree>
 /// <param name="PolicyRejected">π(y⁻ | p ⊕ x) summed (B).</param>
 /// <param name="ReferenceChosen">π_ref(y⁺ | p ⊕ x) summed (B).</param>
 /// <param name="ReferenceRejected">π_ref(y⁻ | p ⊕ x) summed (B).</param>
-public sealed record RefinedSums(Tensor PolicyChosen, Tensor PolicyRejected, Tensor ReferenceChosen, Tensor ReferenceRejected);
+public sealed record RefinedSums(
+    Tensor PolicyChosen, Tensor PolicyRejected, Tensor ReferenceChosen, Tensor ReferenceRejected);
 
 /// <summary>
 /// Sr-DPO / Sr-IPO's second pass: the same responses scored after the refinement prompt
@@ -161,7 +166,10 @@ public sealed record RefinedSums(Tensor PolicyChosen, Tensor PolicyRejected, Ten
 public sealed record RefinedLogProbs : InputRequest<RefinedSums>
 {
     private static readonly string[] Required =
-        ["policy_chosen_logps_aug", "policy_rejected_logps_aug", "reference_chosen_logps_aug", "reference_rejected_logps_aug"];
+    [
+        "policy_chosen_logps_aug", "policy_rejected_logps_aug",
+        "reference_chosen_logps_aug", "reference_rejected_logps_aug",
+    ];
 
     /// <inheritdoc />
     public override IReadOnlyList<string> Keys => Required;

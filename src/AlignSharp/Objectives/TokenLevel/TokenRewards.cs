@@ -38,7 +38,8 @@ public static class TokenRewards
         return new TokenRewardsResult(r, cumulative, r.sum(1));
     }
 
-    /// <summary>Computes from the golden keys <c>policy_token_logps</c>, <c>reference_token_logps</c>, <c>mask</c>.</summary>
+    /// <summary>Computes from the golden keys <c>policy_token_logps</c>, <c>reference_token_logps</c>,
+    /// <c>mask</c>.</summary>
     public static TokenRewardsResult Compute(PairStats s, ObjectiveParams parameters)
     {
         parameters.Objective = Entry.Id;
@@ -48,7 +49,8 @@ public static class TokenRewards
             throw new ObjectiveException($"objective '{Entry.Id}' has no parameter '{unknown}' (known: beta)");
         var tokens = s.Get(TokenLevelInputs.SingleTokens, Entry.Id);
         var reference = tokens.Reference
-            ?? throw new ObjectiveException($"objective '{Entry.Id}' needs the per-token input 'reference_token_logps'");
+            ?? throw new ObjectiveException(
+                $"objective '{Entry.Id}' needs the per-token input 'reference_token_logps'");
         var mask = TokenInputs.Mask(Entry.Id, "mask", tokens.Mask, 2, rows: s.Count);
         return Compute(TokenInputs.Values(Entry.Id, "policy_token_logps", tokens.Policy, mask),
             TokenInputs.Values(Entry.Id, "reference_token_logps", reference, mask), mask, beta);

@@ -30,7 +30,8 @@ public sealed class Tpo : IPreferenceObjective
         [BetaParam, FormParam],
         p => new Tpo(p.Get(BetaParam), p.Get(FormParam) == "code"))
     {
-        Data = "`tree` records (prompt, N responses as lists of steps, scores); step ids clipped to the shortest response",
+        Data = "`tree` records (prompt, N responses as lists of steps, scores); step ids clipped to the shortest "
+            + "response",
     };
 
     /// <summary>N scored, step-split responses per prompt with per-token log-probs and hidden states.</summary>
@@ -71,7 +72,8 @@ public sealed class Tpo : IPreferenceObjective
         var lr = TokenInputs.Values(Id, "reference_token_logps", tree.Reference, mask);
         var steps = TokenInputs.Integers(Id, "step_ids", tree.StepIds, 3, mask, mask, min: 0); // (B, N, T)
         var hidden = Hidden(tree.Hidden, mask); // (B, N, T, H)
-        var scores = TokenInputs.Values(Id, "scores", tree.Scores, ones(mask.shape[0], mask.shape[1], ScalarType.Bool)); // (B, N)
+        var all = ones(mask.shape[0], mask.shape[1], ScalarType.Bool); // (B, N)
+        var scores = TokenInputs.Values(Id, "scores", tree.Scores, all); // (B, N)
         var score = Scores(TokenInputs.Select(mask, lp - lr), mask, steps, hidden); // (B, N)
 
         var diff = score.unsqueeze(2) - score.unsqueeze(1); // (B, N, 1) - (B, 1, N) -> (B, N, N): s_i - s_j
@@ -90,7 +92,8 @@ public sealed class Tpo : IPreferenceObjective
             losses = terms.sum([1, 2]) / ordered.sum([1, 2]).clamp_min(1).to(terms.dtype);
         }
         var worst = scores.argmin(1, keepdim: true); // (B, 1)
-        return new ObjectiveOutput(losses, (Beta * score[.., 0]).detach(), (Beta * score.gather(1, worst).squeeze(1)).detach());
+        var worstScore = score.gather(1, worst).squeeze(1); // (B, 1) -> (B)
+        return new ObjectiveOutput(losses, (Beta * score[.., 0]).detach(), (Beta * worstScore).detach());
     }
 
     /// <summary>Response scores s(n) (B, N) from masked log-ratios q, step ids and hidden states.</summary>
@@ -105,7 +108,8 @@ public sealed class Tpo : IPreferenceObjective
             var count = inStep.sum(-1).to(q.dtype); // (B, N)
             var safeCount = count.clamp_min(1);
             means.Add(TokenInputs.Sum(q, inStep) / safeCount); // (B, N)
-            var h = TokenInputs.Select(inStep.unsqueeze(3), hidden).sum(2) / safeCount.unsqueeze(2); // (B, N, T, H) -> (B, N, H)
+            // (B, N, T, H) -> (B, N, H): mean hidden state of the step
+            var h = TokenInputs.Select(inStep.unsqueeze(3), hidden).sum(2) / safeCount.unsqueeze(2);
             var anchor = h[.., ..1, ..]; // (B, 1, H): response 0's step mean
             var norms = (h.norm(-1) * anchor.norm(-1)).clamp_min(1e-30); // (B, N)
             var cosine = (h * anchor).sum(-1) / norms; // (B, N)

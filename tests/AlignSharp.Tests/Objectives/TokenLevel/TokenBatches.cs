@@ -4,7 +4,8 @@ using static TorchSharp.torch;
 
 namespace AlignSharp.Tests.Objectives.TokenLevel;
 
-/// <summary>One side of a random per-token batch: log-probs (B, T), reference (B, T), 0/1 mask (B, T); padding -99.</summary>
+/// <summary>One side of a random per-token batch: log-probs (B, T), reference (B, T), 0/1 mask (B, T); padding
+/// -99.</summary>
 internal sealed record Side(double[,] Policy, double[,] Reference, double[,] Mask)
 {
     public int B => Policy.GetLength(0);

@@ -4,7 +4,8 @@ using AlignSharp.Cli.Commands;
 
 namespace AlignSharp.Tests.Objectives.TokenLevel;
 
-/// <summary>`alignsharp objectives eval` on the token-level golden file, and `list` showing the token-level table.</summary>
+/// <summary>`alignsharp objectives eval` on the token-level golden file, and `list` showing the token-level
+/// table.</summary>
 public sealed class TokenLevelEvalCommandTests
 {
     private static (int Code, string Out, string Err) Run(params string[] args)
@@ -50,7 +51,8 @@ public sealed class TokenLevelEvalCommandTests
         {
             var (code, _, err) = Run("eval", "--input", path);
             Assert.Equal(1, code);
-            Assert.Contains("case 0 ('step_dpo'), batch 0: objective 'step_dpo': input 'chosen_mask' must hold only 0 and 1", err);
+            Assert.Contains("case 0 ('step_dpo'), batch 0: objective 'step_dpo': input 'chosen_mask' must hold only 0 "
+                + "and 1", err);
         }
         finally { File.Delete(path); }
     }

@@ -6,7 +6,8 @@ using static TorchSharp.torch;
 
 namespace AlignSharp.Tests.Objectives.TokenLevel;
 
-/// <summary>The limit-case identities of spec/objectives-tokenlevel.md, one test per identity, plus gradient flow.</summary>
+/// <summary>The limit-case identities of spec/objectives-tokenlevel.md, one test per identity, plus gradient
+/// flow.</summary>
 public sealed class TokenLevelLimitTests
 {
     private const int B = 5, T = 7;
