@@ -1,6 +1,7 @@
 using AlignSharp.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using AlignSharp.IO;
 
 namespace AlignSharp.Training;
 
@@ -20,14 +21,19 @@ public static class TrainingCheckpoint
     {
         Directory.CreateDirectory(outputDir);
         string final = Path.Combine(outputDir, $"checkpoint-{state.Step}");
-        string tmp = Path.Combine(outputDir, $".checkpoint-{state.Step}.tmp-{Environment.ProcessId}");
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        ModelWeights.Save(model, tmp); // creates tmp with config.json + model.safetensors
-        optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
-        state.Write(Path.Combine(tmp, StateFile));
-        ReplaceDirectory(tmp, final);
-        AtomicFile.WriteAllText(Path.Combine(outputDir, LatestFile), Path.GetFileName(final));
-        Prune(outputDir, keepLast);
+        RemoveTornWrites(outputDir);
+        string name = Path.GetFileName(final);
+        AtomicFile.WriteDirectory(final, tmp =>
+        {
+            ModelWeights.Save(model, tmp); // fills tmp with config.json + model.safetensors
+            CrashPoints.Reach($"{name}/weights");
+            optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
+            CrashPoints.Reach($"{name}/optimizer");
+            state.Write(Path.Combine(tmp, StateFile));
+        });
+        CrashPoints.Reach($"{name}/renamed"); // complete, but "latest" still names the previous checkpoint
+        AtomicFile.WriteAllText(Path.Combine(outputDir, LatestFile), name);
+        Prune(outputDir, keepLast, final);
         return final;
     }
 
@@ -53,36 +59,42 @@ public static class TrainingCheckpoint
         return TrainerState.Read(Path.Combine(dir, StateFile));
     }
 
-    private static void ReplaceDirectory(string tmp, string final)
+    /// <summary>
+    /// Deletes temporary checkpoint folders (<c>.checkpoint-N.tmp-PID-...</c>) left by a process that died mid-write
+    /// (PID no longer running); they were never named by <c>latest</c>, so nothing refers to them.
+    /// </summary>
+    private static void RemoveTornWrites(string outputDir)
     {
-        string? old = null;
-        if (Directory.Exists(final))
+        foreach (var dir in Directory.GetDirectories(outputDir, ".checkpoint-*" + AtomicFile.TempMarker + "*"))
         {
-            old = final + $".old-{Environment.ProcessId}";
-            Directory.Move(final, old);
+            int at = dir.LastIndexOf(AtomicFile.TempMarker, StringComparison.Ordinal) + AtomicFile.TempMarker.Length;
+            if (int.TryParse(dir[at..].Split('-')[0], out int pid) && pid != Environment.ProcessId && ProcessIsAlive(pid)) continue;
+            Directory.Delete(dir, true);
         }
-        Directory.Move(tmp, final);
-        if (old is not null) Directory.Delete(old, true);
     }
 
-    private static void Prune(string outputDir, int keepLast)
+    private static bool ProcessIsAlive(int pid)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException) { return false; } // no such process
+    }
+
+    /// <summary>
+    /// Keeps <paramref name="latest"/> (just written, named by <c>latest</c>) and the newest other checkpoints up to
+    /// <paramref name="keepLast"/> in all. After a resume from an older checkpoint, newer step numbers may exist;
+    /// they never push out the checkpoint the run continues from.
+    /// </summary>
+    private static void Prune(string outputDir, int keepLast, string latest)
     {
         if (keepLast <= 0) return;
         var steps = Directory.GetDirectories(outputDir, "checkpoint-*")
+            .Where(d => !string.Equals(Path.GetFullPath(d), Path.GetFullPath(latest), StringComparison.Ordinal))
             .Select(d => (Dir: d, Ok: int.TryParse(Path.GetFileName(d)["checkpoint-".Length..], out var n), N: n))
-            .Where(x => x.Ok).OrderByDescending(x => x.N).Skip(keepLast);
+            .Where(x => x.Ok).OrderByDescending(x => x.N).Skip(keepLast - 1);
         foreach (var s in steps) Directory.Delete(s.Dir, true);
-    }
-}
-
-/// <summary>Atomic small-file writes: temp file in the same folder, then rename.</summary>
-public static class AtomicFile
-{
-    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> atomically.</summary>
-    public static void WriteAllText(string path, string text)
-    {
-        string tmp = $"{path}.{Environment.ProcessId}.tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
     }
 }
