@@ -14,6 +14,8 @@ namespace AlignSharp.Training;
 public sealed class CachedReference : IReferenceStrategy
 {
     private readonly CausalLM model;
+    private readonly bool ownsModel = true;
+    private readonly Func<IDisposable>? referenceMode;
     private readonly string file;
     private readonly Dictionary<UInt128, double> values = [];
     private bool dirty;
@@ -24,6 +26,23 @@ public sealed class CachedReference : IReferenceStrategy
         this.model = model;
         model.eval();
         foreach (var p in model.parameters()) p.requires_grad = false;
+        Directory.CreateDirectory(cacheRoot);
+        file = Path.Combine(cacheRoot, $"reflogps-{WeightsHash(model)}.bin");
+        if (File.Exists(file)) Load();
+        LoadedRows = values.Count;
+    }
+
+    /// <summary>
+    /// Caches what <paramref name="model"/> computes inside <paramref name="referenceMode"/> (an adapter run's policy
+    /// with its adapter disabled, so no second copy exists). The model is not owned and its parameters are not touched;
+    /// the weights hash is the base's (adapters are not parameters of the model), so the cache is shared with full
+    /// fine-tuning runs of the same base.
+    /// </summary>
+    public CachedReference(CausalLM model, string cacheRoot, Func<IDisposable> referenceMode)
+    {
+        this.model = model;
+        ownsModel = false;
+        this.referenceMode = referenceMode;
         Directory.CreateDirectory(cacheRoot);
         file = Path.Combine(cacheRoot, $"reflogps-{WeightsHash(model)}.bin");
         if (File.Exists(file)) Load();
@@ -84,13 +103,14 @@ public sealed class CachedReference : IReferenceStrategy
     public void Dispose()
     {
         Save();
-        model.Dispose();
+        if (ownsModel) model.Dispose();
     }
 
     private void Fill(PreferenceBatch batch, Device device)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
+        using var mode = referenceMode?.Invoke();
         Forwards++;
         var sums = BatchLogProbs.Of(model, batch, device).Sums.to(ScalarType.Float64).cpu().data<double>().ToArray();
         var keys = Keys(batch);

@@ -48,4 +48,8 @@ public sealed record TrainingOptions
     public int Threads { get; init; }
     /// <summary>Batch order: length-bucketed (less padding) or random; both shuffled deterministically under the seed.</summary>
     public BatchOrder BatchOrder { get; init; } = BatchOrder.Bucketed;
+    /// <summary>
+    /// Recompute each decoder block during backward instead of keeping its activations (less memory, one more forward).
+    /// </summary>
+    public bool GradientCheckpointing { get; init; }
 }
