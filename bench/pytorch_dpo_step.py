@@ -264,7 +264,12 @@ def run_gemm(a):
         torch.mm(x, y)
         times.append(time.perf_counter() - t0)
     med = statistics.median(times)
-    return {"kind": "gemm", "threads": a.threads, "size": n, "seconds": med, "gflops": 2 * n ** 3 / med / 1e9}
+    # A BLAS kernel forced onto the wrong CPU can be fast and wrong: check one product against float64.
+    xs, ys = x[:256, :256], y[:256, :256]
+    err = (torch.mm(xs, ys).double() - torch.mm(xs.double(), ys.double())).abs().max().item()
+    return {"kind": "gemm", "threads": a.threads, "size": n, "seconds": med, "gflops": 2 * n ** 3 / med / 1e9,
+            "max_abs_error_vs_fp64": err, "correct": err < 1e-3,
+            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "")}
 
 
 def run_step(a):

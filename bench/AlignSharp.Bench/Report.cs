@@ -70,13 +70,18 @@ internal static class Report
             .OrderBy(x => x.Lib).ThenBy(x => x.Grad).ThenBy(x => x.Mode).ToList();
         var extras = records.Where(r => Str(r, "kind") is not ("gemm" or "step" or "logprobs")).ToList();
 
-        var ratios = Ratios(steps);
+        var withheld = WithheldThreads(gemm);
+        var ratios = Ratios(steps).Where(r => !withheld.ContainsKey(r["threads"]!.GetValue<int>())).ToList();
         WriteAtomic(Path.Combine(outDir, "summary.csv"), Csv(steps));
         var json = new JsonObject
         {
             ["gemm"] = new JsonArray(gemm.Select(g => (JsonNode)new JsonObject { ["lib"] = g.Lib, ["threads"] = g.Threads, ["size"] = g.Size, ["gflops"] = g.Gflops }).ToArray()),
             ["steps"] = JsonSerializer.SerializeToNode(steps),
             ["ratios"] = JsonSerializer.SerializeToNode(ratios),
+            ["ratios_withheld"] = new JsonArray(withheld.Select(w => (JsonNode)new JsonObject
+            {
+                ["threads"] = w.Key, ["reason"] = w.Value,
+            }).ToArray()),
             ["logprobs"] = new JsonArray(logprobs.Select(l => (JsonNode)new JsonObject
             {
                 ["lib"] = l.Lib, ["mode"] = l.Mode, ["grad"] = l.Grad, ["vocab"] = l.Vocab, ["rows"] = l.Rows, ["seq"] = l.Seq,
@@ -85,11 +90,36 @@ internal static class Report
             ["other"] = new JsonArray(extras.Select(e => e.DeepClone()).ToArray()),
         };
         WriteAtomic(Path.Combine(outDir, "summary.json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        var md = Markdown(gemm, steps, ratios, logprobs, extras);
+        var md = Markdown(gemm, steps, ratios, withheld, logprobs, extras);
         WriteAtomic(Path.Combine(outDir, "summary.md"), md);
         Chart.Write(steps, Path.Combine(outDir, "chart.png"));
         Console.WriteLine(md);
     }
+
+    /// <summary>
+    /// A baseline is only compared at its best: where PyTorch's best GEMM rate at a thread count is below
+    /// <see cref="MinBaselineGemmRatio"/> of AlignSharp's in the same run, its BLAS is misconfigured (e.g. OpenBLAS's
+    /// generic kernel on a CPU it does not recognise) and every ratio at that thread count would measure the BLAS,
+    /// not the libraries. Returns thread count -> the reason the ratios are withheld.
+    /// </summary>
+    internal static Dictionary<int, string> WithheldThreads(List<(string Lib, int Threads, int Size, double Gflops)> gemm)
+    {
+        var reasons = new Dictionary<int, string>();
+        foreach (var threads in gemm.Select(g => g.Threads).Distinct())
+        {
+            double Best(string lib) => gemm.Where(g => g.Lib == lib && g.Threads == threads)
+                .Select(g => g.Gflops).DefaultIfEmpty(double.NaN).Max();
+            double pt = Best("pytorch"), asharp = Best("alignsharp");
+            if (double.IsNaN(pt) || double.IsNaN(asharp) || pt >= MinBaselineGemmRatio * asharp) continue;
+            reasons[threads] = $"PyTorch's GEMM {F(pt, 1)} GFLOP/s is below {MinBaselineGemmRatio:0.0}x AlignSharp's " +
+                $"{F(asharp, 1)} GFLOP/s at {threads} thread(s): the baseline's BLAS is not at its best, so ratios " +
+                "would measure the BLAS kernel, not the libraries";
+        }
+        return reasons;
+    }
+
+    /// <summary>The lowest baseline/AlignSharp GEMM rate at which step ratios are still reported.</summary>
+    internal const double MinBaselineGemmRatio = 0.8;
 
     /// <summary>Per model and thread count: identical-work and pipeline ratios (AlignSharp tokens/s over PyTorch tokens/s).</summary>
     private static List<JsonObject> Ratios(List<StepSummary> steps)
@@ -124,9 +154,17 @@ internal static class Report
     }
 
     private static string Markdown(List<(string Lib, int Threads, int Size, double Gflops)> gemm, List<StepSummary> steps, List<JsonObject> ratios,
-        List<(string Lib, string Mode, bool Grad, int Vocab, int Rows, int Seq, double DeltaMiB, double Seconds)> logprobs, List<JsonObject> extras)
+        Dictionary<int, string> withheld, List<(string Lib, string Mode, bool Grad, int Vocab, int Rows, int Seq, double DeltaMiB, double Seconds)> logprobs, List<JsonObject> extras)
     {
         var sb = new StringBuilder();
+        foreach (var e in extras.Where(e => Str(e, "kind") == "baseline_blas"))
+        {
+            sb.AppendLine($"### Baseline BLAS kernel: {Str(e, "chosen")} (OpenBLAS detects this CPU as {Str(e, "detected")})\n");
+            sb.AppendLine("| OPENBLAS_CORETYPE | GFLOP/s (1 thread, n = 1024) | correct |\n|---|---:|---|");
+            foreach (var (name, c) in e["candidates"]!.AsObject())
+                sb.AppendLine($"| {name} | {F(Num(c!.AsObject(), "gflops"), 1)} | {(c["correct"]!.GetValue<bool>() ? "yes" : "no")} |");
+            sb.AppendLine();
+        }
         sb.AppendLine("### fp32 GEMM (torch.mm, n x n x n, median)\n");
         sb.AppendLine("| library | threads | n | GFLOP/s |\n|---|---:|---:|---:|");
         foreach (var g in gemm) sb.AppendLine($"| {g.Lib} | {g.Threads} | {g.Size} | {F(g.Gflops, 1)} |");
@@ -139,6 +177,7 @@ internal static class Report
         sb.AppendLine("\n### Ratios (AlignSharp tokens/s / PyTorch tokens/s)\n");
         sb.AppendLine("| model | threads | identical work | AlignSharp cached ref vs PyTorch ref-every-step + full log-softmax | AlignSharp cached vs forward ref | peak RSS AlignSharp / PyTorch |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var (threads, reason) in withheld) sb.AppendLine($"| all | {threads} | withheld: {reason} | | | |");
         foreach (var r in ratios)
             sb.AppendLine($"| {r["model"]} | {r["threads"]} | {R(r, "identical_work")} | {R(r, "pipeline_vs_trl_style")} | {R(r, "alignsharp_cached_vs_forward")} | {R(r, "peak_memory_ratio")} |");
         if (logprobs.Count > 0)
@@ -159,7 +198,7 @@ internal static class Report
             double ratio = Num(e["random"]!.AsObject(), "total_tokens") / Num(e["bucketed"]!.AsObject(), "total_tokens");
             sb.AppendLine($"\nTokens processed per epoch, random / bucketed: {F(ratio, 2)}x (step cost grows at least linearly with padded tokens).");
         }
-        foreach (var e in extras.Where(e => Str(e, "kind") != "padding")) sb.AppendLine($"\n`{e.ToJsonString()}`");
+        foreach (var e in extras.Where(e => Str(e, "kind") is not ("padding" or "baseline_blas"))) sb.AppendLine($"\n`{e.ToJsonString()}`");
         return sb.ToString();
     }
 

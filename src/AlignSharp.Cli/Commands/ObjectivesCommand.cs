@@ -108,7 +108,7 @@ public sealed class ObjectivesCommand : ICliCommand
             foreach (var p in e.Parameters)
                 sb.AppendLine($"    {p.Name}={p.DefaultText}  ({(p is NumberParameter ? "in " : "one of ")}{p.AcceptedText})  {p.Description}");
             foreach (var i in e.Inputs)
-                sb.AppendLine($"    input {i.Key} {i.Shape} from {(i.Source == InputSource.Dataset ? $"column {i.Column}" : "trainer")}: {i.Description}");
+                sb.AppendLine($"    input {string.Join(", ", i.Keys)} {i.Shape} from {i.Source.Replace("`", "")}: {i.Description}");
         }
         return sb.ToString().TrimEnd();
     }
@@ -134,8 +134,9 @@ public sealed class ObjectivesCommand : ICliCommand
                 })]),
                 ["inputs"] = new JsonArray([.. e.Inputs.Select(i => (JsonNode)new JsonObject
                 {
-                    ["key"] = i.Key, ["shape"] = i.Shape, ["source"] = i.Source == InputSource.Dataset ? "dataset" : "trainer",
-                    ["column"] = i.Column, ["description"] = i.Description,
+                    ["request"] = i.GetType().Name, ["keys"] = new JsonArray([.. i.Keys.Select(k => (JsonNode)k)]),
+                    ["shape"] = i.Shape, ["source"] = i is DatasetColumn ? "dataset" : "trainer",
+                    ["column"] = (i as DatasetColumn)?.Column, ["description"] = i.Description,
                 })]),
             });
         }

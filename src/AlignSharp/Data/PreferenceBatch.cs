@@ -3,21 +3,67 @@ using static TorchSharp.torch;
 
 namespace AlignSharp.Data;
 
+/// <summary>What the rows of a <see cref="PreferenceBatch"/> are.</summary>
+public enum BatchKind
+{
+    /// <summary>B preference pairs as 2B rows: chosen rows 0..B-1, then rejected rows B..2B-1.</summary>
+    Pairs,
+    /// <summary>N unpaired (prompt, completion, desirable/undesirable) examples as N rows (KTO).</summary>
+    Unpaired,
+}
+
 /// <summary>
-/// One collated batch of B pairs as 2B rows: chosen rows 0..B-1, then rejected rows B..2B-1, right-padded to T.
-/// <c>CompletionMask[r, t]</c> is 1 where token t of row r is a completion token (scored by log-probs; prompt
-/// tokens never are). Tensors live on the CPU; the trainer moves them.
+/// One collated batch of examples as rows of (prompt + completion), right-padded to T: for <see cref="BatchKind.Pairs"/>
+/// B pairs as 2B rows (chosen rows 0..B-1, then rejected rows B..2B-1), for <see cref="BatchKind.Unpaired"/> N
+/// examples as N rows. <c>CompletionMask[r, t]</c> is 1 where token t of row r is a completion token (scored by
+/// log-probs; prompt tokens never are). Tensors live on the CPU; the trainer moves them.
 /// </summary>
 public sealed record PreferenceBatch(Tensor InputIds, Tensor AttentionMask, Tensor PositionIds, Tensor CompletionMask, IReadOnlyList<TokenizedPair> Pairs) : IDisposable
 {
-    /// <summary>Pairs in the batch (B).</summary>
-    public int Count => Pairs.Count;
+    /// <summary>The unpaired examples of an unpaired batch (one row each); null for a batch of pairs.</summary>
+    public IReadOnlyList<TokenizedUnpaired>? Examples { get; init; }
 
-    /// <summary>Per-pair numeric extras gathered into (B) tensors, for keys every pair has.</summary>
+    /// <summary>Pairs or unpaired examples.</summary>
+    public BatchKind Kind => Examples is null ? BatchKind.Pairs : BatchKind.Unpaired;
+
+    /// <summary>Examples in the batch: B pairs or N unpaired examples.</summary>
+    public int Count => Examples?.Count ?? Pairs.Count;
+
+    /// <summary>
+    /// The (prompt, completion) of every row, in row order; the rows are <see cref="Slots"/> groups of
+    /// <see cref="Count"/>, group s holding the s-th completion of each example (pairs: chosen, then rejected).
+    /// </summary>
+    public IReadOnlyList<(int[] Prompt, int[] Completion)> Rows => Examples is { } u
+        ? [.. u.Select(x => (x.Prompt, x.Completion))]
+        : [.. Pairs.Select(p => (p.Prompt, p.Chosen)), .. Pairs.Select(p => (p.Prompt, p.Rejected))];
+
+    /// <summary>Completions per example: 2 for pairs, 1 for unpaired examples.</summary>
+    public int Slots => Kind == BatchKind.Pairs ? 2 : 1;
+
+    /// <summary>Per-example numeric extras gathered into (B) or (N) tensors, for keys every example has.</summary>
     public Dictionary<string, Tensor> Extras(ScalarType dtype)
     {
-        var keys = Pairs.Count == 0 ? [] : Pairs[0].Example.Extras.Keys.Where(k => Pairs.All(p => p.Example.Extras.ContainsKey(k)));
-        return keys.ToDictionary(k => k, k => torch.tensor(Pairs.Select(p => p.Example.Extras[k]).ToArray()).to(dtype));
+        var all = Examples is { } u ? u.Select(x => x.Example.Extras).ToList() : Pairs.Select(p => p.Example.Extras).ToList();
+        var keys = all.Count == 0 ? [] : all[0].Keys.Where(k => all.All(e => e.ContainsKey(k)));
+        return keys.ToDictionary(k => k, k => torch.tensor(all.Select(e => e[k]).ToArray()).to(dtype));
+    }
+
+    /// <summary>Desirable (1) or undesirable (0) per example (N), for an unpaired batch; (0) for pairs.</summary>
+    public Tensor Labels(ScalarType dtype) =>
+        torch.tensor((Examples ?? []).Select(x => x.Example.Label ? 1.0 : 0.0).ToArray()).to(dtype);
+
+    /// <summary>
+    /// The same batch with every completion moved to another example's prompt: row (s, i) becomes (prompt i,
+    /// completion s of example <c>order[i]</c>), so with a rotation no completion answers its prompt (KTO's KL
+    /// estimate). Pad slots are masked, so any <paramref name="padId"/> works.
+    /// </summary>
+    public PreferenceBatch Mismatched(IReadOnlyList<int> order, int padId = 0)
+    {
+        if (order.Count != Count) throw new ArgumentException($"order has {order.Count} entries for {Count} examples", nameof(order));
+        if (Examples is { } u)
+            return PreferenceCollator.Collate([.. u.Select((x, i) => x with { Completion = u[order[i]].Completion })], padId);
+        return PreferenceCollator.Collate(
+            [.. Pairs.Select((p, i) => p with { Chosen = Pairs[order[i]].Chosen, Rejected = Pairs[order[i]].Rejected })], padId);
     }
 
     /// <inheritdoc />
@@ -62,7 +108,7 @@ public static class RowCollator
     }
 }
 
-/// <summary>Builds <see cref="PreferenceBatch"/>es: one row per (prompt + completion), chosen rows first.</summary>
+/// <summary>Builds <see cref="PreferenceBatch"/>es: one row per (prompt + completion), chosen rows first for pairs.</summary>
 public static class PreferenceCollator
 {
     /// <summary>Collates pairs into 2B right-padded rows.</summary>
@@ -71,5 +117,15 @@ public static class PreferenceCollator
         var rows = RowCollator.RightPad(
             [.. pairs.Select(p => (p.Prompt, p.Chosen)), .. pairs.Select(p => (p.Prompt, p.Rejected))], padId);
         return new PreferenceBatch(rows.InputIds, rows.AttentionMask, rows.PositionIds, rows.CompletionMask, pairs);
+    }
+
+    /// <summary>Collates unpaired examples into N right-padded rows.</summary>
+    public static PreferenceBatch Collate(IReadOnlyList<TokenizedUnpaired> examples, int padId)
+    {
+        var rows = RowCollator.RightPad([.. examples.Select(x => (x.Prompt, x.Completion))], padId);
+        return new PreferenceBatch(rows.InputIds, rows.AttentionMask, rows.PositionIds, rows.CompletionMask, [])
+        {
+            Examples = examples,
+        };
     }
 }

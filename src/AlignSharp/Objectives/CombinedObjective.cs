@@ -50,6 +50,9 @@ public sealed class CombinedObjective : IPreferenceObjective, IStatefulObjective
     /// <inheritdoc />
     public LogProbReduction Reduction => members[0].Objective.Reduction;
 
+    /// <summary>Every member's requests, each once.</summary>
+    public IReadOnlyList<InputRequest> Inputs => [.. members.SelectMany(m => m.Objective.Inputs).Distinct()];
+
     /// <inheritdoc />
     public ObjectiveOutput Compute(PairStats stats, ObjectiveContext context)
     {

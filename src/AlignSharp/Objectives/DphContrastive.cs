@@ -16,10 +16,10 @@ public sealed class DphContrastive : IPreferenceObjective
         "dph_contrastive", "Direct Preference Heads, contrastive (reward head)", "https://arxiv.org/abs/2405.20053",
         "-(1-e) ls(qw - ql) - e ls(ql - qw) on head rewards qw, ql",
         [EpsParam],
-        p => new DphContrastive(p.Get(EpsParam)))
-    {
-        Inputs = DphSeparate.HeadInputs,
-    };
+        p => new DphContrastive(p.Get(EpsParam)));
+
+    /// <inheritdoc />
+    public IReadOnlyList<InputRequest> Inputs => [DphSeparate.Heads];
 
     /// <summary>Creates ConDPH.</summary>
     public DphContrastive(double labelSmoothing) => LabelSmoothing = EpsParam.Check(Id, labelSmoothing);
@@ -39,8 +39,7 @@ public sealed class DphContrastive : IPreferenceObjective
     /// <inheritdoc />
     public ObjectiveOutput Compute(PairStats s, ObjectiveContext context)
     {
-        var qw = PairInputs.Vector(s, Id, "chosen_head_rewards");
-        var ql = PairInputs.Vector(s, Id, "rejected_head_rewards");
+        var (qw, ql) = PairInputs.Heads(s, Id, DphSeparate.Heads);
         double e = LabelSmoothing;
         var losses = -(1 - e) * F.logsigmoid(qw - ql) - e * F.logsigmoid(ql - qw);
         return new ObjectiveOutput(losses, qw.detach(), ql.detach());

@@ -13,22 +13,18 @@ public sealed class DphSeparate : IPreferenceObjective
 {
     private static readonly NumberParameter EpsParam = CommonParameters.LabelSmoothing(0.1, "target smoothing ε of the head's binary labels");
 
-    /// <summary>The reward-head outputs both DPH variants read.</summary>
-    internal static IReadOnlyList<ObjectiveInput> HeadInputs { get; } =
-    [
-        new("chosen_head_rewards", InputSource.Trainer, null, "reward-head output for the chosen response"),
-        new("rejected_head_rewards", InputSource.Trainer, null, "reward-head output for the rejected response"),
-    ];
-
     /// <summary>Catalog entry.</summary>
     internal static ObjectiveEntry Entry { get; } = new(
         "dph_separate", "Direct Preference Heads, separable (reward head)", "https://arxiv.org/abs/2405.20053",
         "BCE(qw, 1-e) + BCE(ql, e), BCE(x,y) = -(y ls(x) + (1-y) ls(-x)) on head rewards qw, ql",
         [EpsParam],
-        p => new DphSeparate(p.Get(EpsParam)))
-    {
-        Inputs = HeadInputs,
-    };
+        p => new DphSeparate(p.Get(EpsParam)));
+
+    /// <summary>The reward-head outputs both DPH variants read.</summary>
+    internal static HeadRewards Heads { get; } = new();
+
+    /// <inheritdoc />
+    public IReadOnlyList<InputRequest> Inputs => [Heads];
 
     /// <summary>Creates SepDPH.</summary>
     public DphSeparate(double labelSmoothing) => LabelSmoothing = EpsParam.Check(Id, labelSmoothing);
@@ -48,8 +44,7 @@ public sealed class DphSeparate : IPreferenceObjective
     /// <inheritdoc />
     public ObjectiveOutput Compute(PairStats s, ObjectiveContext context)
     {
-        var qw = PairInputs.Vector(s, Id, "chosen_head_rewards");
-        var ql = PairInputs.Vector(s, Id, "rejected_head_rewards");
+        var (qw, ql) = PairInputs.Heads(s, Id, Heads);
         double e = LabelSmoothing;
         var losses = Bce(qw, 1 - e) + Bce(ql, e);
         return new ObjectiveOutput(losses, qw.detach(), ql.detach());

@@ -25,11 +25,30 @@ public sealed record PairStats(
     Tensor ChosenLengths,
     Tensor RejectedLengths)
 {
-    /// <summary>Extra per-pair inputs by golden-vector key (e.g. chosen_scores, chosen_win_probs, prompt_embeddings (B, E)).</summary>
-    public IReadOnlyDictionary<string, Tensor> Extras { get; init; } = new Dictionary<string, Tensor>();
+    /// <summary>
+    /// Extra inputs the objective declared (<see cref="IPreferenceObjective.Inputs"/>), typed by request; the
+    /// trainer fills them, vector files and tests may give named arrays instead (<see cref="Extras"/>).
+    /// </summary>
+    public ObjectiveInputs Inputs { get; init; } = ObjectiveInputs.Empty;
+
+    /// <summary>
+    /// Extra inputs as named arrays, by golden-vector key (e.g. chosen_scores, prompt_embeddings (B, E)) or dataset
+    /// column name: the form vector files and tests use. Setting it keeps the typed values of <see cref="Inputs"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, Tensor> Extras
+    {
+        get => Inputs.Keyed;
+        init => Inputs = Inputs.WithKeyed(value);
+    }
 
     /// <summary>Number of pairs.</summary>
     public long Count => PolicyChosen.shape[0];
+
+    /// <summary>Policy log-probs (B) in <paramref name="reduction"/>: the sums, or the sums over the lengths.</summary>
+    public (Tensor Chosen, Tensor Rejected) Policy(LogProbReduction reduction) =>
+        reduction == LogProbReduction.Sum
+            ? (PolicyChosen, PolicyRejected)
+            : (PolicyChosen / ChosenLengths, PolicyRejected / RejectedLengths);
 
     /// <summary>The reference tensor, or a clear error if the objective needs one and none was given.</summary>
     public (Tensor Chosen, Tensor Rejected) RequireReference(string objective) =>
@@ -37,9 +56,9 @@ public sealed record PairStats(
             ? (ReferenceChosen, ReferenceRejected)
             : throw new ObjectiveException($"objective '{objective}' needs reference log-probs");
 
-    /// <summary>The named extra input, or a clear error naming the objective and the missing key.</summary>
-    public Tensor RequireExtra(string objective, string key) =>
-        Extras.TryGetValue(key, out var t) ? t : throw new ObjectiveException($"objective '{objective}' needs the per-pair input '{key}'");
+    /// <summary>The value of <paramref name="request"/>, or a clear error naming the objective and the missing key.</summary>
+    public TValue Get<TValue>(InputRequest<TValue> request, string objective) where TValue : class =>
+        Inputs.Get(request, objective);
 }
 
 /// <summary>What the trainer passes besides the statistics.</summary>
@@ -72,8 +91,18 @@ public interface IPreferenceObjective
     /// <summary>False for reference-free objectives: the trainer then runs no reference forward and keeps no reference model.</summary>
     bool NeedsReference { get; }
 
-    /// <summary>Summed or length-averaged log-probs.</summary>
+    /// <summary>
+    /// Which aggregate of the completion's token log-probs the loss reads: sums, or means (the objective divides the
+    /// sums in <see cref="PairStats"/> by the lengths itself). The trainer logs <c>logps/chosen</c> and
+    /// <c>logps/rejected</c> in this aggregate, as TRL does for length-normalised losses.
+    /// </summary>
     LogProbReduction Reduction { get; }
+
+    /// <summary>
+    /// Extra inputs the objective reads besides the sequence sums, as typed requests the trainer satisfies (dataset
+    /// columns, mismatched rows, prompt embeddings, per-token log-probs, ...). None by default.
+    /// </summary>
+    IReadOnlyList<InputRequest> Inputs => [];
 
     /// <summary>Computes per-pair losses and rewards for one batch.</summary>
     ObjectiveOutput Compute(PairStats stats, ObjectiveContext context);

@@ -10,13 +10,14 @@ namespace AlignSharp.Objectives;
 /// Intuition: a prospect-theory value function around the reference point z0 (the policy's KL to the
 /// reference): gains on desirable outputs and losses on undesirable ones saturate, and only binary labels
 /// are needed.
-/// Paired data is split (chosen desirable, rejected undesirable); then the mismatched-pair log-probs come in
-/// <see cref="PairStats.Extras"/> and each pair's loss is the mean of its two examples' losses.
+/// Paired data is split (chosen desirable, rejected undesirable); then the mismatched-pair log-probs come as the
+/// <see cref="MismatchedLogProbs"/> input and each pair's loss is the mean of its two examples' losses.
 /// </summary>
 public sealed class Kto : IPreferenceObjective, IUnpairedObjective
 {
-    private const string KlPolicyKey = "kl_policy_logps";
-    private const string KlReferenceKey = "kl_reference_logps";
+    private const string KlPolicyKey = MismatchedLogProbs.PolicyKey;
+    private const string KlReferenceKey = MismatchedLogProbs.ReferenceKey;
+    private static readonly MismatchedLogProbs Mismatched = new();
     private static readonly NumberParameter BetaParam = CommonParameters.Beta();
     private static readonly NumberParameter DesirableParam = new("desirable_weight", 1.0, "weight λD of desirable examples", Interval.NonNegative);
     private static readonly NumberParameter UndesirableParam = new("undesirable_weight", 1.0, "weight λU of undesirable examples", Interval.NonNegative);
@@ -26,14 +27,10 @@ public sealed class Kto : IPreferenceObjective, IUnpairedObjective
         "kto", "Kahneman-Tversky Optimization (unpaired; pairs are split)", "https://arxiv.org/abs/2402.01306",
         "z0 = max(0, mean mismatched-pair log-ratio), detached; desirable wD (1 - s(beta (c - z0))), undesirable wU (1 - s(beta (z0 - c)))",
         [BetaParam, DesirableParam, UndesirableParam],
-        p => new Kto(p.Get(BetaParam), p.Get(DesirableParam), p.Get(UndesirableParam)))
-    {
-        Inputs =
-        [
-            new(KlPolicyKey, InputSource.Trainer, null, "policy log-prob sums of mismatched (prompt i, completion of example i-1) pairs, see UnpairedStats.MismatchedOrder") { Shape = "(K)" },
-            new(KlReferenceKey, InputSource.Trainer, null, "reference log-prob sums of the same mismatched pairs") { Shape = "(K)" },
-        ],
-    };
+        p => new Kto(p.Get(BetaParam), p.Get(DesirableParam), p.Get(UndesirableParam)));
+
+    /// <inheritdoc />
+    public IReadOnlyList<InputRequest> Inputs => [Mismatched];
 
     /// <summary>Creates KTO.</summary>
     public Kto(double beta, double desirableWeight = 1.0, double undesirableWeight = 1.0)
@@ -86,7 +83,8 @@ public sealed class Kto : IPreferenceObjective, IUnpairedObjective
     /// <inheritdoc />
     public ObjectiveOutput Compute(PairStats s, ObjectiveContext context)
     {
-        var unpaired = UnpairedStats.FromPairs(s, s.RequireExtra(Id, KlPolicyKey), s.RequireExtra(Id, KlReferenceKey), Id);
+        var kl = s.Get(Mismatched, Id);
+        var unpaired = UnpairedStats.FromPairs(s, kl.Policy, kl.Reference, Id);
         var output = Compute(unpaired, context);
         long b = s.Count;
         var perPair = (output.Losses.narrow(0, 0, b) + output.Losses.narrow(0, b, b)) / 2; // (2B) -> (B)

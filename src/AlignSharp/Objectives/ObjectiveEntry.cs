@@ -16,8 +16,8 @@ public sealed record ObjectiveEntry(
 {
     private readonly Lazy<IPreferenceObjective> defaults = new(() => Factory(new ObjectiveParams { Objective = Id }));
 
-    /// <summary>Extra per-pair inputs read from <see cref="PairStats.Extras"/>.</summary>
-    public IReadOnlyList<ObjectiveInput> Inputs { get; init; } = [];
+    /// <summary>Extra inputs the objective requests (with default parameters).</summary>
+    public IReadOnlyList<InputRequest> Inputs => defaults.Value.Inputs;
 
     /// <summary>Whether the trainer must provide reference log-probs (with default parameters).</summary>
     public bool NeedsReference => defaults.Value.NeedsReference;

@@ -20,14 +20,18 @@ public sealed class Odpo : IPreferenceObjective
         "odpo", "DPO with an offset from response scores", "https://arxiv.org/abs/2402.10571",
         "-ls(beta h - D), D = alpha log(sw - sl) or alpha log(sw/sl); needs sw > sl (> 0 for ratio)",
         [BetaParam, AlphaParam, ModeParam],
-        p => new Odpo(p.Get(BetaParam), p.Get(AlphaParam), p.Get(ModeParam) == "ratio"))
-    {
-        Inputs =
-        [
-            new("chosen_scores", InputSource.Dataset, "chosen_score", "scalar quality score of the chosen response (sw)"),
-            new("rejected_scores", InputSource.Dataset, "rejected_score", "scalar quality score of the rejected response (sl < sw)"),
-        ],
-    };
+        p => new Odpo(p.Get(BetaParam), p.Get(AlphaParam), p.Get(ModeParam) == "ratio"));
+
+    /// <summary>Scalar quality score of the chosen response (sw), dataset column <c>chosen_score</c>.</summary>
+    public static DatasetColumn ChosenScores { get; } =
+        new("chosen_scores", "chosen_score", "scalar quality score of the chosen response (sw)");
+
+    /// <summary>Scalar quality score of the rejected response (sl), dataset column <c>rejected_score</c>.</summary>
+    public static DatasetColumn RejectedScores { get; } =
+        new("rejected_scores", "rejected_score", "scalar quality score of the rejected response (sl < sw)");
+
+    /// <inheritdoc />
+    public IReadOnlyList<InputRequest> Inputs => [ChosenScores, RejectedScores];
 
     /// <summary>Creates ODPO.</summary>
     public Odpo(double beta, double alpha, bool ratio)
@@ -59,8 +63,8 @@ public sealed class Odpo : IPreferenceObjective
     public ObjectiveOutput Compute(PairStats s, ObjectiveContext context)
     {
         var (cw, cl) = PairInputs.LogRatios(s, Id);
-        var sw = PairInputs.Vector(s, Id, "chosen_scores");
-        var sl = PairInputs.Vector(s, Id, "rejected_scores");
+        var sw = PairInputs.Vector(s, Id, ChosenScores);
+        var sl = PairInputs.Vector(s, Id, RejectedScores);
         var w = PairInputs.Values(sw);
         var l = PairInputs.Values(sl);
         for (int i = 0; i < w.Length; i++)

@@ -31,20 +31,22 @@ internal static class PairInputs
         return (s.ChosenLengths, s.RejectedLengths);
     }
 
-    /// <summary>
-    /// An extra (B) input, present, of the batch's size and finite. It is looked up by its key (e.g.
-    /// <c>chosen_scores</c>) and then by the dataset column the catalog declares for it (<c>chosen_score</c>), so
-    /// a batch's numeric columns can be passed as extras unchanged.
-    /// </summary>
-    public static Tensor Vector(PairStats s, string objective, string key)
+    /// <summary>A dataset column's (B) values, present, of the batch's size and finite.</summary>
+    public static Tensor Vector(PairStats s, string objective, DatasetColumn column) =>
+        Checked(s, objective, column.Key, s.Get(column, objective));
+
+    /// <summary>Reward-head outputs (B) each, present, of the batch's size and finite.</summary>
+    public static (Tensor Chosen, Tensor Rejected) Heads(PairStats s, string objective, HeadRewards request)
     {
-        string? column = ObjectiveCatalog.All.FirstOrDefault(e => e.Id == objective)?.Inputs.FirstOrDefault(i => i.Key == key)?.Column;
-        var t = s.Extras.TryGetValue(key, out var byKey) ? byKey
-            : column is not null && s.Extras.TryGetValue(column, out var byColumn) ? byColumn
-            : throw new ObjectiveException(
-                $"objective '{objective}' needs the per-pair input '{key}'{(column is null ? "" : $" (dataset column '{column}')")}");
+        var v = s.Get(request, objective);
+        return (Checked(s, objective, HeadRewards.ChosenKey, v.Chosen), Checked(s, objective, HeadRewards.RejectedKey, v.Rejected));
+    }
+
+    private static Tensor Checked(PairStats s, string objective, string key, Tensor t)
+    {
         if (t.dim() != 1 || t.shape[0] != s.Count)
-            throw new ObjectiveException($"objective '{objective}': input '{key}' must have shape ({s.Count}), got ({string.Join(", ", t.shape)})");
+            throw new ObjectiveException(
+                $"objective '{objective}': input '{key}' must have shape ({s.Count}), got ({string.Join(", ", t.shape)})");
         CheckEach(objective, key, t, _ => true, "");
         return t;
     }

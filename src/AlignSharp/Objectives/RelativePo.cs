@@ -12,7 +12,8 @@ namespace AlignSharp.Objectives;
 /// </summary>
 public sealed class RelativePo : IPreferenceObjective
 {
-    private const string EmbeddingsKey = "prompt_embeddings";
+    private const string EmbeddingsKey = PromptEmbeddings.Key;
+    private static readonly PromptEmbeddings Embeddings = new();
     private static readonly NumberParameter BetaParam = CommonParameters.Beta();
     private static readonly NumberParameter TauParam = new("tau", 0.5, "temperature τ of the prompt-similarity softmax", Interval.Positive);
 
@@ -21,10 +22,10 @@ public sealed class RelativePo : IPreferenceObjective
         "relative_po", "Relative Preference Optimization (prompt-similarity weighted contrasts)", "https://arxiv.org/abs/2402.10958",
         "e_i L2-normalised, d_ij = 1 - e_i.e_j, w_ij = softmax_j(-d_ij/tau), S_ij = cw_i - cl_j; loss_i = mean_j -ls(beta w_ij S_ij)",
         [BetaParam, TauParam],
-        p => new RelativePo(p.Get(BetaParam), p.Get(TauParam)))
-    {
-        Inputs = [new(EmbeddingsKey, InputSource.Trainer, null, "prompt embedding per pair (any sentence encoder); need not be normalised") { Shape = "(B, E)" }],
-    };
+        p => new RelativePo(p.Get(BetaParam), p.Get(TauParam)));
+
+    /// <inheritdoc />
+    public IReadOnlyList<InputRequest> Inputs => [Embeddings];
 
     /// <summary>Creates Relative PO.</summary>
     public RelativePo(double beta, double tau)
@@ -52,7 +53,7 @@ public sealed class RelativePo : IPreferenceObjective
     public ObjectiveOutput Compute(PairStats s, ObjectiveContext context)
     {
         var (cw, cl) = PairInputs.LogRatios(s, Id);
-        var e = s.RequireExtra(Id, EmbeddingsKey);
+        var e = s.Get(Embeddings, Id);
         if (e.dim() != 2 || e.shape[0] != s.Count)
             throw new ObjectiveException($"objective '{Id}': input '{EmbeddingsKey}' must have shape ({s.Count}, E), got ({string.Join(", ", e.shape)})");
         var norms = e.detach().to(ScalarType.Float64).square().sum(1); // (B)

@@ -15,14 +15,18 @@ public sealed class Sppo : IPreferenceObjective
         "sppo", "Self-Play Preference Optimization (win probabilities)", "https://arxiv.org/abs/2405.00675",
         "(cw - (Pw - 1/2)/beta)^2 + (cl - (Pl - 1/2)/beta)^2",
         [BetaParam],
-        p => new Sppo(p.Get(BetaParam)))
-    {
-        Inputs =
-        [
-            new("chosen_win_probs", InputSource.Dataset, "chosen_win_prob", "estimated win probability of the chosen response, in [0, 1]"),
-            new("rejected_win_probs", InputSource.Dataset, "rejected_win_prob", "estimated win probability of the rejected response, in [0, 1]"),
-        ],
-    };
+        p => new Sppo(p.Get(BetaParam)));
+
+    /// <summary>Estimated win probability of the chosen response, dataset column <c>chosen_win_prob</c>.</summary>
+    public static DatasetColumn ChosenWinProbs { get; } =
+        new("chosen_win_probs", "chosen_win_prob", "estimated win probability of the chosen response, in [0, 1]");
+
+    /// <summary>Estimated win probability of the rejected response, dataset column <c>rejected_win_prob</c>.</summary>
+    public static DatasetColumn RejectedWinProbs { get; } =
+        new("rejected_win_probs", "rejected_win_prob", "estimated win probability of the rejected response, in [0, 1]");
+
+    /// <inheritdoc />
+    public IReadOnlyList<InputRequest> Inputs => [ChosenWinProbs, RejectedWinProbs];
 
     /// <summary>Creates SPPO.</summary>
     public Sppo(double beta) => Beta = BetaParam.Check(Id, beta);
@@ -43,8 +47,8 @@ public sealed class Sppo : IPreferenceObjective
     public ObjectiveOutput Compute(PairStats s, ObjectiveContext context)
     {
         var (cw, cl) = PairInputs.LogRatios(s, Id);
-        var pw = PairInputs.Vector(s, Id, "chosen_win_probs");
-        var pl = PairInputs.Vector(s, Id, "rejected_win_probs");
+        var pw = PairInputs.Vector(s, Id, ChosenWinProbs);
+        var pl = PairInputs.Vector(s, Id, RejectedWinProbs);
         PairInputs.CheckEach(Id, "chosen_win_probs", pw, v => v is >= 0 and <= 1, "must be a probability in [0, 1]");
         PairInputs.CheckEach(Id, "rejected_win_probs", pl, v => v is >= 0 and <= 1, "must be a probability in [0, 1]");
         var losses = (cw - (pw.to(cw.dtype) - 0.5) / Beta).square() + (cl - (pl.to(cl.dtype) - 0.5) / Beta).square();

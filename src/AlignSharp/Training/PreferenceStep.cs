@@ -10,69 +10,91 @@ namespace AlignSharp.Training;
 public sealed record StepResult(Tensor Loss, IReadOnlyDictionary<string, double> Metrics);
 
 /// <summary>
-/// One forward of the policy over the 2B rows of a batch, the reference log-probs from the strategy, and the
-/// objective: the whole per-batch computation, shared by training and evaluation.
+/// The whole per-batch computation, shared by training and evaluation, for either batch kind: one forward of the
+/// policy over the batch's rows, the reference log-probs from the strategy, the objective's requested inputs from
+/// <see cref="TrainerInputs"/>, then the objective on pair statistics (pairs) or unpaired statistics (KTO).
 /// </summary>
-public sealed class PreferenceStep(CausalLM policy, IReferenceStrategy reference, IPreferenceObjective objective, Device device)
+public sealed class PreferenceStep
 {
-    private readonly TrainerInputs inputs = new(objective);
+    private readonly CausalLM policy;
+    private readonly IReferenceStrategy reference;
+    private readonly IPreferenceObjective objective;
+    private readonly Device device;
+    private readonly TrainerInputs inputs;
+
+    /// <summary>A step for <paramref name="objective"/>; its requested inputs are matched to providers here.</summary>
+    public PreferenceStep(CausalLM policy, IReferenceStrategy reference, IPreferenceObjective objective, Device device,
+        IEnumerable<IInputProvider>? extraProviders = null)
+    {
+        this.policy = policy;
+        this.reference = reference;
+        this.objective = objective;
+        this.device = device;
+        inputs = new TrainerInputs(objective, extraProviders);
+    }
+
+    /// <summary>The objective's requested inputs, matched to providers.</summary>
+    public TrainerInputs Inputs => inputs;
+
+    /// <summary>Fails unless the objective trains on batches of <paramref name="kind"/>.</summary>
+    public void Accept(BatchKind kind)
+    {
+        if (kind == BatchKind.Unpaired && objective is not IUnpairedObjective)
+            throw new ObjectiveException(
+                $"objective '{objective.Id}' trains on pairs; unpaired (prompt/completion/label) data trains kto");
+    }
 
     /// <summary>Loss and metrics for <paramref name="batch"/>; the loss keeps its graph when gradients are enabled.</summary>
     public StepResult Run(PreferenceBatch batch, ObjectiveContext context)
     {
-        int b = batch.Count;
-        var policyRows = BatchLogProbs.Of(policy, batch, device); // sums, counts: (2B)
-        var refRows = objective.NeedsReference ? reference.LogProbs(batch, device) : null; // (2B) or null
-        var stats = new PairStats(
-            policyRows.Sums[..b], policyRows.Sums[b..],
-            refRows?[..b], refRows?[b..],
-            policyRows.Counts[..b], policyRows.Counts[b..])
-        { Extras = inputs.For(batch, policy, reference, policyRows.Sums.dtype, device) };
-        var output = objective.Compute(stats, context);
-        var loss = output.Losses.mean();
-
-        var metrics = new Dictionary<string, double>
+        Accept(batch.Kind);
+        int n = batch.Count;
+        var policyRows = BatchLogProbs.Of(policy, batch, device, inputs.NeedsTokenLogProbs); // sums, counts: (R)
+        var refRows = objective.NeedsReference ? reference.LogProbs(batch, device) : null; // (R) or null
+        var extras = inputs.For(new InputContext(batch, policy, reference, policyRows, device));
+        ObjectiveOutput output;
+        Tensor chosenLogps, rejectedLogps;
+        if (batch.Kind == BatchKind.Pairs)
         {
-            ["loss"] = loss.item<float>(),
-            ["rewards/chosen"] = Mean(output.ChosenRewards),
-            ["rewards/rejected"] = Mean(output.RejectedRewards),
-            ["rewards/accuracies"] = Mean((output.ChosenRewards > output.RejectedRewards).to(ScalarType.Float32)),
-            ["rewards/margins"] = Mean(output.ChosenRewards - output.RejectedRewards),
-            ["logps/chosen"] = Mean(stats.PolicyChosen),
-            ["logps/rejected"] = Mean(stats.PolicyRejected),
-        };
-        foreach (var (name, value) in output.Metrics) metrics[name] = value.to(ScalarType.Float64).item<double>();
-        return new StepResult(loss, metrics);
+            var stats = new PairStats(
+                policyRows.Sums[..n], policyRows.Sums[n..],
+                refRows?[..n], refRows?[n..],
+                policyRows.Counts[..n], policyRows.Counts[n..])
+            { Inputs = extras };
+            output = objective.Compute(stats, context);
+            (chosenLogps, rejectedLogps) = stats.Policy(objective.Reduction);
+        }
+        else
+        {
+            var kl = extras.Get(new MismatchedLogProbs(), objective.Id);
+            var stats = new UnpairedStats(policyRows.Sums, refRows
+                ?? throw new ObjectiveException($"objective '{objective.Id}' needs reference log-probs"),
+                batch.Labels(policyRows.Sums.dtype).to(device), kl.Policy, kl.Reference);
+            output = ((IUnpairedObjective)objective).Compute(stats, context);
+            var logps = objective.Reduction == LogProbReduction.Sum ? policyRows.Sums : policyRows.Sums / policyRows.Counts; // (N)
+            var desirable = stats.Labels.to(ScalarType.Bool);
+            (chosenLogps, rejectedLogps) = (logps[desirable], logps[desirable.logical_not()]);
+        }
+        return Result(output, chosenLogps, rejectedLogps, paired: batch.Kind == BatchKind.Pairs);
     }
 
     /// <summary>
-    /// Loss and metrics for a batch of N unpaired examples (KTO): rows 0..N-1 are (prompt i, completion i), rows
-    /// N..2N-1 the mismatched (prompt i, completion of example i-1) pairs of its KL estimate; labels (N) are 1 for
-    /// desirable, 0 for undesirable.
+    /// The mean loss and TRL's metrics; accuracies and margins compare each pair's rewards, so they exist for pairs
+    /// only, and a side with no example in the batch (all desirable, say) reports nothing.
     /// </summary>
-    public StepResult RunUnpaired(PreferenceBatch batch, Tensor labels, ObjectiveContext context)
+    private static StepResult Result(ObjectiveOutput output, Tensor chosenLogps, Tensor rejectedLogps, bool paired)
     {
-        var unpaired = objective as IUnpairedObjective
-            ?? throw new ObjectiveException($"objective '{objective.Id}' trains on pairs; unpaired (prompt/completion/label) data trains kto");
-        int n = batch.Count;
-        var policyRows = BatchLogProbs.Of(policy, batch, device); // (2N)
-        var refRows = reference.LogProbs(batch, device) ?? throw new ObjectiveException($"objective '{objective.Id}' needs reference log-probs");
-        var stats = new UnpairedStats(policyRows.Sums[..n], refRows[..n], labels.to(policyRows.Sums.dtype).to(device),
-            policyRows.Sums[n..].detach(), refRows[n..]);
-        var output = unpaired.Compute(stats, context);
         var loss = output.Losses.mean();
-        var desirable = labels.to(ScalarType.Bool).to(device);
         var metrics = new Dictionary<string, double> { ["loss"] = loss.item<float>() };
-        if (output.ChosenRewards.numel() > 0)
+        if (output.ChosenRewards.numel() > 0) metrics["rewards/chosen"] = Mean(output.ChosenRewards);
+        if (output.RejectedRewards.numel() > 0) metrics["rewards/rejected"] = Mean(output.RejectedRewards);
+        if (paired)
         {
-            metrics["rewards/chosen"] = Mean(output.ChosenRewards);
-            metrics["logps/chosen"] = Mean(stats.Policy[desirable]);
+            metrics["rewards/accuracies"] = Mean((output.ChosenRewards > output.RejectedRewards).to(ScalarType.Float32));
+            metrics["rewards/margins"] = Mean(output.ChosenRewards - output.RejectedRewards);
         }
-        if (output.RejectedRewards.numel() > 0)
-        {
-            metrics["rewards/rejected"] = Mean(output.RejectedRewards);
-            metrics["logps/rejected"] = Mean(stats.Policy[desirable.logical_not()]);
-        }
+        if (chosenLogps.numel() > 0) metrics["logps/chosen"] = Mean(chosenLogps);
+        if (rejectedLogps.numel() > 0) metrics["logps/rejected"] = Mean(rejectedLogps);
         foreach (var (name, value) in output.Metrics) metrics[name] = value.to(ScalarType.Float64).item<double>();
         return new StepResult(loss, metrics);
     }

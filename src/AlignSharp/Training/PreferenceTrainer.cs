@@ -22,17 +22,16 @@ public interface ITrainingObserver
 /// <param name="Policy">The model being trained.</param>
 /// <param name="Reference">Reference strategy (owned by the trainer's caller; disposed by it).</param>
 /// <param name="Objective">The objective (stateful ones are checkpointed).</param>
-/// <param name="Train">Tokenized training pairs.</param>
-/// <param name="Eval">Tokenized evaluation pairs (may be empty).</param>
+/// <param name="Train">Training examples: pairs, or unpaired examples for KTO-style objectives.</param>
+/// <param name="Eval">Evaluation examples of the same kind (may be empty).</param>
 /// <param name="PadId">Id used for padding.</param>
 public sealed record TrainingSetup(CausalLM Policy, IReferenceStrategy Reference, IPreferenceObjective Objective,
-    IReadOnlyList<TokenizedPair> Train, IReadOnlyList<TokenizedPair> Eval, int PadId)
+    IExampleSet Train, IExampleSet Eval, int PadId)
 {
-    /// <summary>
-    /// Unpaired examples (prompt, completion, label) for KTO-style objectives; when set, the trainer trains on these
-    /// instead of <see cref="Train"/>/<see cref="Eval"/>, building each batch's mismatched KL rows within the batch.
-    /// </summary>
-    public UnpairedSet? Unpaired { get; init; }
+    /// <summary>A setup that trains on preference pairs.</summary>
+    public TrainingSetup(CausalLM policy, IReferenceStrategy reference, IPreferenceObjective objective,
+        IReadOnlyList<TokenizedPair> train, IReadOnlyList<TokenizedPair> eval, int padId)
+        : this(policy, reference, objective, new PairExamples(train), new PairExamples(eval), padId) { }
 
     /// <summary>
     /// What the optimizer updates and checkpoints store; null trains every parameter of <see cref="Policy"/> that
@@ -40,20 +39,14 @@ public sealed record TrainingSetup(CausalLM Policy, IReferenceStrategy Reference
     /// </summary>
     public ITrainableWeights? Trainable { get; init; }
 
-    /// <summary>A setup that trains on unpaired examples.</summary>
+    /// <summary>A setup that trains on unpaired examples (KTO builds each batch's mismatched KL rows within the batch).</summary>
     public static TrainingSetup ForUnpaired(CausalLM policy, IReferenceStrategy reference, IPreferenceObjective objective,
         IReadOnlyList<TokenizedUnpaired> train, IReadOnlyList<TokenizedUnpaired> eval, int padId) =>
-        new(policy, reference, objective, [], [], padId) { Unpaired = new UnpairedSet(train, eval) };
+        new(policy, reference, objective, new UnpairedExamples(train), new UnpairedExamples(eval), padId);
 
-    /// <summary>Training examples of either kind.</summary>
-    internal int TrainCount => Unpaired?.Train.Count ?? Train.Count;
-
-    /// <summary>Evaluation examples of either kind.</summary>
-    internal int EvalCount => Unpaired?.Eval.Count ?? Eval.Count;
+    /// <summary>Extra input providers (e.g. a reward head) beside the trainer's built-in ones.</summary>
+    public IReadOnlyList<IInputProvider> InputProviders { get; init; } = [];
 }
-
-/// <summary>Unpaired training and evaluation examples.</summary>
-public sealed record UnpairedSet(IReadOnlyList<TokenizedUnpaired> Train, IReadOnlyList<TokenizedUnpaired> Eval);
 
 /// <summary>
 /// The preference-training loop: micro-batches accumulated into AdamW steps with warm-up + decay, gradient
@@ -65,7 +58,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
 
     /// <summary>Total optimizer steps of this run.</summary>
     public int MaxSteps => options.MaxSteps > 0 ? options.MaxSteps
-        : Math.Max(1, (int)Math.Ceiling(options.Epochs * (setup.TrainCount / options.BatchSize) / options.GradientAccumulationSteps));
+        : Math.Max(1, (int)Math.Ceiling(options.Epochs * (setup.Train.Count / options.BatchSize) / options.GradientAccumulationSteps));
 
     /// <summary>Runs (or resumes from <paramref name="resumeFrom"/>, a checkpoint folder) to the last step; returns the final metrics log.</summary>
     public IReadOnlyList<Dictionary<string, double>> Run(string? resumeFrom = null)
@@ -86,11 +79,14 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
             if (setup.Objective is IStatefulObjective so && state.ObjectiveState is { } os) so.LoadState(os);
             observer.OnMessage($"resumed from {resumeFrom} at step {state.Step}");
         }
-        var lengths = setup.Unpaired is { } u
-            ? u.Train.Select(x => x.Prompt.Length + x.Completion.Length).ToList()
-            : setup.Train.Select(p => p.Prompt.Length + Math.Max(p.Chosen.Length, p.Rejected.Length)).ToList();
+        var step = new PreferenceStep(policy, setup.Reference, setup.Objective, device, setup.InputProviders);
+        foreach (var examples in new[] { setup.Train, setup.Eval })
+        {
+            step.Accept(examples.Kind);
+            step.Inputs.CheckData(examples);
+        }
+        var lengths = Enumerable.Range(0, setup.Train.Count).Select(setup.Train.Length).ToList();
         var stream = new BatchStream(Planner(lengths, options), state.Data);
-        var step = new PreferenceStep(policy, setup.Reference, setup.Objective, device);
         var log = new List<Dictionary<string, double>>();
         var means = new MetricMeans();
         var parameters = trainable.Parameters.Select(p => p.Parameter).ToList();
@@ -117,7 +113,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
             means.Add(new Dictionary<string, double> { ["grad_norm"] = gradNorm, ["learning_rate"] = lr });
             if (done % Math.Max(1, options.LoggingSteps) == 0 || done == MaxSteps)
                 Emit(log, done, stream.EpochProgress, means.Take());
-            if (setup.EvalCount > 0 && ((options.EvalSteps > 0 && done % options.EvalSteps == 0) || done == MaxSteps))
+            if (setup.Eval.Count > 0 && ((options.EvalSteps > 0 && done % options.EvalSteps == 0) || done == MaxSteps))
                 Emit(log, done, stream.EpochProgress, Evaluate(step, policy));
             if ((options.SaveSteps > 0 && done % options.SaveSteps == 0) || done == MaxSteps)
             {
@@ -136,7 +132,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         using var _ = no_grad();
         policy.eval();
         var means = new MetricMeans();
-        foreach (var idx in Enumerable.Range(0, setup.EvalCount).Chunk(options.BatchSize))
+        foreach (var idx in Enumerable.Range(0, setup.Eval.Count).Chunk(options.BatchSize))
         {
             using var scope = NewDisposeScope();
             means.Add(RunBatch(step, training: false, idx, ObjectiveContext.Eval).Metrics);
@@ -157,19 +153,8 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
     /// <summary>Collates the examples <paramref name="idx"/> of the training or evaluation set and runs the step on them.</summary>
     private StepResult RunBatch(PreferenceStep step, bool training, int[] idx, ObjectiveContext context)
     {
-        if (setup.Unpaired is not { } u)
-        {
-            using var batch = PreferenceCollator.Collate(idx.Select(i => (training ? setup.Train : setup.Eval)[i]).ToList(), setup.PadId);
-            return step.Run(batch, context);
-        }
-        var items = idx.Select(i => (training ? u.Train : u.Eval)[i]).ToList();
-        var order = UnpairedStats.MismatchedOrder(items.Count);
-        // Rows as pairs: "chosen" = (prompt i, completion i), "rejected" = (prompt i, completion of example i-1) for the KL estimate.
-        var rows = items.Select((x, i) => new TokenizedPair(x.Prompt, x.Completion, items[order[i]].Completion,
-            new PreferenceExample(x.Example.Prompt, x.Example.Completion, items[order[i]].Example.Completion, x.Example.Source))).ToList();
-        using var unpairedBatch = PreferenceCollator.Collate(rows, setup.PadId);
-        using var labels = tensor(items.Select(x => x.Example.Label ? 1f : 0f).ToArray());
-        return step.RunUnpaired(unpairedBatch, labels, context);
+        using var batch = (training ? setup.Train : setup.Eval).Collate(idx, setup.PadId);
+        return step.Run(batch, context);
     }
 
     /// <summary>The run's batch plan: full batches only, so every optimizer step sees the same number of pairs.</summary>

@@ -6,7 +6,7 @@ namespace AlignSharp.Training;
 
 /// <summary>
 /// Where reference log-probs come from, so the trainer has no branches for caching or adapters.
-/// Returns per-row completion sums (2B) for a batch laid out chosen rows then rejected rows, or null when
+/// Returns per-row completion sums (R) for a batch's rows (pairs: chosen rows then rejected rows), or null when
 /// the objective needs no reference.
 /// </summary>
 public interface IReferenceStrategy : IDisposable
@@ -14,8 +14,16 @@ public interface IReferenceStrategy : IDisposable
     /// <summary>Short name for logs.</summary>
     string Name { get; }
 
-    /// <summary>Reference sums (2B) for <paramref name="batch"/>, already on <paramref name="device"/>; no gradient.</summary>
+    /// <summary>Reference sums (R) for <paramref name="batch"/>'s rows, already on <paramref name="device"/>; no gradient.</summary>
     Tensor? LogProbs(PreferenceBatch batch, Device device);
+
+    /// <summary>
+    /// Reference log-probs per completion token (R, Tc) for <paramref name="batch"/>'s rows, laid out as
+    /// <see cref="RowLogProbs.Tokens"/>, on <paramref name="device"/>; no gradient. Only objectives that request
+    /// per-token inputs ask; a strategy that cannot give them says so.
+    /// </summary>
+    Tensor? TokenLogProbs(PreferenceBatch batch, Device device) =>
+        throw new AlignSharpException($"the reference strategy '{Name}' gives no per-token log-probs");
 }
 
 /// <summary>No reference (reference-free objectives): no forward, no memory.</summary>
@@ -26,6 +34,9 @@ public sealed class NoReference : IReferenceStrategy
 
     /// <inheritdoc />
     public Tensor? LogProbs(PreferenceBatch batch, Device device) => null;
+
+    /// <inheritdoc />
+    public Tensor? TokenLogProbs(PreferenceBatch batch, Device device) => null;
 
     /// <inheritdoc />
     public void Dispose() { }
@@ -59,18 +70,33 @@ public sealed class FrozenReference : IReferenceStrategy
     }
 
     /// <inheritdoc />
+    public Tensor? TokenLogProbs(PreferenceBatch batch, Device device)
+    {
+        using var _ = no_grad();
+        Forwards++;
+        return BatchLogProbs.Of(model, batch, device, perToken: true).Tokens;
+    }
+
+    /// <inheritdoc />
     public void Dispose() => model.Dispose();
 }
 
 /// <summary>Runs a model over a collated batch on a device (one place for the batch-to-device step).</summary>
 public static class BatchLogProbs
 {
-    /// <summary>Per-row completion sums and counts of <paramref name="batch"/> under <paramref name="model"/>.</summary>
-    public static RowLogProbs Of(CausalLM model, PreferenceBatch batch, Device device)
+    /// <summary>
+    /// Per-row completion sums and counts of <paramref name="batch"/> under <paramref name="model"/>, and the
+    /// per-token log-probs with their mask when <paramref name="perToken"/>.
+    /// </summary>
+    public static RowLogProbs Of(CausalLM model, PreferenceBatch batch, Device device, bool perToken = false)
     {
         using var scope = NewDisposeScope();
         var r = SequenceLogProbs.Compute(model, batch.InputIds.to(device), batch.AttentionMask.to(device),
-            batch.PositionIds.to(device), batch.CompletionMask.to(device));
-        return new RowLogProbs(r.Sums.MoveToOuterDisposeScope(), r.Counts.MoveToOuterDisposeScope());
+            batch.PositionIds.to(device), batch.CompletionMask.to(device), perToken: perToken);
+        return new RowLogProbs(r.Sums.MoveToOuterDisposeScope(), r.Counts.MoveToOuterDisposeScope())
+        {
+            Tokens = r.Tokens?.MoveToOuterDisposeScope(),
+            TokenMask = r.TokenMask?.MoveToOuterDisposeScope(),
+        };
     }
 }

@@ -5,8 +5,19 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace AlignSharp.Training;
 
-/// <summary>Per-row completion log-prob sums (R) and scored-token counts (R).</summary>
-public sealed record RowLogProbs(Tensor Sums, Tensor Counts);
+/// <summary>
+/// Per-row completion log-prob sums (R) and scored-token counts (R); when asked for, also the per-token log-probs
+/// (R, Tc) of each row's completion tokens, left-aligned (token t = the t-th completion token), and their 0/1 mask
+/// (R, Tc), Tc = the longest completion. Padded slots hold 0.
+/// </summary>
+public sealed record RowLogProbs(Tensor Sums, Tensor Counts)
+{
+    /// <summary>Per-token log-probs (R, Tc), or null on the sums-only fast path.</summary>
+    public Tensor? Tokens { get; init; }
+
+    /// <summary>1 on completion tokens (R, Tc), or null on the sums-only fast path.</summary>
+    public Tensor? TokenMask { get; init; }
+}
 
 /// <summary>
 /// Completion-masked sequence log-probs. The one place where the shift happens: logits at t predict token t+1.
@@ -19,9 +30,12 @@ public static class SequenceLogProbs
 
     /// <summary>
     /// ids, attention mask, positions (R, T); completion mask (R, T) marks tokens to score (a token at t &gt; 0 is
-    /// scored from the hidden state at t-1). Returns sums (R) in the model's dtype and counts (R).
+    /// scored from the hidden state at t-1). Returns sums (R) in the model's dtype and counts (R); with
+    /// <paramref name="perToken"/> also the scored tokens' log-probs laid out per row, (R, Tc), from the same chunks
+    /// (no second forward, nothing (R, T, V)).
     /// </summary>
-    public static RowLogProbs Compute(CausalLM model, Tensor inputIds, Tensor attentionMask, Tensor positionIds, Tensor completionMask, int chunk = DefaultChunk)
+    public static RowLogProbs Compute(CausalLM model, Tensor inputIds, Tensor attentionMask, Tensor positionIds,
+        Tensor completionMask, int chunk = DefaultChunk, bool perToken = false)
     {
         using var scope = NewDisposeScope();
         var hidden = model.ForwardHidden(inputIds, attentionMask, positionIds); // (R, T, C)
@@ -45,6 +59,17 @@ public static class SequenceLogProbs
         var all = parts.Count == 0 ? torch.zeros(0, hidden.dtype, hidden.device) : torch.cat(parts, 0);
         var sums = torch.zeros(rows, hidden.dtype, hidden.device).index_add(0, rowOf, all, 1);
         var counts = scored.sum(1).to(hidden.dtype);
-        return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope());
+        if (!perToken) return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope());
+        // Completion tokens are contiguous in a row, so a scored token's place in its completion is the running count.
+        var place = (scored.to(ScalarType.Int64).cumsum(1) - 1).reshape(-1).index_select(0, flat); // (R, T-1) -> (N)
+        long width = flat.shape[0] == 0 ? 0 : scored.sum(1).max().item<long>(); // Tc: the longest completion
+        var tokens = torch.zeros(rows * width, hidden.dtype, hidden.device)
+            .index_add(0, rowOf * width + place, all, 1).reshape(rows, width); // (R*Tc) -> (R, Tc)
+        var tokenMask = torch.arange(width, device: hidden.device).unsqueeze(0) < scored.sum(1).unsqueeze(1); // (R, Tc)
+        return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope())
+        {
+            Tokens = tokens.MoveToOuterDisposeScope(),
+            TokenMask = tokenMask.to(hidden.dtype).MoveToOuterDisposeScope(),
+        };
     }
 }

@@ -5,84 +5,173 @@ using static TorchSharp.torch;
 
 namespace AlignSharp.Training;
 
+/// <summary>What an input provider sees for one batch: the batch, both models and the policy rows of this step.</summary>
+/// <param name="Batch">The collated batch (either kind).</param>
+/// <param name="Policy">The policy being trained.</param>
+/// <param name="Reference">The reference strategy.</param>
+/// <param name="PolicyRows">The policy's log-probs of the batch's rows, with gradient (per token when requested).</param>
+/// <param name="Device">Where the step runs.</param>
+public sealed record InputContext(
+    PreferenceBatch Batch, CausalLM Policy, IReferenceStrategy Reference, RowLogProbs PolicyRows, Device Device);
+
 /// <summary>
-/// The extra per-pair inputs an objective declares (<see cref="ObjectiveEntry.Inputs"/>): dataset columns mapped to
-/// their keys, and the inputs the trainer computes itself: KTO's mismatched-pair log-probs and Relative-PO's prompt
-/// embeddings. Inputs no trainer here can provide (a reward head's output) are a clear error up front.
+/// Satisfies one kind of <see cref="InputRequest"/>. The trainer picks a provider by the request's type; issue 14's
+/// reward head, for one, is a provider of <see cref="HeadRewards"/> passed to <see cref="TrainerInputs"/>.
+/// </summary>
+public interface IInputProvider
+{
+    /// <summary>True when this provider answers <paramref name="request"/>.</summary>
+    bool Provides(InputRequest request);
+
+    /// <summary>A copy of <paramref name="inputs"/> with the value of <paramref name="request"/> added.</summary>
+    ObjectiveInputs Provide(InputRequest request, InputContext context, ObjectiveInputs inputs);
+}
+
+/// <summary>A provider of requests of type <typeparamref name="TRequest"/>, whose values have type <typeparamref name="TValue"/>.</summary>
+/// <typeparam name="TRequest">The request kind.</typeparam>
+/// <typeparam name="TValue">Its value type.</typeparam>
+public abstract class InputProvider<TRequest, TValue> : IInputProvider
+    where TRequest : InputRequest<TValue> where TValue : class
+{
+    /// <inheritdoc />
+    public bool Provides(InputRequest request) => request is TRequest;
+
+    /// <inheritdoc />
+    public ObjectiveInputs Provide(InputRequest request, InputContext context, ObjectiveInputs inputs) =>
+        inputs.With((TRequest)request, Value((TRequest)request, context));
+
+    /// <summary>The value of <paramref name="request"/> for this batch.</summary>
+    protected abstract TValue Value(TRequest request, InputContext context);
+}
+
+/// <summary>
+/// The trainer's side of the objective contract: the requests an objective (or every member of a combination)
+/// declares in <see cref="IPreferenceObjective.Inputs"/>, each matched to a provider by type when the trainer is
+/// built, so a request no provider answers (a reward head's output, today) is one clear error up front naming the
+/// objective and the input. Built-in providers: dataset columns, KTO's mismatched rows, prompt embeddings and
+/// per-token completion log-probs; callers add more.
 /// </summary>
 public sealed class TrainerInputs
 {
-    /// <summary>Key of the policy log-prob sums of mismatched pairs (KTO's KL estimate).</summary>
-    public const string KlPolicy = "kl_policy_logps";
-    /// <summary>Key of the reference log-prob sums of the same mismatched pairs.</summary>
-    public const string KlReference = "kl_reference_logps";
-    /// <summary>Key of per-pair prompt embeddings (B, C).</summary>
-    public const string PromptEmbeddings = "prompt_embeddings";
+    private readonly List<(string Owner, InputRequest Request, IInputProvider Provider)> plan = [];
 
-    private readonly IReadOnlyList<ObjectiveInput> inputs;
-
-    /// <summary>Collects what <paramref name="objective"/> (or each member of a combination) declares.</summary>
-    public TrainerInputs(IPreferenceObjective objective)
+    /// <summary>Matches every request of <paramref name="objective"/> to a built-in or an extra provider.</summary>
+    public TrainerInputs(IPreferenceObjective objective, IEnumerable<IInputProvider>? extraProviders = null)
     {
-        inputs = Declared(objective).ToList();
-        var unsupported = inputs.Where(i => i.Source == InputSource.Trainer && i.Key is not (KlPolicy or KlReference or PromptEmbeddings)).ToList();
-        if (unsupported.Count > 0)
-            throw new ObjectiveException($"objective '{objective.Id}' needs '{unsupported[0].Key}' ({unsupported[0].Description}), which the trainer cannot provide");
+        IInputProvider[] providers = [.. extraProviders ?? [], .. BuiltIn];
+        foreach (var (owner, request) in Declared(objective))
+        {
+            if (plan.Any(p => p.Request == request)) continue;
+            var provider = providers.FirstOrDefault(p => p.Provides(request))
+                ?? throw new ObjectiveException(
+                    $"objective '{owner}' needs {request.Names} ({request.Description}), which the trainer cannot provide");
+            plan.Add((owner, request, provider));
+        }
     }
 
-    /// <summary>True when mismatched (prompt i, completion of pair i-1) rows must be scored.</summary>
-    public bool NeedsMismatched => inputs.Any(i => i.Key == KlPolicy);
+    /// <summary>The providers every trainer has.</summary>
+    public static IReadOnlyList<IInputProvider> BuiltIn { get; } =
+        [new ColumnProvider(), new MismatchedProvider(), new PromptEmbeddingProvider(), new TokenProvider()];
+
+    /// <summary>True when a built-in provider answers <paramref name="request"/>.</summary>
+    public static bool CanProvide(InputRequest request) => BuiltIn.Any(p => p.Provides(request));
+
+    /// <summary>The requests this trainer satisfies, each once, in declaration order.</summary>
+    public IReadOnlyList<InputRequest> Requests => [.. plan.Select(p => p.Request)];
+
+    /// <summary>True when the policy forward must keep per-token log-probs (some request reads them).</summary>
+    public bool NeedsTokenLogProbs => plan.Any(p => p.Request is CompletionTokenLogProbs);
 
     /// <summary>
-    /// Extras for one batch: dataset columns under both their column names and their keys, plus trainer-computed
-    /// inputs. Mismatched log-probs and embeddings are computed without gradient.
+    /// Checks before training that every example of <paramref name="examples"/> has the dataset columns requested:
+    /// the first that lacks one is an error naming the objective, the column and the record.
     /// </summary>
-    public Dictionary<string, Tensor> For(PreferenceBatch batch, CausalLM policy, IReferenceStrategy reference, ScalarType dtype, Device device)
+    public void CheckData(AlignSharp.Data.Batching.IExampleSet examples)
     {
-        var columns = batch.Extras(dtype).ToDictionary(kv => kv.Key, kv => kv.Value.to(device));
-        var extras = new Dictionary<string, Tensor>(columns);
-        foreach (var (k, v) in ObjectiveInput.Gather(inputs, columns)) extras[k] = v;
-        if (NeedsMismatched)
+        foreach (var (owner, column) in plan.Where(p => p.Request is DatasetColumn).Select(p => (p.Owner, (DatasetColumn)p.Request)))
+            for (int i = 0; i < examples.Count; i++)
+                if (!examples.Extras(i).ContainsKey(column.Column))
+                    throw new DataException(examples.Source(i),
+                        $"objective '{owner}' needs the numeric column '{column.Column}' ({column.Description}) in every record");
+    }
+
+    /// <summary>Every requested input of one batch, typed by request.</summary>
+    public ObjectiveInputs For(InputContext context)
+    {
+        var inputs = ObjectiveInputs.Empty;
+        foreach (var (_, request, provider) in plan) inputs = provider.Provide(request, context, inputs);
+        return inputs;
+    }
+
+    private static IEnumerable<(string Owner, InputRequest Request)> Declared(IPreferenceObjective objective) =>
+        objective is CombinedObjective c
+            ? c.Members.SelectMany(m => Declared(m.Objective))
+            : objective.Inputs.Select(r => (objective.Id, r));
+
+    /// <summary>A numeric dataset column of every example in the batch, (B) or (N), in the policy's dtype.</summary>
+    private sealed class ColumnProvider : InputProvider<DatasetColumn, Tensor>
+    {
+        protected override Tensor Value(DatasetColumn request, InputContext c)
+        {
+            var columns = c.Batch.Extras(c.PolicyRows.Sums.dtype);
+            return columns.TryGetValue(request.Column, out var t)
+                ? t.to(c.Device)
+                : throw new ObjectiveException(
+                    $"the data has no numeric column '{request.Column}' in every example ({request.Description})");
+        }
+    }
+
+    /// <summary>
+    /// KTO's KL rows: the batch with every completion moved to the previous example's prompt
+    /// (<see cref="UnpairedStats.MismatchedOrder"/>), scored by policy and reference without gradient.
+    /// </summary>
+    private sealed class MismatchedProvider : InputProvider<MismatchedLogProbs, MismatchedRows>
+    {
+        protected override MismatchedRows Value(MismatchedLogProbs request, InputContext c)
         {
             using var _ = no_grad();
-            using var mismatched = Mismatched(batch);
-            extras[KlPolicy] = BatchLogProbs.Of(policy, mismatched, device).Sums; // (2B)
-            extras[KlReference] = reference.LogProbs(mismatched, device)
+            using var mismatched = c.Batch.Mismatched(UnpairedStats.MismatchedOrder(c.Batch.Count));
+            var policy = BatchLogProbs.Of(c.Policy, mismatched, c.Device).Sums; // (R)
+            var reference = c.Reference.LogProbs(mismatched, c.Device)
                 ?? throw new ObjectiveException("KTO needs reference log-probs for its KL estimate");
+            return new MismatchedRows(policy, reference);
         }
-        if (inputs.Any(i => i.Key == PromptEmbeddings))
+    }
+
+    /// <summary>Mean of the policy's final hidden states over each prompt's tokens: (B, C), without gradient.</summary>
+    private sealed class PromptEmbeddingProvider : InputProvider<PromptEmbeddings, Tensor>
+    {
+        protected override Tensor Value(PromptEmbeddings request, InputContext c)
         {
             using var _ = no_grad();
-            extras[PromptEmbeddings] = PromptMeans(batch, policy, device);
+            using var scope = NewDisposeScope();
+            var batch = c.Batch;
+            int b = batch.Count;
+            var ids = batch.InputIds[..b].to(c.Device); // first rows carry each prompt: (B, T)
+            var promptMask = (batch.AttentionMask[..b] - batch.CompletionMask[..b].to(ScalarType.Int64)).to(c.Device); // (B, T)
+            var hidden = c.Policy.ForwardHidden(ids, promptMask, CausalLM.PositionsFromMask(promptMask)); // (B, T, C)
+            var weights = promptMask.to(hidden.dtype).unsqueeze(2); // (B, T) -> (B, T, 1)
+            var mean = (hidden * weights).sum(1) / weights.sum(1).clamp_min(1); // (B, C)
+            return mean.MoveToOuterDisposeScope();
         }
-        return extras;
     }
 
-    /// <summary>Pairs (prompt i, chosen and rejected of pair i-1): 2B rows whose completions do not answer their prompts.</summary>
-    private static PreferenceBatch Mismatched(PreferenceBatch batch)
+    /// <summary>
+    /// Per-token completion log-probs: the policy's from this step's forward (with gradient), the reference's from
+    /// its strategy (without), split into chosen rows (B, Tc) and rejected rows (B, Tc).
+    /// </summary>
+    private sealed class TokenProvider : InputProvider<CompletionTokenLogProbs, TokenLogProbs>
     {
-        int b = batch.Count;
-        var order = UnpairedStats.MismatchedOrder(b);
-        var rows = Enumerable.Range(0, b).Select(i => batch.Pairs[i] with { Chosen = batch.Pairs[order[i]].Chosen, Rejected = batch.Pairs[order[i]].Rejected }).ToList();
-        return PreferenceCollator.Collate(rows, padId: 0); // pad slots are masked, so any id works there
+        protected override TokenLogProbs Value(CompletionTokenLogProbs request, InputContext c)
+        {
+            if (c.Batch.Kind != BatchKind.Pairs)
+                throw new ObjectiveException("per-token completion log-probs are given for batches of pairs only");
+            var rows = c.PolicyRows;
+            var policy = rows.Tokens ?? throw new InvalidOperationException("the policy forward kept no per-token log-probs");
+            var mask = rows.TokenMask!;
+            var reference = request.WithReference ? c.Reference.TokenLogProbs(c.Batch, c.Device) : null; // (2B, Tc)
+            int b = c.Batch.Count;
+            return new TokenLogProbs(policy[..b], reference?[..b], mask[..b], policy[b..], reference?[b..], mask[b..]);
+        }
     }
-
-    /// <summary>Mean of the policy's final hidden states over each prompt's tokens: (B, C), a sentence embedding of the prompt.</summary>
-    private static Tensor PromptMeans(PreferenceBatch batch, CausalLM policy, Device device)
-    {
-        using var scope = NewDisposeScope();
-        int b = batch.Count;
-        var ids = batch.InputIds[..b].to(device); // chosen rows carry the prompt: (B, T)
-        var promptMask = (batch.AttentionMask[..b] - batch.CompletionMask[..b].to(ScalarType.Int64)).to(device); // (B, T): 1 on prompt tokens
-        var hidden = policy.ForwardHidden(ids, promptMask, CausalLM.PositionsFromMask(promptMask)); // (B, T, C)
-        var weights = promptMask.to(hidden.dtype).unsqueeze(2); // (B, T) -> (B, T, 1)
-        var mean = (hidden * weights).sum(1) / weights.sum(1).clamp_min(1); // (B, C)
-        return mean.MoveToOuterDisposeScope();
-    }
-
-    private static IEnumerable<ObjectiveInput> Declared(IPreferenceObjective objective) => objective switch
-    {
-        CombinedObjective c => c.Members.SelectMany(m => Declared(m.Objective)),
-        _ => ObjectiveCatalog.All.FirstOrDefault(e => e.Id == objective.Id)?.Inputs ?? [],
-    };
 }

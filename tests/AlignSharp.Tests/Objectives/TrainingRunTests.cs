@@ -20,7 +20,7 @@ public sealed class TrainingRunTests
     private const int Steps = 8, Pairs = 8;
 
     private static bool NeedsTrainerInputs(ObjectiveEntry e) =>
-        e.Inputs.Any(i => i.Source == InputSource.Trainer && i.Key is not (TrainerInputs.KlPolicy or TrainerInputs.KlReference or TrainerInputs.PromptEmbeddings));
+        !e.Inputs.All(TrainerInputs.CanProvide);
 
     public static TheoryData<string> TrainerObjectives() => [.. ObjectiveCatalog.All.Where(e => !NeedsTrainerInputs(e)).Select(e => e.Id)];
 
