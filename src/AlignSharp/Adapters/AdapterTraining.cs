@@ -61,6 +61,15 @@ public sealed class AdapterDisabledReference(LoraAdapter adapter) : IReferenceSt
         return BatchLogProbs.Of(adapter.Model, batch, device).Sums;
     }
 
+    /// <inheritdoc />
+    public Tensor? TokenLogProbs(PreferenceBatch batch, Device device)
+    {
+        using var _ = no_grad();
+        using var off = adapter.Disable();
+        Forwards++;
+        return BatchLogProbs.Of(adapter.Model, batch, device, perToken: true).Tokens;
+    }
+
     /// <summary>The policy belongs to the run; nothing to release.</summary>
     public void Dispose() { }
 }

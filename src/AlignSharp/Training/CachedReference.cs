@@ -18,7 +18,7 @@ namespace AlignSharp.Training;
 public sealed class CachedReference : IReferenceStrategy
 {
     private readonly CausalLM model;
-    private readonly bool ownsModel = true;
+    private readonly bool ownsModel;
     private readonly Func<IDisposable>? referenceMode;
     private readonly string file;
     private readonly Dictionary<UInt128, double> values = [];
@@ -27,17 +27,10 @@ public sealed class CachedReference : IReferenceStrategy
     private bool dirty, tokensDirty;
 
     /// <summary>Opens (or starts) the cache for <paramref name="model"/> under <paramref name="cacheRoot"/>; takes ownership of the model.</summary>
-    public CachedReference(CausalLM model, string cacheRoot)
+    public CachedReference(CausalLM model, string cacheRoot) : this(model, cacheRoot, owns: true, referenceMode: null)
     {
-        this.model = model;
         model.eval();
         foreach (var p in model.parameters()) p.requires_grad = false;
-        Directory.CreateDirectory(cacheRoot);
-        string hash = WeightsHash(model);
-        file = Path.Combine(cacheRoot, $"reflogps-{hash}.bin");
-        tokenFile = Path.Combine(cacheRoot, $"reftokens-{hash}.bin");
-        if (File.Exists(file)) Load();
-        LoadedRows = values.Count;
     }
 
     /// <summary>
@@ -47,12 +40,17 @@ public sealed class CachedReference : IReferenceStrategy
     /// fine-tuning runs of the same base.
     /// </summary>
     public CachedReference(CausalLM model, string cacheRoot, Func<IDisposable> referenceMode)
+        : this(model, cacheRoot, owns: false, referenceMode) { }
+
+    private CachedReference(CausalLM model, string cacheRoot, bool owns, Func<IDisposable>? referenceMode)
     {
         this.model = model;
-        ownsModel = false;
+        ownsModel = owns;
         this.referenceMode = referenceMode;
         Directory.CreateDirectory(cacheRoot);
-        file = Path.Combine(cacheRoot, $"reflogps-{WeightsHash(model)}.bin");
+        string hash = WeightsHash(model);
+        file = Path.Combine(cacheRoot, $"reflogps-{hash}.bin");
+        tokenFile = Path.Combine(cacheRoot, $"reftokens-{hash}.bin");
         if (File.Exists(file)) Load();
         LoadedRows = values.Count;
     }

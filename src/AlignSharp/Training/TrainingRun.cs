@@ -1,3 +1,4 @@
+using AlignSharp.Adapters;
 using AlignSharp.Checkpoints;
 using AlignSharp.Config;
 using AlignSharp.Data;
@@ -47,29 +48,49 @@ public sealed class TrainingRun
         var objective = config.CreateObjective();
         int pad = tokenizer.PadId ?? tokenizer.EosId ?? 0;
         using var policy = CreateModel(config, tokenizer);
+        var lora = config.Adapter.ToLoraOptions();
+        if (lora is null && config.Adapter.Path is not null)
+            throw new ConfigException("adapter.path: an adapter folder needs adapter.type: lora");
+        using LoraAdapter? adapter = lora is null ? null
+            : AdapterRun.Attach(policy, lora, config.Adapter.Path, config.Training.Seed);
+        if (adapter is not null)
+            observer.OnMessage($"adapter: LoRA r {adapter.Options.R} on {adapter.AdaptedModules.Count} modules "
+                + $"({string.Join(", ", adapter.TargetModules)}), {adapter.NamedParameters.Sum(p => p.Parameter.numel())} "
+                + "trainable parameters; base frozen");
         IReferenceStrategy reference;
         TrainingSetup setup;
         if (objective is IUnpairedObjective && (config.Data.Unpair || DetectFormat() == DataFormat.Unpaired))
         {
             var (train, eval) = LoadUnpaired(tokenizer);
             observer.OnMessage($"data: {train.Count} training examples, {eval.Count} evaluation examples (unpaired)");
-            reference = config.Reference == ReferenceKind.Frozen
-                ? new FrozenReference(CreateModel(config, tokenizer))
-                : new CachedReference(CreateModel(config, tokenizer), ReferenceCacheRoot()); // filled as batches arrive: KL rows depend on the batch
+            // Filled as batches arrive: KL rows depend on the batch.
+            reference = adapter is not null && config.ReferencePath is null
+                ? AdapterRun.Reference(adapter, config.Reference == ReferenceKind.Cached, ReferenceCacheRoot())
+                : config.Reference == ReferenceKind.Frozen
+                    ? new FrozenReference(CreateReferenceModel(tokenizer))
+                    : new CachedReference(CreateReferenceModel(tokenizer), ReferenceCacheRoot());
             setup = TrainingSetup.ForUnpaired(policy, reference, objective, train, eval, pad);
         }
         else
         {
             var (train, eval) = LoadPairs(tokenizer);
             observer.OnMessage($"data: {train.Count} training pairs, {eval.Count} evaluation pairs");
-            reference = CreateReference(objective.NeedsReference, tokenizer, train, eval);
+            reference = CreateReference(objective.NeedsReference, tokenizer, train, eval, adapter);
             setup = new TrainingSetup(policy, reference, objective, train, eval, pad);
         }
+        if (adapter is not null) setup = setup with { Trainable = new AdapterWeights(adapter, config.Model.Path) };
         using var _ = reference;
         var trainer = new PreferenceTrainer(setup, config.Training, config.OutputDir, observer);
         string? from = resume is null ? null : TrainingCheckpoint.Resolve(config.OutputDir, resume);
         var log = trainer.Run(from);
         string final = Path.Combine(config.OutputDir, "final");
+        if (adapter is not null)
+        {
+            PeftAdapterFolder.Save(adapter, final, config.Model.Path);
+            observer.OnMessage($"saved the trained adapter (PEFT format) in {final}; fold it into the base with "
+                + "'alignsharp adapters merge'");
+            return log;
+        }
         HfCheckpoint.Save(policy, final, new HfSaveOptions { SourceDir = TokenizerFolder(config) });
         observer.OnMessage($"saved the trained model as a Hugging Face folder: {final}");
         return log;
@@ -141,12 +162,20 @@ public sealed class TrainingRun
         return data;
     }
 
-    private IReferenceStrategy CreateReference(bool needed, ITokenizer tokenizer, List<TokenizedPair> train, List<TokenizedPair> eval)
+    /// <summary>The reference model: the <c>reference_path</c> folder when given, else the starting model again.</summary>
+    private CausalLM CreateReferenceModel(ITokenizer tokenizer) =>
+        config.ReferencePath is { } dir ? HfCheckpoint.Load(dir).Model : CreateModel(config, tokenizer);
+
+    private IReferenceStrategy CreateReference(bool needed, ITokenizer tokenizer, List<TokenizedPair> train,
+        List<TokenizedPair> eval, LoraAdapter? adapter)
     {
         if (!needed) return new NoReference();
-        var model = CreateModel(config, tokenizer);
-        if (config.Reference == ReferenceKind.Frozen) return new FrozenReference(model);
-        var cached = new CachedReference(model, ReferenceCacheRoot());
+        bool useAdapter = adapter is not null && config.ReferencePath is null;
+        if (useAdapter && config.Reference == ReferenceKind.Frozen) return new AdapterDisabledReference(adapter!);
+        var cached = useAdapter
+            ? new CachedReference(adapter!.Model, ReferenceCacheRoot(), adapter.Disable)
+            : config.Reference == ReferenceKind.Frozen ? null : new CachedReference(CreateReferenceModel(tokenizer), ReferenceCacheRoot());
+        if (cached is null) return new FrozenReference(CreateReferenceModel(tokenizer));
         int pad = tokenizer.PadId ?? tokenizer.EosId ?? 0;
         cached.Precompute(train.Concat(eval).ToList(), config.Training.BatchSize, pad, torch.CPU);
         observer.OnMessage($"reference log-probs: {cached.LoadedRows} rows from cache, {cached.Forwards} reference batches computed ({cached.CacheFile})");
