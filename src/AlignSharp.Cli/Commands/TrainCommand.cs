@@ -18,7 +18,7 @@ internal sealed class TrainCommand : ICliCommand
             var cfg = RunConfig.Load(r.GetValue(config)!.FullName, r.GetValue(set) ?? []);
             Console.WriteLine($"objective: {string.Join(" + ", cfg.Objectives.Select(o => o.Name))}; output: {cfg.OutputDir}");
             var log = ConsoleProgress.Run("training", obs => new TrainingRun(cfg, obs).Execute(r.GetValue(resume)));
-            Console.WriteLine(log.Count == 0 ? "nothing to do: already at the last step" : "final: " + ConsoleProgress.Format((int)log[^1]["step"], (int)log[^1]["step"], log[^1]));
+            ConsoleProgress.WriteLine(log.Count == 0 ? "nothing to do: already at the last step" : "final: " + ConsoleProgress.Format((int)log[^1]["step"], (int)log[^1]["step"], log[^1]));
             Console.WriteLine($"metrics: {Path.Combine(cfg.OutputDir, "metrics.jsonl")}");
             return 0;
         });
