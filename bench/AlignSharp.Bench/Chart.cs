@@ -1,4 +1,5 @@
 using ScottPlot;
+using AlignSharp.IO;
 
 namespace AlignSharp.Bench;
 
@@ -39,9 +40,7 @@ internal static class Chart
             p.Axes.Margins(bottom: 0);
             p.ShowLegend(Edge.Bottom);
         }
-        var tmp = path + ".tmp.png";
-        multi.SavePng(tmp, 1100, 900);
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.Write(path, tmp => multi.SavePng(tmp, 1100, 900));
     }
 
     private static void AddGroups(Plot plot, List<string> models, IReadOnlyList<StepSummary> steps, int threads, Series[] series, Func<StepSummary, double> value)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AlignSharp.IO;
 
 namespace AlignSharp.Bench;
 
@@ -211,8 +212,6 @@ internal static class Report
     /// <summary>Writes via a temporary file and a rename, so a reader never sees half a file.</summary>
     internal static void WriteAtomic(string path, string text)
     {
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, text);
     }
 }

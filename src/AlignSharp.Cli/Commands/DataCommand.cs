@@ -8,6 +8,7 @@ using AlignSharp.Data.Chat;
 using AlignSharp.Data.Formats;
 using AlignSharp.Data.Inspection;
 using AlignSharp.Data.Validation;
+using AlignSharp.Runs;
 using AlignSharp.Tokenization;
 
 namespace AlignSharp.Cli.Commands;
@@ -21,9 +22,15 @@ internal sealed class DataCommand : ICliCommand
         var format = new Option<string>("--format") { Description = "auto, explicit, implicit, conversational, unpaired or ranked", DefaultValueFactory = _ => "auto" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "a model folder or tokenizer.json (e.g. GPT-2's); default: the built-in byte tokenizer" };
         var chatTemplate = new Option<string?>("--chat-template") { Description = "tokenizer_config.json whose chat_template renders conversations (default: the tokenizer folder's, else the plain template)" };
-        var maxLength = new Option<int>("--max-length") { Description = "max tokens of prompt + completion", DefaultValueFactory = _ => 1024 };
+        // Defaults from the run config's own record, so `data inspect` reports what `train` will do.
+        var defaults = new AlignSharp.Config.DataSection();
+        var maxLength = new Option<int>("--max-length")
+        {
+            Description = "max tokens of prompt + completion (default: train's data.max_length)",
+            DefaultValueFactory = _ => defaults.MaxLength,
+        };
         var maxPrompt = new Option<int?>("--max-prompt-length") { Description = "max prompt tokens when a pair is too long (default: half of --max-length)" };
-        var mode = new Option<string>("--truncation-mode") { Description = "keep_end or keep_start: which end of a long prompt is kept", DefaultValueFactory = _ => "keep_end" };
+        var mode = new Option<string>("--truncation-mode") { Description = "keep_end or keep_start: which end of a long prompt is kept", DefaultValueFactory = _ => defaults.TruncationMode == TruncationMode.KeepEnd ? "keep_end" : "keep_start" };
         var onBad = new Option<string>("--on-bad-record") { Description = "skip (report and go on) or fail (stop at the first)", DefaultValueFactory = _ => "skip" };
         var pairing = new Option<string>("--pairing") { Description = "ranked data: best-vs-worst, best-vs-each or all-pairs", DefaultValueFactory = _ => "best-vs-worst" };
         var batch = new Option<int>("--batch-size") { Description = "pairs per batch, for the padding estimate", DefaultValueFactory = _ => 8 };
@@ -77,15 +84,12 @@ internal sealed class DataCommand : ICliCommand
     /// <summary>A model folder or tokenizer.json file; nothing (or "byte") means the byte tokenizer.</summary>
     internal static ITokenizer LoadTokenizer(string? spec, out string name)
     {
-        if (spec is null or "byte") { name = "byte"; return new ByteTokenizer(); }
-        name = spec;
-        if (Directory.Exists(spec)) return AutoTokenizer.FromFolder(spec);
-        if (File.Exists(spec)) return HfTokenizer.FromFile(spec);
-        throw new TokenizerException($"{spec}: tokenizer not found (a model folder, a tokenizer.json, or 'byte')");
+        name = spec ?? RunTokenizer.Byte;
+        return RunTokenizer.Load(spec);
     }
 
     private static IChatFormatter LoadChat(string? template, string? tokenizerSpec) =>
-        template is not null ? TemplateChatFormatter.FromTokenizerConfig(template) : ChatFormatters.ForFolder(tokenizerSpec);
+        template is not null ? TemplateChatFormatter.FromTokenizerConfig(template) : RunTokenizer.ChatFormatter(tokenizerSpec);
 
     private static RankedPairing ParsePairing(string name) => name.Replace("-", "").Replace("_", "").ToLowerInvariant() switch
     {

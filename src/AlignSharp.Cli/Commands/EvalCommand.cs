@@ -1,12 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using AlignSharp.Checkpoints;
+using AlignSharp.Config;
 using AlignSharp.Data;
 using AlignSharp.Evaluation;
-using AlignSharp.Models;
+using AlignSharp.Runs;
 using AlignSharp.Tasks;
-using AlignSharp.Tokenization;
 
 namespace AlignSharp.Cli.Commands;
 
@@ -22,7 +21,8 @@ internal sealed class EvalCommand : ICliCommand
         var policy = new Option<DirectoryInfo>("--policy") { Description = "Hugging Face folder of the trained policy", Required = true };
         var reference = new Option<DirectoryInfo>("--reference") { Description = "Hugging Face folder of the reference model", Required = true };
         var byteTokenizer = new Option<bool>("--byte-tokenizer") { Description = "use the byte-level demo tokenizer instead of the folder's" };
-        var pairs = new Option<FileInfo?>("--pairs") { Description = "held-out preference pairs (JSONL prompt/chosen/rejected) for implicit-reward accuracy" };
+        var pairs = new Option<string?>("--pairs") { Description = "held-out preference data (any format `train` reads: a file, a folder or a glob) for implicit-reward accuracy" };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
         var beta = new Option<double>("--beta") { Description = "β of the implicit reward β(log π - log π_ref)", DefaultValueFactory = _ => 0.1 };
         var task = new Option<string?>("--task") { Description = "'review': held-out prompts and the ground-truth reward of the synthetic review task" };
         var prompts = new Option<FileInfo?>("--prompts") { Description = "prompts to sample, one per line (instead of --task prompts)" };
@@ -37,7 +37,7 @@ internal sealed class EvalCommand : ICliCommand
         var json = new Option<bool>("--json") { Description = "print one JSON object instead of text" };
         var cmd = new Command("eval", "Evaluate a policy against its reference: implicit-reward accuracy, KL, ground-truth reward, win rate.")
         {
-            policy, reference, byteTokenizer, pairs, beta, task, prompts, numPrompts, samples, maxNew, seed, judge, judgeUrl, judgeModel, judgeKeyEnv, json,
+            policy, reference, byteTokenizer, pairs, device, beta, task, prompts, numPrompts, samples, maxNew, seed, judge, judgeUrl, judgeModel, judgeKeyEnv, json,
         };
         cmd.SetAction(r =>
         {
@@ -49,19 +49,21 @@ internal sealed class EvalCommand : ICliCommand
             if (judgeName == "endpoint" && (r.GetValue(judgeUrl) is null || r.GetValue(judgeModel) is null))
                 throw new EvaluationException("--judge endpoint needs --judge-url and --judge-model");
 
-            var policyLoaded = HfCheckpoint.Load(r.GetValue(policy)!.FullName);
-            using var policyModel = policyLoaded.Model;
-            var referenceLoaded = HfCheckpoint.Load(r.GetValue(reference)!.FullName);
-            using var referenceModel = referenceLoaded.Model;
+            var target = ComputeTarget.Cpu with { Device = ComputeTarget.ParseDevice(r.GetValue(device)!, "--device") };
+            using var policyModel = RunBuilder.Load(r.GetValue(policy)!.FullName, target).Model;
+            using var referenceModel = RunBuilder.Load(r.GetValue(reference)!.FullName, target).Model;
             policyModel.eval();
             referenceModel.eval();
-            ITokenizer tokenizer = r.GetValue(byteTokenizer) ? new ByteTokenizer() : AutoTokenizer.FromFolder(r.GetValue(policy)!.FullName);
+            string tokenizerSpec = r.GetValue(byteTokenizer) ? RunTokenizer.Byte : r.GetValue(policy)!.FullName;
+            var tokenizer = RunTokenizer.Load(tokenizerSpec);
             var result = new JsonObject();
 
-            if (r.GetValue(pairs) is { } pairFile)
+            if (r.GetValue(pairs) is { } pairSpec)
             {
-                var pairTokenizer = new PairTokenizer(tokenizer, policyModel.Config.MaxPositions);
-                var tokenized = JsonlPreferenceReader.Read(pairFile.FullName).Select(pairTokenizer.Tokenize).ToList();
+                // The one data path: every format train reads; what is not used is reported on stderr.
+                var data = new RunData(new DataSection { MaxLength = policyModel.Config.MaxPositions }, tokenizer,
+                    RunTokenizer.ChatFormatter(tokenizerSpec), r.GetValue(seed), Console.Error.WriteLine);
+                var tokenized = data.Load("pairs", pairSpec).Pairs;
                 var acc = ImplicitRewardAccuracy.Compute(policyModel, referenceModel, tokenized, r.GetValue(beta));
                 result["implicit_reward"] = new JsonObject { ["pairs"] = acc.Count, ["beta"] = r.GetValue(beta), ["accuracy"] = acc.Accuracy, ["mean_margin"] = acc.MeanMargin };
             }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using AlignSharp.Data;
 using AlignSharp.Generation;
 using AlignSharp.Tokenization;
 using AlignSharp.Tokenization.ChatTemplates;
@@ -40,7 +41,7 @@ internal sealed class GenerateCommand : ICliCommand
                 TopK = r.GetValue(topK),
                 TopP = r.GetValue(topP),
                 EosTokenIds = folder.EosIds,
-                PadTokenId = folder.Tokenizer.PadId ?? folder.EosIds.FirstOrDefault(),
+                PadTokenId = PadRule.IdFor(folder.Tokenizer),
             };
             using var rng = new torch.Generator(r.GetValue(seed));
             var result = TextGenerator.Generate(folder.Loaded.Model, [ids], options, rng).Single();

@@ -1,4 +1,5 @@
 using AlignSharp.Checkpoints;
+using AlignSharp.Runs;
 using AlignSharp.Tokenization;
 
 namespace AlignSharp.Cli.Commands;
@@ -11,7 +12,7 @@ internal sealed record ModelFolder(LoadedModel Loaded, ITokenizer Tokenizer) : I
         var loaded = HfCheckpoint.Load(dir);
         try
         {
-            var tokenizer = AutoTokenizer.FromFolder(dir);
+            var tokenizer = RunTokenizer.Load(dir);
             if (tokenizer.VocabSize > loaded.Config.VocabSize)
                 throw new CheckpointException($"{dir}: tokenizer has {tokenizer.VocabSize} ids but config.json has vocab_size {loaded.Config.VocabSize}");
             return new ModelFolder(loaded, tokenizer);

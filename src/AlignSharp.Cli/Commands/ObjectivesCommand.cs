@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AlignSharp.Objectives;
+using AlignSharp.IO;
 
 namespace AlignSharp.Cli.Commands;
 
@@ -72,11 +73,7 @@ public sealed class ObjectivesCommand : ICliCommand
                 output.Write(markdown);
                 return;
             }
-            string full = Path.GetFullPath(file);
-            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            string temp = full + ".tmp";
-            File.WriteAllText(temp, markdown);
-            File.Move(temp, full, overwrite: true);
+            AtomicFile.WriteAllText(file, markdown);
             output.WriteLine($"wrote {file}");
         }));
         return docs;
@@ -108,7 +105,8 @@ public sealed class ObjectivesCommand : ICliCommand
             foreach (var p in e.Parameters)
                 sb.AppendLine($"    {p.Name}={p.DefaultText}  ({(p is NumberParameter ? "in " : "one of ")}{p.AcceptedText})  {p.Description}");
             foreach (var i in e.Inputs)
-                sb.AppendLine($"    input {string.Join(", ", i.Keys)} {i.Shape} from {i.Source.Replace("`", "")}: {i.Description}");
+                sb.AppendLine(
+                    $"    input {string.Join(", ", i.Keys)} {i.Shape} from {i.Source.Replace("`", "")}: {i.Description}");
         }
         return sb.ToString().TrimEnd();
     }

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using AlignSharp.Config;
-using AlignSharp.Training;
+using AlignSharp.Runs;
 
 namespace AlignSharp.Cli.Commands;
 

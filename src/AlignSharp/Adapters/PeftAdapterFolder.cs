@@ -2,8 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using AlignSharp.Checkpoints;
+using AlignSharp.IO;
 using AlignSharp.Models;
-using AlignSharp.Training;
 using static TorchSharp.torch;
 
 namespace AlignSharp.Adapters;

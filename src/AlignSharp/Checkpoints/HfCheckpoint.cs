@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AlignSharp.IO;
 using AlignSharp.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -134,38 +135,30 @@ public static class HfCheckpoint
     {
         options ??= new HfSaveOptions();
         if (options.MaxShardBytes <= 0) throw new ArgumentOutOfRangeException(nameof(options), "MaxShardBytes must be positive");
-        string full = Path.GetFullPath(dir).TrimEnd(Path.DirectorySeparatorChar);
-        string parent = Path.GetDirectoryName(full) ?? throw new ArgumentException($"cannot save into the root folder '{dir}'", nameof(dir));
-        Directory.CreateDirectory(parent);
-        string temp = Path.Combine(parent, $".{Path.GetFileName(full)}.tmp-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(temp);
-        try
+        AtomicFile.WriteDirectory(dir, temp => WriteInto(model, temp, options));
+    }
+
+    /// <summary>Writes config.json, the weights and the source folder's tokenizer files into the existing folder <paramref name="dir"/>.</summary>
+    internal static void WriteInto(CausalLM model, string dir, HfSaveOptions options)
+    {
+        var state = model.state_dict();
+        var names = state.Keys.Order(StringComparer.Ordinal).ToList();
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        using var scope = torch.NewDisposeScope();
+        foreach (var n in names) tensors[n] = options.DType is { } dt ? state[n].detach().to(dt) : state[n].detach();
+        var storedType = tensors.Count > 0 ? tensors[names[0]].dtype : ScalarType.Float32;
+        WriteWeights(dir, names, tensors, options.MaxShardBytes);
+        JsonObject? baseConfig = null;
+        if (options.SourceDir is { } src)
         {
-            var state = model.state_dict();
-            var names = state.Keys.Order(StringComparer.Ordinal).ToList();
-            var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-            using var scope = torch.NewDisposeScope();
-            foreach (var n in names) tensors[n] = options.DType is { } dt ? state[n].detach().to(dt) : state[n].detach();
-            var storedType = tensors.Count > 0 ? tensors[names[0]].dtype : ScalarType.Float32;
-            WriteWeights(temp, names, tensors, options.MaxShardBytes);
-            JsonObject? baseConfig = null;
-            if (options.SourceDir is { } src)
-            {
-                if (!Directory.Exists(src)) throw new CheckpointException($"{src}: source folder not found");
-                foreach (var f in TokenizerFiles)
-                    if (File.Exists(Path.Combine(src, f))) File.Copy(Path.Combine(src, f), Path.Combine(temp, f));
-                string srcConfig = Path.Combine(src, "config.json");
-                if (File.Exists(srcConfig)) baseConfig = JsonNode.Parse(File.ReadAllText(srcConfig)) as JsonObject;
-            }
-            var config = HfConfig.ToJson(model.Config, TorchDtypeName(storedType), baseConfig);
-            File.WriteAllText(Path.Combine(temp, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-            Publish(temp, full);
+            if (!Directory.Exists(src)) throw new CheckpointException($"{src}: source folder not found");
+            foreach (var f in TokenizerFiles)
+                if (File.Exists(Path.Combine(src, f))) File.Copy(Path.Combine(src, f), Path.Combine(dir, f));
+            string srcConfig = Path.Combine(src, "config.json");
+            if (File.Exists(srcConfig)) baseConfig = JsonNode.Parse(File.ReadAllText(srcConfig)) as JsonObject;
         }
-        catch
-        {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-            throw;
-        }
+        var config = HfConfig.ToJson(model.Config, TorchDtypeName(storedType), baseConfig);
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
     private const string TiedHeadCopy = "\0tied-head";
@@ -248,28 +241,6 @@ public static class HfCheckpoint
         }
         var indexJson = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = weightMap };
         File.WriteAllText(Path.Combine(dir, IndexFile), indexJson.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-    }
-
-    /// <summary>Moves the finished temp folder into place; an existing folder is swapped out and deleted only afterwards.</summary>
-    private static void Publish(string temp, string target)
-    {
-        if (!Directory.Exists(target))
-        {
-            Directory.Move(temp, target);
-            return;
-        }
-        string old = temp + ".old";
-        Directory.Move(target, old);
-        try
-        {
-            Directory.Move(temp, target);
-        }
-        catch
-        {
-            Directory.Move(old, target);
-            throw;
-        }
-        Directory.Delete(old, recursive: true);
     }
 
     private static string TorchDtypeName(ScalarType t) => t switch

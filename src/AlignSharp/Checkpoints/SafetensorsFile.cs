@@ -1,3 +1,4 @@
+using AlignSharp.IO;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
@@ -125,28 +126,18 @@ public sealed class SafetensorsFile : IDisposable
         {
             foreach (var name in names) cpu[name] = tensors[name].detach().cpu().contiguous();
             byte[] header = BuildHeader(names, cpu, metadata);
-            string temp = path + $".tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-            try
+            AtomicFile.WriteStream(path, fs =>
             {
-                using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+                Span<byte> len = stackalloc byte[8];
+                BitConverter.TryWriteBytes(len, (ulong)header.Length);
+                fs.Write(len);
+                fs.Write(header);
+                foreach (var name in names)
                 {
-                    Span<byte> len = stackalloc byte[8];
-                    BitConverter.TryWriteBytes(len, (ulong)header.Length);
-                    fs.Write(len);
-                    fs.Write(header);
-                    foreach (var name in names)
-                    {
-                        using var flat = cpu[name].view(-1);
-                        CopyChunks(flat, (span, _) => fs.Write(span));
-                    }
-                    fs.Flush(flushToDisk: true);
+                    using var flat = cpu[name].view(-1);
+                    CopyChunks(flat, (span, _) => fs.Write(span));
                 }
-                File.Move(temp, path, overwrite: true);
-            }
-            finally
-            {
-                if (File.Exists(temp)) File.Delete(temp);
-            }
+            });
         }
         finally
         {

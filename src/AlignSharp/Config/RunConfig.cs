@@ -14,6 +14,17 @@ public sealed record ModelSection
     public int NumLayers { get; init; } = 2;
     public int NumHeads { get; init; } = 4;
     public int MaxPositions { get; init; } = 256;
+    /// <summary>Parameter dtype of the policy and the reference: float32 (default) or bfloat16 (saved as BF16 safetensors).</summary>
+    public ModelDType Dtype { get; init; } = ModelDType.Float32;
+}
+
+/// <summary>Parameter dtype of a run's models.</summary>
+public enum ModelDType
+{
+    /// <summary>32-bit floats (the default).</summary>
+    Float32,
+    /// <summary>bfloat16 parameters; log-softmax and log-prob sums are taken in float32.</summary>
+    Bfloat16,
 }
 
 /// <summary>Where the preference pairs come from and how they are cut.</summary>
@@ -121,6 +132,12 @@ public sealed record RunConfig
     /// <summary>The objective(s); one entry unless a weighted combination is configured.</summary>
     public IReadOnlyList<ObjectiveSpec> Objectives { get; init; } = [new("dpo", 1.0, new Dictionary<string, string>(), "default")];
 
+    /// <summary>Where some values were given ("file:line" or the <c>--set</c>), by dotted key, for errors raised after binding.</summary>
+    public IReadOnlyDictionary<string, string> Places { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Where <paramref name="key"/> was given, or "config" when it kept its default.</summary>
+    public string PlaceOf(string key) => Places.TryGetValue(key, out var where) ? where : "config";
+
     /// <summary>Loads <paramref name="path"/> and applies <c>--set key=value</c> overrides in order.</summary>
     public static RunConfig Load(string path, IEnumerable<string>? overrides = null)
     {
@@ -154,6 +171,7 @@ public sealed record RunConfig
             Tokenizer = scalars.Tokenizer,
             Reference = scalars.Reference,
             OutputDir = scalars.OutputDir,
+            Places = FindPlaces(tree, sections, "training.device", "model.dtype"),
         };
         if (sections.ContainsKey("objective") && sections.ContainsKey("objectives"))
             throw new ConfigException($"{tree.Source}: give either 'objective' or 'objectives', not both");
@@ -202,6 +220,19 @@ public sealed record RunConfig
             }
         }
         return new ObjectiveSpec(name ?? throw new ConfigException($"{tree.Where(node)}: '{key}' needs a 'name' (e.g. dpo)"), weight, ps, tree.Where(node)) { ParamWhere = where };
+    }
+
+    private static Dictionary<string, string> FindPlaces(ConfigTree tree, Dictionary<string, YamlNode> sections, params string[] keys)
+    {
+        var places = new Dictionary<string, string>();
+        foreach (var key in keys)
+        {
+            var parts = key.Split('.');
+            if (sections.TryGetValue(parts[0], out var n) && n is YamlMappingNode m
+                && m.Children.TryGetValue(new YamlScalarNode(parts[1]), out var v))
+                places[key] = tree.Where(v);
+        }
+        return places;
     }
 
     private static YamlMappingNode? Mapping(ConfigTree tree, Dictionary<string, YamlNode> sections, string key) =>

@@ -13,8 +13,8 @@ public enum BatchKind
 }
 
 /// <summary>
-/// One collated batch of examples as rows of (prompt + completion), right-padded to T: for <see cref="BatchKind.Pairs"/>
-/// B pairs as 2B rows (chosen rows 0..B-1, then rejected rows B..2B-1), for <see cref="BatchKind.Unpaired"/> N
+/// One collated batch of examples as rows of (prompt + completion), right-padded to T: for
+/// <see cref="BatchKind.Pairs"/> B pairs as 2B rows (chosen rows 0..B-1, then rejected rows B..2B-1), for <see cref="BatchKind.Unpaired"/> N
 /// examples as N rows. <c>CompletionMask[r, t]</c> is 1 where token t of row r is a completion token (scored by
 /// log-probs; prompt tokens never are). Tensors live on the CPU; the trainer moves them.
 /// </summary>
@@ -43,7 +43,9 @@ public sealed record PreferenceBatch(Tensor InputIds, Tensor AttentionMask, Tens
     /// <summary>Per-example numeric extras gathered into (B) or (N) tensors, for keys every example has.</summary>
     public Dictionary<string, Tensor> Extras(ScalarType dtype)
     {
-        var all = Examples is { } u ? u.Select(x => x.Example.Extras).ToList() : Pairs.Select(p => p.Example.Extras).ToList();
+        var all = Examples is { } u
+            ? u.Select(x => x.Example.Extras).ToList()
+            : Pairs.Select(p => p.Example.Extras).ToList();
         var keys = all.Count == 0 ? [] : all[0].Keys.Where(k => all.All(e => e.ContainsKey(k)));
         return keys.ToDictionary(k => k, k => torch.tensor(all.Select(e => e[k]).ToArray()).to(dtype));
     }
@@ -59,11 +61,14 @@ public sealed record PreferenceBatch(Tensor InputIds, Tensor AttentionMask, Tens
     /// </summary>
     public PreferenceBatch Mismatched(IReadOnlyList<int> order, int padId = 0)
     {
-        if (order.Count != Count) throw new ArgumentException($"order has {order.Count} entries for {Count} examples", nameof(order));
+        if (order.Count != Count)
+            throw new ArgumentException($"order has {order.Count} entries for {Count} examples", nameof(order));
         if (Examples is { } u)
-            return PreferenceCollator.Collate([.. u.Select((x, i) => x with { Completion = u[order[i]].Completion })], padId);
+            return PreferenceCollator.Collate(
+                [.. u.Select((x, i) => x with { Completion = u[order[i]].Completion })], padId);
         return PreferenceCollator.Collate(
-            [.. Pairs.Select((p, i) => p with { Chosen = Pairs[order[i]].Chosen, Rejected = Pairs[order[i]].Rejected })], padId);
+            [.. Pairs.Select((p, i) => p with { Chosen = Pairs[order[i]].Chosen, Rejected = Pairs[order[i]].Rejected })],
+            padId);
     }
 
     /// <inheritdoc />
@@ -108,7 +113,7 @@ public static class RowCollator
     }
 }
 
-/// <summary>Builds <see cref="PreferenceBatch"/>es: one row per (prompt + completion), chosen rows first for pairs.</summary>
+/// <summary>Builds <see cref="PreferenceBatch"/>es: one row per (prompt + completion), pairs' chosen rows first.</summary>
 public static class PreferenceCollator
 {
     /// <summary>Collates pairs into 2B right-padded rows.</summary>

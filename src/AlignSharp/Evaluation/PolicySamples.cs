@@ -1,3 +1,4 @@
+using AlignSharp.Data;
 using AlignSharp.Generation;
 using AlignSharp.Models;
 using AlignSharp.Tokenization;
@@ -39,7 +40,7 @@ public sealed record PolicySamples(IReadOnlyList<string> Prompts, IReadOnlyList<
         var options = new GenerationOptions
         {
             MaxNewTokens = maxNewTokens, Temperature = 1, BatchSize = 64,
-            EosTokenIds = tokenizer.EosId is { } eos ? [eos] : [], PadTokenId = tokenizer.PadId ?? tokenizer.EosId ?? 0,
+            EosTokenIds = tokenizer.EosId is { } eos ? [eos] : [], PadTokenId = PadRule.IdFor(tokenizer),
         };
         var completionIds = TextGenerator.Generate(model, promptIds, options, generator).Select(r => r.Tokens).ToList();
         return new PolicySamples(prompts, promptIds, completionIds, completionIds.Select(c => DecodeCompletion(tokenizer, c)).ToList());

@@ -56,7 +56,7 @@ public sealed record PairStats(
             ? (ReferenceChosen, ReferenceRejected)
             : throw new ObjectiveException($"objective '{objective}' needs reference log-probs");
 
-    /// <summary>The value of <paramref name="request"/>, or a clear error naming the objective and the missing key.</summary>
+    /// <summary>The value of <paramref name="request"/>, or an error naming the objective and the missing key.</summary>
     public TValue Get<TValue>(InputRequest<TValue> request, string objective) where TValue : class =>
         Inputs.Get(request, objective);
 }

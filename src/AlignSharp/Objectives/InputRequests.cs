@@ -155,7 +155,8 @@ public sealed record HeadRewards : InputRequest<PairValues>
     public override string Description => "reward-head output for the chosen and the rejected response";
 
     /// <inheritdoc />
-    public override string Source => "a reward head on the policy (no built-in provider yet: training asks for one up front)";
+    public override string Source =>
+        "a reward head on the policy (no built-in provider yet: training asks for one up front)";
 
     internal override object? FromKeys(IReadOnlyDictionary<string, Tensor> keyed, out string missing)
     {
@@ -221,11 +222,13 @@ public sealed record CompletionTokenLogProbs(bool WithReference = true) : InputR
 
     internal override object? FromKeys(IReadOnlyDictionary<string, Tensor> keyed, out string missing)
     {
-        string[] required = ["policy_chosen_token_logps", "chosen_mask", "policy_rejected_token_logps", "rejected_mask"];
+        string[] required =
+            ["policy_chosen_token_logps", "chosen_mask", "policy_rejected_token_logps", "rejected_mask"];
         missing = required.FirstOrDefault(k => !keyed.ContainsKey(k)) ?? "";
         if (missing.Length > 0) return null;
         return new TokenLogProbs(
-            keyed["policy_chosen_token_logps"], keyed.GetValueOrDefault("reference_chosen_token_logps"), keyed["chosen_mask"],
+            keyed["policy_chosen_token_logps"], keyed.GetValueOrDefault("reference_chosen_token_logps"),
+            keyed["chosen_mask"],
             keyed["policy_rejected_token_logps"], keyed.GetValueOrDefault("reference_rejected_token_logps"),
             keyed["rejected_mask"]);
     }

@@ -21,9 +21,9 @@ public static class ObjectiveDocs
         sb.Append("(`pw`, `pl`), the reference's (`rw`, `rl`) when it needs a reference, and completion token counts (`nw`, `nl`).\n");
         sb.Append("Notation: `cw = pw - rw`, `cl = pl - rl`, `h = cw - cl`, `aw = pw/nw`, `al = pl/nl`, `ls = log sigmoid`,\n");
         sb.Append("`s = sigmoid`. The batch loss is the mean of the per-pair losses. \"Reduction\" says whether the objective reads\n");
-        sb.Append("summed or length-averaged log-probs (it divides by the lengths itself); the trainer logs `logps/chosen` and\n");
-        sb.Append("`logps/rejected` in that aggregate. Reference-free objectives make the trainer skip the reference model\n");
-        sb.Append("entirely.\n\n");
+        sb.Append("summed or length-averaged log-probs (it divides by the lengths itself); the trainer logs\n");
+        sb.Append("`logps/chosen` and `logps/rejected` in that aggregate. Reference-free objectives make the trainer\n");
+        sb.Append("skip the reference model entirely.\n\n");
         sb.Append("Configure one objective by id and parameters, or a weighted combination of several (`CombinedObjective`,\n");
         sb.Append("e.g. `dpo` 1.0 + `bco` 0.2 + `sft` 0.1). `alignsharp objectives list` prints this table;\n");
         sb.Append("`alignsharp objectives eval --input FILE.json` computes a file in the golden-vector schema.\n\n");
@@ -47,19 +47,21 @@ public static class ObjectiveDocs
         }
 
         sb.Append("## Extra inputs\n\n");
-        sb.Append("Each objective declares the extra inputs it reads as typed requests (`IPreferenceObjective.Inputs`, one\n");
-        sb.Append("record per kind in `Objectives/InputRequests.cs`); the trainer satisfies each kind with one provider\n");
-        sb.Append("(`Training/TrainerInputs.cs`) and rejects a kind it cannot provide before the first step. Golden-vector\n");
-        sb.Append("files give the same inputs as named arrays (the keys below); dataset columns may also come under their\n");
-        sb.Append("column name.\n\n");
+        sb.Append("Each objective declares the extra inputs it reads as typed requests (`IPreferenceObjective.Inputs`,\n");
+        sb.Append("one record per kind in `Objectives/InputRequests.cs`); the trainer satisfies each kind with one\n");
+        sb.Append("provider (`Training/TrainerInputs.cs`) and rejects a kind it cannot provide before the first step.\n");
+        sb.Append("Golden-vector files give the same inputs as named arrays (the keys below); dataset columns may also\n");
+        sb.Append("come under their column name.\n\n");
         sb.Append("| id | request | keys | shape | source | meaning |\n|---|---|---|---|---|---|\n");
         foreach (var e in ObjectiveCatalog.All)
             foreach (var i in e.Inputs)
             {
                 string keys = string.Join(", ", i.Keys.Select(k => $"`{k}`"));
-                sb.Append($"| `{e.Id}` | `{i.GetType().Name}` | {keys} | {i.Shape} | {Escape(i.Source)} | {Escape(i.Description)} |\n");
+                sb.Append($"| `{e.Id}` | `{i.GetType().Name}` | {keys} | {i.Shape} | {Escape(i.Source)} | ")
+                    .Append($"{Escape(i.Description)} |\n");
             }
-        sb.Append("| `dpo_shift` (schedules) | `ObjectiveContext` | step, max_steps | scalars | trainer | optimizer step t and total steps T |\n");
+        sb.Append("| `dpo_shift` (schedules) | `ObjectiveContext` | step, max_steps | scalars | trainer | ")
+            .Append("optimizer step t and total steps T |\n");
 
         sb.Append("\n## State\n\n");
         sb.Append("Stateful objectives keep their state in the objective, save it with each checkpoint (`IStatefulObjective`) and\n");

@@ -36,11 +36,11 @@ public sealed class ObjectiveInputs
     /// <summary>A copy whose named arrays are <paramref name="keyed"/> (typed values kept).</summary>
     public ObjectiveInputs WithKeyed(IReadOnlyDictionary<string, Tensor> keyed) => new(values, keyed);
 
-    /// <summary>The value of <paramref name="request"/>, or null when neither a typed value nor its keys are present.</summary>
+    /// <summary>The value of <paramref name="request"/>, or null when it has neither a value nor keys.</summary>
     public TValue? Find<TValue>(InputRequest<TValue> request) where TValue : class =>
         values.TryGetValue(request, out var v) ? (TValue)v : (TValue?)request.FromKeys(Keyed, out _);
 
-    /// <summary>The value of <paramref name="request"/>, or a clear error naming the objective and the missing key.</summary>
+    /// <summary>The value of <paramref name="request"/>, or an error naming the objective and missing key.</summary>
     public TValue Get<TValue>(InputRequest<TValue> request, string objective) where TValue : class
     {
         if (values.TryGetValue(request, out var v)) return (TValue)v;

@@ -39,7 +39,8 @@ internal static class PairInputs
     public static (Tensor Chosen, Tensor Rejected) Heads(PairStats s, string objective, HeadRewards request)
     {
         var v = s.Get(request, objective);
-        return (Checked(s, objective, HeadRewards.ChosenKey, v.Chosen), Checked(s, objective, HeadRewards.RejectedKey, v.Rejected));
+        return (Checked(s, objective, HeadRewards.ChosenKey, v.Chosen),
+            Checked(s, objective, HeadRewards.RejectedKey, v.Rejected));
     }
 
     private static Tensor Checked(PairStats s, string objective, string key, Tensor t)

@@ -1,3 +1,4 @@
+using AlignSharp.IO;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -79,7 +80,7 @@ public static class NativeRuntime
         // Read-only install: keep a patched private copy and load it (after its dependencies) by full path,
         // so TorchSharp's own load by soname finds the already-loaded copy.
         string hash = Convert.ToHexString(SHA256.HashData(image))[..16];
-        string cacheDir = Path.Combine(CacheRoot(), "native", hash);
+        string cacheDir = Path.Combine(CacheDirectory.For("native"), hash);
         Directory.CreateDirectory(cacheDir);
         string copy = Path.Combine(cacheDir, TorchSharpLib);
         if (!File.Exists(copy)) TryReplaceAtomically(copy, patched);
@@ -113,16 +114,13 @@ public static class NativeRuntime
 
     private static bool TryReplaceAtomically(string path, byte[] content)
     {
-        string tmp = $"{path}.{Environment.ProcessId}.tmp";
         try
         {
-            File.WriteAllBytes(tmp, content);
-            File.Move(tmp, path, overwrite: true);
+            AtomicFile.WriteAllBytes(path, content);
             return true;
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
-            try { File.Delete(tmp); } catch (Exception) { /* best effort clean-up of our own temp file */ }
             return false;
         }
     }
@@ -143,11 +141,6 @@ public static class NativeRuntime
             if (File.Exists(candidate)) return candidate;
         return null;
     }
-
-    private static string CacheRoot() =>
-        Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg
-            ? Path.Combine(xdg, "alignsharp")
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "alignsharp");
 
     private static string FirstLine(string s) => s.Split('\n')[0].TrimEnd('.', ' ');
 }

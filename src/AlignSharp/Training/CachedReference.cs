@@ -1,3 +1,4 @@
+using AlignSharp.IO;
 using System.Security.Cryptography;
 using AlignSharp.Data;
 using AlignSharp.Data.Batching;
@@ -9,7 +10,7 @@ namespace AlignSharp.Training;
 /// <summary>
 /// Reference log-probs computed once and kept on disk. The cache folder is keyed by a hash of the reference
 /// weights; each row is keyed by a hash of its token ids (prompt and completion), which already reflect the data,
-/// the tokenizer and the truncation settings. After <see cref="Precompute(IExampleSet, int, int, Device, bool)"/>, training runs no reference forward,
+/// the tokenizer and the truncation settings. After <see cref="Precompute(IExampleSet, int, int, bool)"/>, training runs no reference forward,
 /// in this epoch, later epochs and later runs on the same data.
 /// Per-token values, for objectives that request them, are kept beside the sums in a second file
 /// (<c>reftokens-*.bin</c>), filled only when asked for: 4 bytes per completion token plus 20 per row, so 10,000 pairs
@@ -74,15 +75,17 @@ public sealed class CachedReference : IReferenceStrategy
     public string TokenFile => tokenFile;
 
     /// <summary>Computes every missing row of <paramref name="pairs"/> once (in batches of <paramref name="batchSize"/>), then saves the cache.</summary>
-    public void Precompute(IReadOnlyList<TokenizedPair> pairs, int batchSize, int padId, Device device, bool perToken = false) =>
-        Precompute(new PairExamples(pairs), batchSize, padId, device, perToken);
+    public void Precompute(IReadOnlyList<TokenizedPair> pairs, int batchSize, int padId, bool perToken = false) =>
+        Precompute(new PairExamples(pairs), batchSize, padId, perToken);
 
     /// <summary>
     /// Computes every missing row of <paramref name="examples"/> (either batch kind) once, in batches of
-    /// <paramref name="batchSize"/>, with per-token values too when <paramref name="perToken"/>; then saves.
+    /// <paramref name="batchSize"/>, with per-token values too when <paramref name="perToken"/>, on the reference's
+    /// device (where the run placed it); then saves.
     /// </summary>
-    public void Precompute(IExampleSet examples, int batchSize, int padId, Device device, bool perToken = false)
+    public void Precompute(IExampleSet examples, int batchSize, int padId, bool perToken = false)
     {
+        var device = model.parameters().First().device;
         foreach (var chunk in Enumerable.Range(0, examples.Count).Chunk(Math.Max(1, batchSize)))
         {
             using var b = examples.Collate(chunk, padId);
@@ -118,28 +121,26 @@ public sealed class CachedReference : IReferenceStrategy
     {
         if (dirty)
         {
-            string tmp = $"{file}.{Environment.ProcessId}.tmp";
-            using (var w = new BinaryWriter(File.Create(tmp)))
+            AtomicFile.WriteStream(file, stream =>
             {
+                using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
                 w.Write(values.Count);
                 foreach (var (k, v) in values) { w.Write((ulong)(k >> 64)); w.Write((ulong)k); w.Write(v); }
-            }
-            File.Move(tmp, file, overwrite: true);
+            });
             dirty = false;
         }
         if (tokensDirty && tokens is not null)
         {
-            string tmp = $"{tokenFile}.{Environment.ProcessId}.tmp";
-            using (var w = new BinaryWriter(File.Create(tmp)))
+            AtomicFile.WriteStream(tokenFile, stream =>
             {
+                using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
                 w.Write(tokens.Count);
                 foreach (var (k, v) in tokens)
                 {
                     w.Write((ulong)(k >> 64)); w.Write((ulong)k); w.Write(v.Length);
                     foreach (var x in v) w.Write(x);
                 }
-            }
-            File.Move(tmp, tokenFile, overwrite: true);
+            });
             tokensDirty = false;
         }
     }

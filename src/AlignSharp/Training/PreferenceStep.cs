@@ -44,7 +44,7 @@ public sealed class PreferenceStep
                 $"objective '{objective.Id}' trains on pairs; unpaired (prompt/completion/label) data trains kto");
     }
 
-    /// <summary>Loss and metrics for <paramref name="batch"/>; the loss keeps its graph when gradients are enabled.</summary>
+    /// <summary>Loss and metrics for <paramref name="batch"/>; the loss keeps its graph when gradients are on.</summary>
     public StepResult Run(PreferenceBatch batch, ObjectiveContext context)
     {
         Accept(batch.Kind);
@@ -71,7 +71,8 @@ public sealed class PreferenceStep
                 ?? throw new ObjectiveException($"objective '{objective.Id}' needs reference log-probs"),
                 batch.Labels(policyRows.Sums.dtype).to(device), kl.Policy, kl.Reference);
             output = ((IUnpairedObjective)objective).Compute(stats, context);
-            var logps = objective.Reduction == LogProbReduction.Sum ? policyRows.Sums : policyRows.Sums / policyRows.Counts; // (N)
+            var logps = objective.Reduction == LogProbReduction.Sum
+                ? policyRows.Sums : policyRows.Sums / policyRows.Counts; // (N)
             var desirable = stats.Labels.to(ScalarType.Bool);
             (chosenLogps, rejectedLogps) = (logps[desirable], logps[desirable.logical_not()]);
         }
@@ -90,7 +91,8 @@ public sealed class PreferenceStep
         if (output.RejectedRewards.numel() > 0) metrics["rewards/rejected"] = Mean(output.RejectedRewards);
         if (paired)
         {
-            metrics["rewards/accuracies"] = Mean((output.ChosenRewards > output.RejectedRewards).to(ScalarType.Float32));
+            var correct = (output.ChosenRewards > output.RejectedRewards).to(ScalarType.Float32); // (B)
+            metrics["rewards/accuracies"] = Mean(correct);
             metrics["rewards/margins"] = Mean(output.ChosenRewards - output.RejectedRewards);
         }
         if (chosenLogps.numel() > 0) metrics["logps/chosen"] = Mean(chosenLogps);

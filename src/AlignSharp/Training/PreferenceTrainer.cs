@@ -52,9 +52,10 @@ public sealed record TrainingSetup(CausalLM Policy, IReferenceStrategy Reference
 /// The preference-training loop: micro-batches accumulated into AdamW steps with warm-up + decay, gradient
 /// clipping, periodic logging, evaluation and atomic checkpoints, exactly resumable.
 /// </summary>
-public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions options, string outputDir, ITrainingObserver observer, Device? device = null)
+public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions options, string outputDir, ITrainingObserver observer)
 {
-    private readonly Device device = device ?? CPU;
+    /// <summary>The policy's device: the run placed the model (<c>training.device</c>); batches follow it.</summary>
+    private readonly Device device = setup.Policy.parameters().First().device;
 
     /// <summary>Total optimizer steps of this run.</summary>
     public int MaxSteps => options.MaxSteps > 0 ? options.MaxSteps

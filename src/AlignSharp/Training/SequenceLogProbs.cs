@@ -30,7 +30,8 @@ public static class SequenceLogProbs
 
     /// <summary>
     /// ids, attention mask, positions (R, T); completion mask (R, T) marks tokens to score (a token at t &gt; 0 is
-    /// scored from the hidden state at t-1). Returns sums (R) in the model's dtype and counts (R); with
+    /// scored from the hidden state at t-1). Returns sums (R) and counts (R) in the model's dtype, or in float32 for a
+    /// half-precision (bfloat16/float16) model, whose log-softmax is also taken in float32 (as TRL does); with
     /// <paramref name="perToken"/> also the scored tokens' log-probs laid out per row, (R, Tc), from the same chunks
     /// (no second forward, nothing (R, T, V)).
     /// </summary>
@@ -40,6 +41,7 @@ public static class SequenceLogProbs
         using var scope = NewDisposeScope();
         var hidden = model.ForwardHidden(inputIds, attentionMask, positionIds); // (R, T, C)
         long rows = inputIds.shape[0], c = hidden.shape[2];
+        var dtype = hidden.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : hidden.dtype;
         var scored = completionMask[.., 1..].to(ScalarType.Bool); // (R, T-1): token t+1 scored from position t
         var flat = scored.reshape(-1).nonzero().squeeze(1); // (N) indices into R*(T-1)
         var h = hidden[.., ..^1, ..].reshape(-1, c).index_select(0, flat); // (R*(T-1), C) -> (N, C)
@@ -53,23 +55,23 @@ public static class SequenceLogProbs
             using var chunkScope = NewDisposeScope();
             long end = Math.Min(start + chunk, flat.shape[0]);
             var logits = model.LmHead(h.narrow(0, start, end - start)); // (n, V)
-            var lp = F.log_softmax(logits, 1).gather(1, targets.narrow(0, start, end - start).unsqueeze(1)).squeeze(1); // (n)
+            var lp = F.log_softmax(logits.to(dtype), 1).gather(1, targets.narrow(0, start, end - start).unsqueeze(1)).squeeze(1); // (n)
             parts.Add(lp.MoveToOuterDisposeScope());
         }
-        var all = parts.Count == 0 ? torch.zeros(0, hidden.dtype, hidden.device) : torch.cat(parts, 0);
-        var sums = torch.zeros(rows, hidden.dtype, hidden.device).index_add(0, rowOf, all, 1);
-        var counts = scored.sum(1).to(hidden.dtype);
+        var all = parts.Count == 0 ? torch.zeros(0, dtype, hidden.device) : torch.cat(parts, 0);
+        var sums = torch.zeros(rows, dtype, hidden.device).index_add(0, rowOf, all, 1);
+        var counts = scored.sum(1).to(dtype);
         if (!perToken) return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope());
         // Completion tokens are contiguous in a row, so a scored token's place in its completion is the running count.
         var place = (scored.to(ScalarType.Int64).cumsum(1) - 1).reshape(-1).index_select(0, flat); // (R, T-1) -> (N)
         long width = flat.shape[0] == 0 ? 0 : scored.sum(1).max().item<long>(); // Tc: the longest completion
-        var tokens = torch.zeros(rows * width, hidden.dtype, hidden.device)
+        var tokens = torch.zeros(rows * width, dtype, hidden.device)
             .index_add(0, rowOf * width + place, all, 1).reshape(rows, width); // (R*Tc) -> (R, Tc)
         var tokenMask = torch.arange(width, device: hidden.device).unsqueeze(0) < scored.sum(1).unsqueeze(1); // (R, Tc)
         return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope())
         {
             Tokens = tokens.MoveToOuterDisposeScope(),
-            TokenMask = tokenMask.to(hidden.dtype).MoveToOuterDisposeScope(),
+            TokenMask = tokenMask.to(dtype).MoveToOuterDisposeScope(),
         };
     }
 }

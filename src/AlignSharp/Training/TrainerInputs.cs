@@ -5,11 +5,11 @@ using static TorchSharp.torch;
 
 namespace AlignSharp.Training;
 
-/// <summary>What an input provider sees for one batch: the batch, both models and the policy rows of this step.</summary>
+/// <summary>What an input provider sees for one batch: the batch, both models and this step's policy rows.</summary>
 /// <param name="Batch">The collated batch (either kind).</param>
 /// <param name="Policy">The policy being trained.</param>
 /// <param name="Reference">The reference strategy.</param>
-/// <param name="PolicyRows">The policy's log-probs of the batch's rows, with gradient (per token when requested).</param>
+/// <param name="PolicyRows">The policy's log-probs of the batch's rows, with gradient (per token if requested).</param>
 /// <param name="Device">Where the step runs.</param>
 public sealed record InputContext(
     PreferenceBatch Batch, CausalLM Policy, IReferenceStrategy Reference, RowLogProbs PolicyRows, Device Device);
@@ -27,7 +27,7 @@ public interface IInputProvider
     ObjectiveInputs Provide(InputRequest request, InputContext context, ObjectiveInputs inputs);
 }
 
-/// <summary>A provider of requests of type <typeparamref name="TRequest"/>, whose values have type <typeparamref name="TValue"/>.</summary>
+/// <summary>Provides <typeparamref name="TRequest"/> requests, whose values are <typeparamref name="TValue"/>s.</summary>
 /// <typeparam name="TRequest">The request kind.</typeparam>
 /// <typeparam name="TValue">Its value type.</typeparam>
 public abstract class InputProvider<TRequest, TValue> : IInputProvider
@@ -64,7 +64,8 @@ public sealed class TrainerInputs
             if (plan.Any(p => p.Request == request)) continue;
             var provider = providers.FirstOrDefault(p => p.Provides(request))
                 ?? throw new ObjectiveException(
-                    $"objective '{owner}' needs {request.Names} ({request.Description}), which the trainer cannot provide");
+                    $"objective '{owner}' needs {request.Names} ({request.Description}), " +
+                    "which the trainer cannot provide");
             plan.Add((owner, request, provider));
         }
     }
@@ -88,11 +89,15 @@ public sealed class TrainerInputs
     /// </summary>
     public void CheckData(AlignSharp.Data.Batching.IExampleSet examples)
     {
-        foreach (var (owner, column) in plan.Where(p => p.Request is DatasetColumn).Select(p => (p.Owner, (DatasetColumn)p.Request)))
+        foreach (var (owner, request, _) in plan)
+        {
+            if (request is not DatasetColumn column) continue;
             for (int i = 0; i < examples.Count; i++)
                 if (!examples.Extras(i).ContainsKey(column.Column))
                     throw new DataException(examples.Source(i),
-                        $"objective '{owner}' needs the numeric column '{column.Column}' ({column.Description}) in every record");
+                        $"objective '{owner}' needs the numeric column '{column.Column}' ({column.Description}) " +
+                        "in every record");
+        }
     }
 
     /// <summary>Every requested input of one batch, typed by request.</summary>
@@ -148,7 +153,8 @@ public sealed class TrainerInputs
             var batch = c.Batch;
             int b = batch.Count;
             var ids = batch.InputIds[..b].to(c.Device); // first rows carry each prompt: (B, T)
-            var promptMask = (batch.AttentionMask[..b] - batch.CompletionMask[..b].to(ScalarType.Int64)).to(c.Device); // (B, T)
+            var completion = batch.CompletionMask[..b].to(ScalarType.Int64); // (B, T)
+            var promptMask = (batch.AttentionMask[..b] - completion).to(c.Device); // (B, T): 1 on prompt tokens
             var hidden = c.Policy.ForwardHidden(ids, promptMask, CausalLM.PositionsFromMask(promptMask)); // (B, T, C)
             var weights = promptMask.to(hidden.dtype).unsqueeze(2); // (B, T) -> (B, T, 1)
             var mean = (hidden * weights).sum(1) / weights.sum(1).clamp_min(1); // (B, C)
@@ -167,7 +173,8 @@ public sealed class TrainerInputs
             if (c.Batch.Kind != BatchKind.Pairs)
                 throw new ObjectiveException("per-token completion log-probs are given for batches of pairs only");
             var rows = c.PolicyRows;
-            var policy = rows.Tokens ?? throw new InvalidOperationException("the policy forward kept no per-token log-probs");
+            var policy = rows.Tokens
+                ?? throw new InvalidOperationException("the policy forward kept no per-token log-probs");
             var mask = rows.TokenMask!;
             var reference = request.WithReference ? c.Reference.TokenLogProbs(c.Batch, c.Device) : null; // (2B, Tc)
             int b = c.Batch.Count;

@@ -1,6 +1,7 @@
 using AlignSharp.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using AlignSharp.IO;
 
 namespace AlignSharp.Training;
 
@@ -28,12 +29,12 @@ public static class TrainingCheckpoint
     {
         Directory.CreateDirectory(outputDir);
         string final = Path.Combine(outputDir, $"checkpoint-{state.Step}");
-        string tmp = Path.Combine(outputDir, $".checkpoint-{state.Step}.tmp-{Environment.ProcessId}");
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
-        weights.Save(tmp); // creates tmp with the weights (an HF folder, or an adapter folder)
-        optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
-        state.Write(Path.Combine(tmp, StateFile));
-        ReplaceDirectory(tmp, final);
+        AtomicFile.WriteDirectory(final, tmp =>
+        {
+            weights.Save(tmp); // fills tmp with the weights (an HF folder, or an adapter folder)
+            optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
+            state.Write(Path.Combine(tmp, StateFile));
+        });
         AtomicFile.WriteAllText(Path.Combine(outputDir, LatestFile), Path.GetFileName(final));
         Prune(outputDir, keepLast);
         return final;
@@ -65,18 +66,6 @@ public static class TrainingCheckpoint
         return TrainerState.Read(Path.Combine(dir, StateFile));
     }
 
-    private static void ReplaceDirectory(string tmp, string final)
-    {
-        string? old = null;
-        if (Directory.Exists(final))
-        {
-            old = final + $".old-{Environment.ProcessId}";
-            Directory.Move(final, old);
-        }
-        Directory.Move(tmp, final);
-        if (old is not null) Directory.Delete(old, true);
-    }
-
     private static void Prune(string outputDir, int keepLast)
     {
         if (keepLast <= 0) return;
@@ -84,17 +73,5 @@ public static class TrainingCheckpoint
             .Select(d => (Dir: d, Ok: int.TryParse(Path.GetFileName(d)["checkpoint-".Length..], out var n), N: n))
             .Where(x => x.Ok).OrderByDescending(x => x.N).Skip(keepLast);
         foreach (var s in steps) Directory.Delete(s.Dir, true);
-    }
-}
-
-/// <summary>Atomic small-file writes: temp file in the same folder, then rename.</summary>
-public static class AtomicFile
-{
-    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> atomically.</summary>
-    public static void WriteAllText(string path, string text)
-    {
-        string tmp = $"{path}.{Environment.ProcessId}.tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
     }
 }

@@ -52,4 +52,9 @@ public sealed record TrainingOptions
     /// Recompute each decoder block during backward instead of keeping its activations (less memory, one more forward).
     /// </summary>
     public bool GradientCheckpointing { get; init; }
+    /// <summary>
+    /// Where the run's models live: cpu (default), cuda or cuda:N. Read once by the composition root
+    /// (<c>AlignSharp.Runs</c>), which places the models; the trainer follows the policy's device.
+    /// </summary>
+    public string Device { get; init; } = "cpu";
 }

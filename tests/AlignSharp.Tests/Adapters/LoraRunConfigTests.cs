@@ -1,6 +1,7 @@
 using AlignSharp.Adapters;
 using AlignSharp.Config;
 using AlignSharp.Tests.Training;
+using AlignSharp.Runs;
 using AlignSharp.Training;
 
 namespace AlignSharp.Tests.Adapters;

@@ -27,6 +27,18 @@ public sealed class InspectCommandTests : IDisposable
     }
 
     [Fact]
+    public void Inspect_defaults_to_the_truncation_train_uses()
+    {
+        var train = new AlignSharp.Config.DataSection();
+        string data = Path.Combine(TestSetup.RepoRoot, "examples", "tiny-pairs.jsonl");
+        var (code, output, err) = Run("data", "inspect", "--data", data);
+        Assert.Equal("", err);
+        Assert.Equal(0, code);
+        string mode = train.TruncationMode == AlignSharp.Data.TruncationMode.KeepEnd ? "keep_end" : "keep_start";
+        Assert.Contains($"max_length {train.MaxLength}, max_prompt_length {train.MaxLength / 2}, {mode}", output);
+    }
+
+    [Fact]
     public void Inspect_on_hh_reports_counts_reasons_lengths_truncation_and_padding()
     {
         var (code, output, err) = Run("data", "inspect", "--data", Hh.Path, "--max-length", "512", "--examples", "5");

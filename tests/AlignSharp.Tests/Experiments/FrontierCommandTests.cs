@@ -103,6 +103,7 @@ public sealed class FrontierCommandTests(FrontierRunFixture run) : IClassFixture
         Assert.All(jsonl, l => Assert.StartsWith("{\"method\":", l));
         Assert.True(File.Exists(Path.Combine(run.Dir, "data", "train.jsonl")));
         Assert.Empty(Directory.GetFiles(run.Dir, ".tmp-*"));
+        Assert.Empty(Directory.GetFileSystemEntries(run.Dir, "*.tmp-*", SearchOption.AllDirectories));
     }
 
     [Fact]

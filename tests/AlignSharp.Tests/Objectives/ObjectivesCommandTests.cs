@@ -89,5 +89,6 @@ public sealed class ObjectivesCommandTests
         Assert.Equal(0, code);
         Assert.Equal(ObjectiveDocs.Markdown(), File.ReadAllText(path));
         Assert.False(File.Exists(path + ".tmp"));
+        Assert.Equal([path], Directory.GetFiles(Path.GetDirectoryName(path)!)); // no temporary left beside it
     }
 }

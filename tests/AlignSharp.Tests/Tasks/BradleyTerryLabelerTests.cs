@@ -75,6 +75,7 @@ public sealed class BradleyTerryLabelerTests
                 Assert.Equal(pairs[i].Extras["chosen_score"], back[i].Extras["chosen_score"]);
             }
             Assert.False(File.Exists(path + ".tmp"));
+            Assert.Equal([path], Directory.GetFiles(Path.GetDirectoryName(path)!)); // no temporary left beside it
         }
         finally { dir.Delete(true); }
     }
@@ -82,8 +83,8 @@ public sealed class BradleyTerryLabelerTests
     [Fact]
     public void Mismatched_lists_and_bad_scales_are_errors()
     {
-        Assert.Contains("one completion pair per prompt", Assert.Throws<TaskException>(() =>
+        Assert.Contains("one completion pair per prompt", Assert.Throws<LabelingException>(() =>
             new BradleyTerryLabeler(ReviewReward.Default).Label(["x"], [], [], 0)).Message);
-        Assert.Contains("scale", Assert.Throws<TaskException>(() => new BradleyTerryLabeler(ReviewReward.Default, -1)).Message);
+        Assert.Contains("scale", Assert.Throws<LabelingException>(() => new BradleyTerryLabeler(ReviewReward.Default, -1)).Message);
     }
 }

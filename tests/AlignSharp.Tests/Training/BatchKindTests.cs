@@ -17,8 +17,16 @@ public sealed class BatchKindTests
 
     private static List<TokenizedUnpaired> Split(IReadOnlyList<TokenizedPair> pairs) =>
     [
-        .. pairs.Select(p => new TokenizedUnpaired(p.Prompt, p.Chosen, new UnpairedExample("p", "c", true, p.Example.Source))),
-        .. pairs.Select(p => new TokenizedUnpaired(p.Prompt, p.Rejected, new UnpairedExample("p", "r", false, p.Example.Source))),
+        .. pairs.Select(p => new TokenizedUnpaired(p.Prompt, p.Chosen, Example(p, true))),
+        .. pairs.Select(p => new TokenizedUnpaired(p.Prompt, p.Rejected, Example(p, false))),
+    ];
+
+    private static UnpairedExample Example(TokenizedPair p, bool desirable) =>
+        new(p.Example.Prompt, desirable ? p.Example.Chosen : p.Example.Rejected, desirable, p.Example.Source);
+
+    private static List<TokenizedPair> Swapped(IReadOnlyList<TokenizedPair> pairs, int[] order) =>
+    [
+        .. pairs.Select((p, i) => p with { Chosen = pairs[order[i]].Chosen, Rejected = pairs[order[i]].Rejected }),
     ];
 
     [Fact]
@@ -36,9 +44,9 @@ public sealed class BatchKindTests
         var rows = BatchLogProbs.Of(policy, batch, CPU);
         var refRows = reference.LogProbs(batch, CPU)!;
         var order = UnpairedStats.MismatchedOrder(B);
-        using var mismatched = PreferenceCollator.Collate(
-            [.. pairs.Select((p, i) => p with { Chosen = pairs[order[i]].Chosen, Rejected = pairs[order[i]].Rejected })], 0);
-        var stats = new PairStats(rows.Sums[..B], rows.Sums[B..], refRows[..B], refRows[B..], rows.Counts[..B], rows.Counts[B..])
+        using var mismatched = PreferenceCollator.Collate(Swapped(pairs, order), 0);
+        var stats = new PairStats(rows.Sums[..B], rows.Sums[B..], refRows[..B], refRows[B..],
+            rows.Counts[..B], rows.Counts[B..])
         {
             Extras = new Dictionary<string, Tensor>
             {
@@ -71,8 +79,8 @@ public sealed class BatchKindTests
         var sums = BatchLogProbs.Of(policy, rows2, CPU).Sums;
         var refs = reference.LogProbs(rows2, CPU)!;
         var labels = tensor(examples.Select(x => x.Example.Label ? 1f : 0f).ToArray());
-        var before = kto.Compute(new UnpairedStats(sums[..n], refs[..n], labels, sums[n..], refs[n..]), ObjectiveContext.Eval)
-            .Losses.mean().item<float>();
+        var stats = new UnpairedStats(sums[..n], refs[..n], labels, sums[n..], refs[n..]);
+        var before = kto.Compute(stats, ObjectiveContext.Eval).Losses.mean().item<float>();
         Assert.Equal(before, loss, 1e-6); // same maths; the rows are now scored in two forwards instead of one
     }
 
@@ -101,7 +109,8 @@ public sealed class BatchKindTests
         var pairs = TinyRun.Pairs(3);
         using var batch = PreferenceCollator.Collate(pairs, 0);
         Assert.Equal((BatchKind.Pairs, 3, 2), (batch.Kind, batch.Count, batch.Slots));
-        Assert.Equal([.. pairs.Select(p => p.Chosen), .. pairs.Select(p => p.Rejected)], batch.Rows.Select(r => r.Completion));
+        Assert.Equal([.. pairs.Select(p => p.Chosen), .. pairs.Select(p => p.Rejected)],
+            batch.Rows.Select(r => r.Completion));
         using var mismatched = batch.Mismatched(UnpairedStats.MismatchedOrder(3));
         Assert.Equal(pairs.Select(p => p.Prompt), mismatched.Pairs.Select(p => p.Prompt));
         Assert.Equal([pairs[2].Chosen, pairs[0].Chosen, pairs[1].Chosen], mismatched.Pairs.Select(p => p.Chosen));

@@ -35,14 +35,16 @@ public sealed class TypedInputsTests
         {
             var t = stats.Get(Tokens, Id);
             var (rw, rl) = t.RequireReference(Id);
-            var cw = TokenLogProbs.MaskedSum(t.PolicyChosen, t.ChosenMask) - TokenLogProbs.MaskedSum(rw, t.ChosenMask); // (B)
-            var cl = TokenLogProbs.MaskedSum(t.PolicyRejected, t.RejectedMask) - TokenLogProbs.MaskedSum(rl, t.RejectedMask); // (B)
+            var cw = S(t.PolicyChosen, t.ChosenMask) - S(rw, t.ChosenMask); // (B, Tc) -> (B)
+            var cl = S(t.PolicyRejected, t.RejectedMask) - S(rl, t.RejectedMask); // (B, Tr) -> (B)
             var losses = -F.logsigmoid(beta * (cw - cl));
             return new ObjectiveOutput(losses, (beta * cw).detach(), (beta * cl).detach());
         }
+
+        private static Tensor S(Tensor values, Tensor mask) => TokenLogProbs.MaskedSum(values, mask);
     }
 
-    /// <summary>A stand-in reward head: each row's reward is its policy log-prob sum over its length (with gradient).</summary>
+    /// <summary>A stand-in reward head: a row's reward is its mean policy log-prob (with gradient).</summary>
     private sealed class MeanLogProbHead : InputProvider<HeadRewards, PairValues>
     {
         public int Calls { get; private set; }
@@ -58,8 +60,8 @@ public sealed class TypedInputsTests
 
     private static TrainingOptions Options(int steps) => new()
     {
-        MaxSteps = steps, BatchSize = 8, LearningRate = 1e-2, Schedule = ScheduleKind.Constant, LoggingSteps = 1, Seed = 7,
-        SaveTotalLimit = 1,
+        MaxSteps = steps, BatchSize = 8, LearningRate = 1e-2, Schedule = ScheduleKind.Constant, LoggingSteps = 1,
+        Seed = 7, SaveTotalLimit = 1,
     };
 
     private static List<double> Losses(IReadOnlyList<Dictionary<string, double>> log) =>
@@ -71,10 +73,12 @@ public sealed class TypedInputsTests
     public void An_input_no_provider_answers_fails_before_the_first_step_naming_the_objective_and_input(string id)
     {
         var pairs = TinyRun.Pairs(8);
-        var combined = new CombinedObjective([(new Dpo(0.1), 1.0), (ObjectiveCatalog.Create(id, new ObjectiveParams()), 0.5)]);
+        var member = ObjectiveCatalog.Create(id, new ObjectiveParams());
+        var combined = new CombinedObjective([(new Dpo(0.1), 1.0), (member, 0.5)]);
         string dir = TinyRun.TempDir();
         var setup = new TrainingSetup(TinyRun.Model(), new FrozenReference(TinyRun.Model()), combined, pairs, [], 0);
-        var e = Assert.Throws<ObjectiveException>(() => new PreferenceTrainer(setup, Options(2), dir, new RecordingObserver()).Run());
+        var trainer = new PreferenceTrainer(setup, Options(2), dir, new RecordingObserver());
+        var e = Assert.Throws<ObjectiveException>(() => trainer.Run());
         Assert.Contains($"objective '{id}'", e.Message); // the member that asks, not the combination
         Assert.Contains("'chosen_head_rewards'", e.Message);
         Assert.Contains("cannot provide", e.Message);
@@ -86,8 +90,11 @@ public sealed class TypedInputsTests
     {
         var head = new MeanLogProbHead();
         var pairs = TinyRun.Pairs(8);
-        var setup = new TrainingSetup(TinyRun.Model(), new NoReference(), ObjectiveCatalog.Create("dph_contrastive", new ObjectiveParams()),
-            pairs, [], 0) { InputProviders = [head] };
+        var objective = ObjectiveCatalog.Create("dph_contrastive", new ObjectiveParams());
+        var setup = new TrainingSetup(TinyRun.Model(), new NoReference(), objective, pairs, [], 0)
+        {
+            InputProviders = [head],
+        };
         var losses = Losses(new PreferenceTrainer(setup, Options(6), TinyRun.TempDir(), new RecordingObserver()).Run());
         Assert.Equal(6, head.Calls);
         Assert.True(losses[^1] < losses[0], $"dph_contrastive with a plugged-in head: [{string.Join(", ", losses)}]");
@@ -99,10 +106,15 @@ public sealed class TypedInputsTests
         var pairs = TinyRun.Pairs(8);
         var scored = pairs.Select((p, i) => i == 5 ? p : p with
         {
-            Example = p.Example with { Extras = new Dictionary<string, double> { ["chosen_score"] = 2, ["rejected_score"] = 1 } },
+            Example = p.Example with
+            {
+                Extras = new Dictionary<string, double> { ["chosen_score"] = 2, ["rejected_score"] = 1 },
+            },
         }).ToList();
-        var setup = new TrainingSetup(TinyRun.Model(), new FrozenReference(TinyRun.Model()), new Odpo(0.1, 1, false), scored, [], 0);
-        var e = Assert.Throws<DataException>(() => new PreferenceTrainer(setup, Options(1), TinyRun.TempDir(), new RecordingObserver()).Run());
+        var reference = new FrozenReference(TinyRun.Model());
+        var setup = new TrainingSetup(TinyRun.Model(), reference, new Odpo(0.1, 1, false), scored, [], 0);
+        var trainer = new PreferenceTrainer(setup, Options(1), TinyRun.TempDir(), new RecordingObserver());
+        var e = Assert.Throws<DataException>(() => trainer.Run());
         Assert.Contains("synthetic:6", e.Message);
         Assert.Contains("'odpo'", e.Message);
         Assert.Contains("'chosen_score'", e.Message);
@@ -136,7 +148,8 @@ public sealed class TypedInputsTests
         var pairs = TinyRun.Pairs(8);
         List<double> Train(IPreferenceObjective objective)
         {
-            var setup = new TrainingSetup(TinyRun.Model(1), new FrozenReference(TinyRun.Model(2)), objective, pairs, pairs, 0);
+            var reference = new FrozenReference(TinyRun.Model(2));
+            var setup = new TrainingSetup(TinyRun.Model(1), reference, objective, pairs, pairs, 0);
             return Losses(new PreferenceTrainer(setup, Options(5), TinyRun.TempDir(), new RecordingObserver()).Run());
         }
         var sequence = Train(new Dpo(0.1));
@@ -157,7 +170,7 @@ public sealed class TypedInputsTests
         using (var frozen = new FrozenReference(TinyRun.Model(2))) expected = frozen.TokenLogProbs(batch, CPU)!;
         using (var cache = new CachedReference(TinyRun.Model(2), root))
         {
-            cache.Precompute(pairs, batchSize: 3, padId: 0, CPU, perToken: true);
+            cache.Precompute(pairs, batchSize: 3, padId: 0, perToken: true);
             Assert.Equal(2, cache.Forwards);
         }
         using var reopened = new CachedReference(TinyRun.Model(2), root);
@@ -166,7 +179,8 @@ public sealed class TypedInputsTests
         Assert.True(File.Exists(reopened.TokenFile));
         Assert.Equal(expected.shape, tokens.shape);
         var mask = BatchLogProbs.Of(TinyRun.Model(2), batch, CPU, perToken: true).TokenMask!.to(ScalarType.Bool);
-        Assert.Equal(expected.masked_select(mask).data<float>().ToArray(), tokens.masked_select(mask).data<float>().ToArray());
+        float[] Scored(Tensor t) => t.masked_select(mask).data<float>().ToArray();
+        Assert.Equal(Scored(expected), Scored(tokens));
         var sums = reopened.LogProbs(batch, CPU)!.data<float>().ToArray();
         var summed = TokenLogProbs.MaskedSum(tokens, mask.to(ScalarType.Float32)).data<float>().ToArray();
         for (int r = 0; r < sums.Length; r++) Assert.Equal(sums[r], summed[r], 1e-4);

@@ -1,3 +1,4 @@
+using AlignSharp.Runs;
 using AlignSharp.Config;
 using AlignSharp.Data;
 using AlignSharp.Objectives;

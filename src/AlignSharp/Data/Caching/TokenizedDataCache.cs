@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using AlignSharp.Data.Formats;
 using AlignSharp.Data.Validation;
+using AlignSharp.IO;
 
 namespace AlignSharp.Data.Caching;
 
@@ -72,10 +73,9 @@ public sealed class TokenizedDataCache(string directory)
     {
         System.IO.Directory.CreateDirectory(Directory);
         var path = PathOf(key);
-        var tmp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        try
+        AtomicFile.WriteStream(path, stream =>
         {
-            using (var w = new BinaryWriter(File.Create(tmp), Encoding.UTF8))
+            using (var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
             {
                 w.Write(Magic);
                 w.Write(Version);
@@ -104,12 +104,7 @@ public sealed class TokenizedDataCache(string directory)
                     Write(w, p.Rejected);
                 }
             }
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+        });
     }
 
     private static void Write(BinaryWriter w, int[] ids)

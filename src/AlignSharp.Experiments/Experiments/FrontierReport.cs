@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using ScottPlot;
+using AlignSharp.IO;
 
 namespace AlignSharp.Experiments;
 
@@ -23,10 +24,10 @@ public static class FrontierReport
     {
         Directory.CreateDirectory(dir);
         var files = new FrontierFiles(Path.Combine(dir, "frontier.png"), Path.Combine(dir, "frontier.md"), Path.Combine(dir, "frontier.csv"), Path.Combine(dir, "frontier.jsonl"));
-        WriteAtomically(files.Csv, path => File.WriteAllText(path, Csv(points), new UTF8Encoding(false)));
-        WriteAtomically(files.Jsonl, path => File.WriteAllText(path, Jsonl(points), new UTF8Encoding(false)));
-        WriteAtomically(files.Markdown, path => File.WriteAllText(path, Markdown(o, points, seconds), new UTF8Encoding(false)));
-        WriteAtomically(files.Png, path => Plot(points, o).SavePng(path, 1000, 650));
+        AtomicFile.Write(files.Csv, path => File.WriteAllText(path, Csv(points), new UTF8Encoding(false)));
+        AtomicFile.Write(files.Jsonl, path => File.WriteAllText(path, Jsonl(points), new UTF8Encoding(false)));
+        AtomicFile.Write(files.Markdown, path => File.WriteAllText(path, Markdown(o, points, seconds), new UTF8Encoding(false)));
+        AtomicFile.Write(files.Png, path => Plot(points, o).SavePng(path, 1000, 650));
         return files;
     }
 
@@ -153,13 +154,6 @@ public static class FrontierReport
         plot.YLabel("mean ground-truth reward of samples");
         plot.ShowLegend(Alignment.UpperRight);
         return plot;
-    }
-
-    private static void WriteAtomically(string path, Action<string> write)
-    {
-        var temp = Path.Combine(Path.GetDirectoryName(path)!, ".tmp-" + Path.GetFileName(path));
-        write(temp);
-        File.Move(temp, path, overwrite: true);
     }
 
     private static void Number(Utf8JsonWriter w, string name, double value)

@@ -1,0 +1,78 @@
+using AlignSharp.Adapters;
+using AlignSharp.Checkpoints;
+using AlignSharp.Config;
+using AlignSharp.Models;
+using AlignSharp.Tokenization;
+using AlignSharp.Training;
+
+namespace AlignSharp.Runs;
+
+/// <summary>A run built by <see cref="RunBuilder"/>: everything the trainer works on, and the output folder.</summary>
+public sealed class PreparedRun : IDisposable
+{
+    private readonly ITrainingObserver observer;
+
+    internal PreparedRun(RunConfig config, ITokenizer tokenizer, ComputeTarget target, TrainingSetup setup, ITrainingObserver observer)
+    {
+        Config = config;
+        Tokenizer = tokenizer;
+        Target = target;
+        Setup = setup;
+        this.observer = observer;
+    }
+
+    /// <summary>The run's LoRA adapter on the frozen policy, or null for full fine-tuning.</summary>
+    public LoraAdapter? Adapter { get; init; }
+
+    /// <summary>The configuration the run was built from.</summary>
+    public RunConfig Config { get; }
+
+    /// <summary>The run's tokenizer.</summary>
+    public ITokenizer Tokenizer { get; }
+
+    /// <summary>Device and dtype of the run's models.</summary>
+    public ComputeTarget Target { get; }
+
+    /// <summary>Policy, reference, objective, data and pad id.</summary>
+    public TrainingSetup Setup { get; }
+
+    /// <summary>The model being trained.</summary>
+    public CausalLM Policy => Setup.Policy;
+
+    /// <summary>Where metrics, checkpoints and the final model go.</summary>
+    public string OutputDir => Config.OutputDir;
+
+    /// <summary>The trained model's folder: <c>&lt;output_dir&gt;/final</c>.</summary>
+    public string FinalDir => Path.Combine(OutputDir, "final");
+
+    /// <summary>
+    /// Trains to the last step (from <paramref name="resume"/>: "latest" or a checkpoint folder, when given), saves the
+    /// policy as a Hugging Face folder in <see cref="FinalDir"/> (in the run's dtype, with the tokenizer's files) and
+    /// returns the metrics log.
+    /// </summary>
+    public IReadOnlyList<Dictionary<string, double>> Train(string? resume = null)
+    {
+        var trainer = new PreferenceTrainer(Setup, Config.Training, OutputDir, observer);
+        string? from = resume is null ? null : TrainingCheckpoint.Resolve(OutputDir, resume);
+        var log = trainer.Run(from);
+        string? source = RunTokenizer.Folder(RunTokenizer.SpecOf(Config));
+        if (Adapter is not null)
+        {
+            PeftAdapterFolder.Save(Adapter, FinalDir, Config.Model.Path);
+            observer.OnMessage($"saved the trained adapter (PEFT format) in {FinalDir}; fold it into the base with "
+                + "'alignsharp adapters merge'");
+            return log;
+        }
+        HfCheckpoint.Save(Policy, FinalDir, new HfSaveOptions { SourceDir = source is not null && Directory.Exists(source) ? source : null });
+        observer.OnMessage($"saved the trained model as a Hugging Face folder: {FinalDir}");
+        return log;
+    }
+
+    /// <summary>Releases the policy and the reference (a cached reference saves its new rows first).</summary>
+    public void Dispose()
+    {
+        Setup.Reference.Dispose();
+        Adapter?.Dispose();
+        Setup.Policy.Dispose();
+    }
+}

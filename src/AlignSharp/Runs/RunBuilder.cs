@@ -1,0 +1,178 @@
+using AlignSharp.Adapters;
+using AlignSharp.Checkpoints;
+using AlignSharp.Config;
+using AlignSharp.Data;
+using AlignSharp.IO;
+using AlignSharp.Models;
+using AlignSharp.Objectives;
+using AlignSharp.Tokenization;
+using AlignSharp.Training;
+using TorchSharp;
+
+namespace AlignSharp.Runs;
+
+/// <summary>
+/// The composition root: turns a <see cref="RunConfig"/> into a ready <see cref="PreparedRun"/> (tokenizer, pad id,
+/// device and dtype, policy, reference strategy, objective, data, trainer, output folder). <c>train</c>, <c>eval</c>,
+/// the quickstart, the frontier experiment and the benchmark build their runs and models here; nothing else picks a
+/// tokenizer, a pad id, a reference strategy or a device.
+/// </summary>
+public static class RunBuilder
+{
+    /// <summary>Builds every piece of the run; disposing the result releases the models.</summary>
+    public static PreparedRun Build(RunConfig config, ITrainingObserver observer)
+    {
+        var target = ComputeTarget.From(config);
+        var tokenizer = RunTokenizer.Load(RunTokenizer.SpecOf(config));
+        var objective = config.CreateObjective();
+        int pad = PadRule.IdFor(tokenizer);
+        var data = RunData.For(config, tokenizer, observer.OnMessage);
+        CausalLM? policy = null;
+        IReferenceStrategy? reference = null;
+        LoraAdapter? adapter = null;
+        try
+        {
+            policy = StartingModel(config, tokenizer, target);
+            adapter = Adapter(config, policy, observer);
+            TrainingSetup setup;
+            if (objective is IUnpairedObjective && data.IsUnpaired)
+            {
+                var (train, eval) = data.Unpaired();
+                observer.OnMessage($"data: {train.Count} training examples, {eval.Count} evaluation examples (unpaired)");
+                // Filled as batches arrive: an unpaired batch's KL rows depend on the batch.
+                reference = adapter is not null && config.ReferencePath is null
+                    ? AdapterRun.Reference(adapter, config.Reference == ReferenceKind.Cached, ReferenceCacheRoot)
+                    : UnfilledReference(config, tokenizer, target);
+                setup = TrainingSetup.ForUnpaired(policy, reference, objective, train, eval, pad);
+            }
+            else
+            {
+                var (train, eval) = data.Pairs();
+                observer.OnMessage($"data: {train.Count} training pairs, {eval.Count} evaluation pairs");
+                reference = Reference(config, objective, tokenizer, target, [.. train, .. eval], pad, observer, adapter);
+                setup = new TrainingSetup(policy, reference, objective, train, eval, pad);
+            }
+            if (adapter is not null) setup = setup with { Trainable = new AdapterWeights(adapter, config.Model.Path) };
+            return new PreparedRun(config, tokenizer, target, setup, observer) { Adapter = adapter };
+        }
+        catch
+        {
+            adapter?.Dispose();
+            reference?.Dispose();
+            policy?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The starting model, placed on the run's device in its dtype: loaded from <c>model.path</c>, or a fresh tiny GPT-2
+    /// built from <c>training.seed</c> (so every call gives the same weights).
+    /// </summary>
+    public static CausalLM StartingModel(RunConfig config, ITokenizer tokenizer, ComputeTarget target)
+    {
+        if (config.Model.Path is { } path) return Load(path, target).Model;
+        var m = config.Model;
+        return FreshModel(ModelConfig.TinyGpt2(tokenizer.VocabSize, m.HiddenSize, m.NumLayers, m.NumHeads, m.MaxPositions),
+            config.Training.Seed, target);
+    }
+
+    /// <summary>A randomly initialised model of <paramref name="architecture"/> from torch's generator seeded with <paramref name="seed"/>, placed on the target.</summary>
+    public static CausalLM FreshModel(ModelConfig architecture, long seed, ComputeTarget target)
+    {
+        torch.manual_seed(seed);
+        return Place(ModelFactory.Create(architecture), target);
+    }
+
+    /// <summary>Loads a Hugging Face folder onto the target's device and dtype.</summary>
+    public static LoadedModel Load(string dir, ComputeTarget target) =>
+        HfCheckpoint.Load(dir, new HfLoadOptions { DType = target.DType, Device = target.Device });
+
+    /// <summary>Moves a freshly built model to the target's dtype and device.</summary>
+    public static T Place<T>(T model, ComputeTarget target) where T : CausalLM
+    {
+        if (target.DType != torch.ScalarType.Float32) model.to(target.DType);
+        if (target.Device.type != DeviceType.CPU) model.to(target.Device);
+        return model;
+    }
+
+    /// <summary>
+    /// The reference strategy: none for reference-free objectives; a frozen copy run every step (<c>reference:
+    /// frozen</c>); or log-probs precomputed once for <paramref name="pairs"/> and cached on disk (the default).
+    /// </summary>
+    /// <remarks>
+    /// Under an adapter (and without <c>reference_path</c>) the reference is the policy with its adapter disabled: run
+    /// every step (<c>frozen</c>) or cached once; no second copy of the model is built.
+    /// </remarks>
+    public static IReferenceStrategy Reference(RunConfig config, IPreferenceObjective objective, ITokenizer tokenizer,
+        ComputeTarget target, IReadOnlyList<TokenizedPair> pairs, int padId, ITrainingObserver observer,
+        LoraAdapter? adapter = null)
+    {
+        if (!objective.NeedsReference) return new NoReference();
+        bool fromAdapter = adapter is not null && config.ReferencePath is null;
+        if (fromAdapter && config.Reference == ReferenceKind.Frozen) return new AdapterDisabledReference(adapter!);
+        if (!fromAdapter && config.Reference == ReferenceKind.Frozen)
+            return new FrozenReference(ReferenceModel(config, tokenizer, target));
+        var cached = fromAdapter
+            ? new CachedReference(adapter!.Model, ReferenceCacheRoot, adapter.Disable)
+            : new CachedReference(ReferenceModel(config, tokenizer, target), ReferenceCacheRoot);
+        cached.Precompute(pairs, config.Training.BatchSize, padId);
+        observer.OnMessage($"reference log-probs: {cached.LoadedRows} rows from cache, {cached.Forwards} reference " +
+            $"batches computed ({cached.CacheFile})");
+        return cached;
+    }
+
+    /// <summary>
+    /// Next-token training (pretraining or SFT) of the run's starting model on plain <paramref name="texts"/> through the
+    /// one LM trainer (<see cref="LanguageModelTrainer"/>, <c>training.*</c> settings): each text becomes BOS + text + EOS,
+    /// cut to the model's positions. Returns the trained model on the run's device; the caller owns it.
+    /// </summary>
+    public static CausalLM TrainLanguageModel(RunConfig config, IReadOnlyList<string> texts, Action<int, double>? onStep = null)
+    {
+        var target = ComputeTarget.From(config);
+        var tokenizer = RunTokenizer.Load(RunTokenizer.SpecOf(config));
+        var model = StartingModel(config, tokenizer, target);
+        try
+        {
+            int max = model.Config.MaxPositions;
+            int eos = tokenizer.EosId ?? PadRule.IdFor(tokenizer);
+            var rows = texts.Select(t => tokenizer.AddSpecialTokensOnce(t).Append(eos).Take(max).ToArray()).ToList();
+            LanguageModelTrainer.Train(model, rows, config.Training, PadRule.IdFor(tokenizer), onStep);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reference log-prob caches shared by runs.</summary>
+    public static string ReferenceCacheRoot => CacheDirectory.For("reference-logps");
+
+    /// <summary>
+    /// The run's adapter (<c>adapter:</c>): fresh with A drawn under <c>training.seed</c>, or loaded from
+    /// <c>adapter.path</c>; null for full fine-tuning. The policy's base is frozen by it.
+    /// </summary>
+    public static LoraAdapter? Adapter(RunConfig config, CausalLM policy, ITrainingObserver observer)
+    {
+        var lora = config.Adapter.ToLoraOptions();
+        if (lora is null)
+            return config.Adapter.Path is null ? null
+                : throw new ConfigException("adapter.path: an adapter folder needs adapter.type: lora");
+        var adapter = AdapterRun.Attach(policy, lora, config.Adapter.Path, config.Training.Seed);
+        observer.OnMessage($"adapter: LoRA r {adapter.Options.R} on {adapter.AdaptedModules.Count} modules "
+            + $"({string.Join(", ", adapter.TargetModules)}), {adapter.NamedParameters.Sum(p => p.Parameter.numel())} "
+            + "trainable parameters; base frozen");
+        return adapter;
+    }
+
+    /// <summary>The reference model: the <c>reference_path</c> folder when given, else the starting model again.</summary>
+    private static CausalLM ReferenceModel(RunConfig config, ITokenizer tokenizer, ComputeTarget target) =>
+        config.ReferencePath is { } dir ? Load(dir, target).Model : StartingModel(config, tokenizer, target);
+
+    private static IReferenceStrategy UnfilledReference(RunConfig config, ITokenizer tokenizer, ComputeTarget target)
+    {
+        var model = ReferenceModel(config, tokenizer, target);
+        return config.Reference == ReferenceKind.Frozen ? new FrozenReference(model) : new CachedReference(model, ReferenceCacheRoot);
+    }
+}
