@@ -128,7 +128,7 @@ public sealed class LoraTrainingTests
         using (no_grad())
             foreach (var p in adapter.NamedParameters) p.Parameter.normal_(0, 0.1); // the adapter now changes the model
         using var cached = new CachedReference(setup.Policy, cache, adapter.Disable);
-        cached.Precompute(pairs, 4, 0, CPU);
+        cached.Precompute(pairs, 4, 0);
         Assert.True(adapter.Enabled);
         using var byBase = new CachedReference(TinyRun.Model(), cache);
         Assert.Equal(byBase.CacheFile, cached.CacheFile); // same weights hash: the adapter is not part of the model
