@@ -48,6 +48,8 @@ public sealed record TrainingOptions
     public int Threads { get; init; }
     /// <summary>Batch order: length-bucketed (less padding) or random; both shuffled deterministically under the seed.</summary>
     public BatchOrder BatchOrder { get; init; } = BatchOrder.Bucketed;
+    /// <summary>A NaN or infinite loss or gradient: stop (default) or skip_batch (skip the update, count it).</summary>
+    public NonFinitePolicy OnNonfinite { get; init; } = NonFinitePolicy.Stop;
     /// <summary>
     /// Recompute each decoder block during backward instead of keeping its activations (less memory, one more forward).
     /// </summary>
