@@ -66,8 +66,23 @@ var supports = new Command("supports", "exit 0 if this build of AlignSharp can b
 foreach (var o in new Option[] { configsOpt, modelOpt }) supports.Options.Add(o);
 supports.SetAction(p => ModelFactory.Supports(Configs(p).Model(p.GetValue(modelOpt)!)) ? 0 : 1);
 
+var adapterStep = new Command("adapter-step", "peak RSS and tokens/s of DPO steps: full fine-tuning or LoRA (bench/adapters.sh)");
+var loraOpt = new Option<int>("--lora-r") { Description = "LoRA rank; 0 = full fine-tuning with a frozen reference copy" };
+var targetsOpt = new Option<string?>("--targets") { Description = "comma-separated LoRA target modules (default: the family's)" };
+var baseDtypeOpt = new Option<string>("--base-dtype") { DefaultValueFactory = _ => "float32", Description = "float32 or bfloat16 (LoRA base)" };
+baseDtypeOpt.AcceptOnlyFromAmong("float32", "bfloat16");
+var oneStepOpt = new Option<int>("--steps") { DefaultValueFactory = _ => 1 };
+var noWarmupOpt = new Option<int>("--warmup") { DefaultValueFactory = _ => 0 };
+foreach (var o in new Option[] { configsOpt, threadsOpt, modelOpt, oneStepOpt, noWarmupOpt, loraOpt, targetsOpt, baseDtypeOpt, seedOpt, ckptOpt })
+    adapterStep.Options.Add(o);
+adapterStep.SetAction(p => Emit(AdapterStepBench.Run(Configs(p), new AdapterStepOptions(p.GetValue(modelOpt)!,
+    p.GetValue(threadsOpt), p.GetValue(oneStepOpt), p.GetValue(noWarmupOpt), p.GetValue(loraOpt),
+    p.GetValue(targetsOpt)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+    p.GetValue(baseDtypeOpt) == "bfloat16" ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32,
+    p.GetValue(ckptOpt), p.GetValue(seedOpt)))));
+
 var root = new RootCommand("AlignSharp benchmark (see docs/benchmarks.md; run everything with bash bench/run.sh)");
-foreach (var c in new[] { gemm, step, logprobs, padding, generate, report, supports }) root.Subcommands.Add(c);
+foreach (var c in new[] { gemm, step, adapterStep, logprobs, padding, generate, report, supports }) root.Subcommands.Add(c);
 try
 {
     return root.Parse(args).Invoke();

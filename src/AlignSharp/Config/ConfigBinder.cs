@@ -40,6 +40,7 @@ public static class ConfigBinder
         var underlying = Nullable.GetUnderlyingType(type);
         if (node is YamlScalarNode { Value: null or "null" or "~" } && (underlying is not null || !type.IsValueType)) return null;
         type = underlying ?? type;
+        if (type == typeof(IReadOnlyList<string>)) return StringList(tree, node, key);
         if (type.IsClass && type != typeof(string))
         {
             return node is YamlMappingNode m ? Bind(type, tree, m, key)
@@ -62,6 +63,15 @@ public static class ConfigBinder
             : type == typeof(bool) ? "true or false" : type == typeof(double) ? "a number" : "a whole number";
         throw new ConfigException($"{tree.Where(node)}: '{key}' must be {expected}, got '{s}'");
     }
+
+    /// <summary>A list of names: a YAML sequence of single values, or one comma-separated value (as --set gives it).</summary>
+    private static List<string> StringList(ConfigTree tree, YamlNode node, string key) => node switch
+    {
+        YamlSequenceNode seq => [.. seq.Children.Select(c => c is YamlScalarNode { Value: { Length: > 0 } v } ? v
+            : throw new ConfigException($"{tree.Where(c)}: '{key}' entries must be single names"))],
+        YamlScalarNode { Value: { } v } => [.. v.Trim('[', ']').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+        _ => throw new ConfigException($"{tree.Where(node)}: '{key}' must be a list of names"),
+    };
 
     /// <summary>PascalCase to snake_case: MaxGradNorm -> max_grad_norm, AdamBeta1 -> adam_beta1.</summary>
     public static string SnakeCase(string name)

@@ -51,6 +51,46 @@ public sealed record DataSection
     public bool Unpair { get; init; }
 }
 
+/// <summary>Which parameters a run trains.</summary>
+public enum AdapterKind
+{
+    /// <summary>Every parameter (full fine-tuning; the default).</summary>
+    None,
+    /// <summary>A LoRA adapter on a frozen base (PEFT's format; see docs/adapters.md).</summary>
+    Lora,
+}
+
+/// <summary>
+/// <c>adapter: {type: lora, r, alpha, dropout, target_modules, use_rslora, modules_to_save, path}</c>. Names and
+/// defaults follow PEFT's <c>LoraConfig</c> (r 8, lora_alpha 8, dropout 0; targets default per family).
+/// </summary>
+public sealed record AdapterSection
+{
+    /// <summary>none (full fine-tuning) or lora.</summary>
+    public AdapterKind Type { get; init; } = AdapterKind.None;
+    /// <summary>Rank of the update.</summary>
+    public int R { get; init; } = 8;
+    /// <summary>Scaling numerator (PEFT's lora_alpha): the update is scaled by alpha / r.</summary>
+    public double Alpha { get; init; } = 8;
+    /// <summary>Dropout on the adapter's input while training.</summary>
+    public double Dropout { get; init; }
+    /// <summary>Module names to adapt (null: the family's defaults, e.g. q_proj and v_proj, or GPT-2's c_attn).</summary>
+    public IReadOnlyList<string>? TargetModules { get; init; }
+    /// <summary>Scale by alpha / sqrt(r) (rank-stabilised LoRA).</summary>
+    public bool UseRslora { get; init; }
+    /// <summary>Modules trained in full as copies and saved in the adapter file (e.g. lm_head).</summary>
+    public IReadOnlyList<string> ModulesToSave { get; init; } = [];
+    /// <summary>An adapter folder (ours or PEFT's) to start from instead of a fresh adapter; its settings win.</summary>
+    public string? Path { get; init; }
+
+    /// <summary>The adapter settings, or null for full fine-tuning.</summary>
+    public AlignSharp.Adapters.LoraOptions? ToLoraOptions() => Type == AdapterKind.None ? null : new()
+    {
+        R = R, Alpha = Alpha, Dropout = Dropout, TargetModules = TargetModules, UseRsLora = UseRslora,
+        ModulesToSave = ModulesToSave,
+    };
+}
+
 /// <summary>Where reference log-probs come from.</summary>
 public enum ReferenceKind
 {
@@ -79,6 +119,13 @@ public sealed record RunConfig
     public string? Tokenizer { get; init; }
     public DataSection Data { get; init; } = new();
     public ReferenceKind Reference { get; init; } = ReferenceKind.Cached;
+    /// <summary>
+    /// A separate reference model folder (optional). Without it the reference is the starting model; under an adapter,
+    /// the policy itself with the adapter disabled (no second copy).
+    /// </summary>
+    public string? ReferencePath { get; init; }
+    /// <summary>Full fine-tuning (default) or an adapter on a frozen base.</summary>
+    public AdapterSection Adapter { get; init; } = new();
     public TrainingOptions Training { get; init; } = new();
     /// <summary>Where metrics, checkpoints and the final model go.</summary>
     public string OutputDir { get; init; } = "runs/alignsharp";
@@ -104,17 +151,23 @@ public sealed record RunConfig
     {
         var sections = new Dictionary<string, YamlNode>();
         foreach (var (k, v) in tree.Root.Children) sections[((YamlScalarNode)k).Value ?? ""] = v;
-        var known = new[] { "model", "tokenizer", "data", "reference", "training", "output_dir", "objective", "objectives" };
+        var known = new[]
+        {
+            "model", "tokenizer", "data", "reference", "reference_path", "adapter", "training", "output_dir", "objective",
+            "objectives",
+        };
         foreach (var (k, _) in tree.Root.Children)
             if (!known.Contains(((YamlScalarNode)k).Value))
                 throw new ConfigException($"{tree.Where(k)}: unknown key '{((YamlScalarNode)k).Value}' (sections: {string.Join(", ", known)})");
 
-        var scalars = ConfigBinder.Bind<TopLevel>(tree, Filter(tree.Root, "tokenizer", "reference", "output_dir"), "");
+        var scalars = ConfigBinder.Bind<TopLevel>(tree, Filter(tree.Root, "tokenizer", "reference", "reference_path", "output_dir"), "");
         var config = new RunConfig
         {
             Model = ConfigBinder.Bind<ModelSection>(tree, Mapping(tree, sections, "model"), "model"),
             Data = ConfigBinder.Bind<DataSection>(tree, Mapping(tree, sections, "data"), "data"),
             Training = ConfigBinder.Bind<TrainingOptions>(tree, Mapping(tree, sections, "training"), "training"),
+            Adapter = ConfigBinder.Bind<AdapterSection>(tree, Mapping(tree, sections, "adapter"), "adapter"),
+            ReferencePath = scalars.ReferencePath,
             Tokenizer = scalars.Tokenizer,
             Reference = scalars.Reference,
             OutputDir = scalars.OutputDir,
@@ -199,6 +252,7 @@ public sealed record RunConfig
     {
         public string? Tokenizer { get; init; }
         public ReferenceKind Reference { get; init; } = ReferenceKind.Cached;
+        public string? ReferencePath { get; init; }
         public string OutputDir { get; init; } = "runs/alignsharp";
     }
 }

@@ -43,9 +43,7 @@ public static class Checkpointing
             var block = (CheckpointedBlock)vars[^1];
             ctx.save_for_backward(tensors);
             ctx.save_data("block", block);
-            var rng = torch.get_rng_state();
-            rng.DetachFromDisposeScope(); // kept until backward
-            ctx.save_data("rng", rng);
+            using (var rng = torch.get_rng_state()) ctx.save_data("rng", rng.data<byte>().ToArray()); // bytes: kept until backward
             return block.Forward(tensors[0], [.. tensors.Skip(1)]); // Function.apply runs this with autograd off
         }
 
@@ -56,7 +54,7 @@ public static class Checkpointing
             var saved = ctx.get_saved_variables();
             using var grad = torch.enable_grad();
             var input = saved[0].detach().requires_grad_(true);
-            using var rng = (Tensor)ctx.get_data("rng");
+            using var rng = torch.tensor((byte[])ctx.get_data("rng"), ScalarType.Byte);
             var current = torch.get_rng_state();
             torch.set_rng_state(rng); // the forward's random draws, replayed
             var output = block.Forward(input, [.. saved.Skip(1)]);

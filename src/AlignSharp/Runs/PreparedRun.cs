@@ -1,3 +1,4 @@
+using AlignSharp.Adapters;
 using AlignSharp.Checkpoints;
 using AlignSharp.Config;
 using AlignSharp.Models;
@@ -19,6 +20,9 @@ public sealed class PreparedRun : IDisposable
         Setup = setup;
         this.observer = observer;
     }
+
+    /// <summary>The run's LoRA adapter on the frozen policy, or null for full fine-tuning.</summary>
+    public LoraAdapter? Adapter { get; init; }
 
     /// <summary>The configuration the run was built from.</summary>
     public RunConfig Config { get; }
@@ -52,6 +56,13 @@ public sealed class PreparedRun : IDisposable
         string? from = resume is null ? null : TrainingCheckpoint.Resolve(OutputDir, resume);
         var log = trainer.Run(from);
         string? source = RunTokenizer.Folder(RunTokenizer.SpecOf(Config));
+        if (Adapter is not null)
+        {
+            PeftAdapterFolder.Save(Adapter, FinalDir, Config.Model.Path);
+            observer.OnMessage($"saved the trained adapter (PEFT format) in {FinalDir}; fold it into the base with "
+                + "'alignsharp adapters merge'");
+            return log;
+        }
         HfCheckpoint.Save(Policy, FinalDir, new HfSaveOptions { SourceDir = source is not null && Directory.Exists(source) ? source : null });
         observer.OnMessage($"saved the trained model as a Hugging Face folder: {FinalDir}");
         return log;
@@ -61,6 +72,7 @@ public sealed class PreparedRun : IDisposable
     public void Dispose()
     {
         Setup.Reference.Dispose();
+        Adapter?.Dispose();
         Setup.Policy.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using AlignSharp.Adapters;
 using AlignSharp.Checkpoints;
 using AlignSharp.Config;
 using AlignSharp.Data;
@@ -29,19 +30,23 @@ public static class RunBuilder
         var data = RunData.For(config, tokenizer, observer.OnMessage);
         CausalLM? policy = null;
         IReferenceStrategy? reference = null;
+        LoraAdapter? adapter = null;
         try
         {
             policy = StartingModel(config, tokenizer, target);
+            adapter = Adapter(config, policy, observer);
             var (train, eval) = data.Examples(unpaired: objective is IUnpairedObjective && data.IsUnpaired);
             observer.OnMessage(train.Kind == BatchKind.Pairs
                 ? $"data: {train.Count} training pairs, {eval.Count} evaluation pairs"
                 : $"data: {train.Count} training examples, {eval.Count} evaluation examples (unpaired)");
-            reference = Reference(config, objective, tokenizer, target, [train, eval], pad, observer);
+            reference = Reference(config, objective, tokenizer, target, [train, eval], pad, observer, adapter);
             var setup = new TrainingSetup(policy, reference, objective, train, eval, pad);
-            return new PreparedRun(config, tokenizer, target, setup, observer);
+            if (adapter is not null) setup = setup with { Trainable = new AdapterWeights(adapter, config.Model.Path) };
+            return new PreparedRun(config, tokenizer, target, setup, observer) { Adapter = adapter };
         }
         catch
         {
+            adapter?.Dispose();
             reference?.Dispose();
             policy?.Dispose();
             throw;
@@ -85,13 +90,22 @@ public static class RunBuilder
     /// examples; per token too when the objective requests per-token log-probs) and cached on disk (the default).
     /// Rows built per batch (KTO's mismatched rows) are added to the cache as batches arrive.
     /// </summary>
+    /// <remarks>
+    /// Under an adapter (and without <c>reference_path</c>) the reference is the policy with its adapter disabled: run
+    /// every step (<c>frozen</c>) or cached once; no second copy of the model is built.
+    /// </remarks>
     public static IReferenceStrategy Reference(RunConfig config, IPreferenceObjective objective, ITokenizer tokenizer,
-        ComputeTarget target, IReadOnlyList<IExampleSet> examples, int padId, ITrainingObserver observer)
+        ComputeTarget target, IReadOnlyList<IExampleSet> examples, int padId, ITrainingObserver observer,
+        LoraAdapter? adapter = null)
     {
         if (!objective.NeedsReference) return new NoReference();
-        var model = StartingModel(config, tokenizer, target);
-        if (config.Reference == ReferenceKind.Frozen) return new FrozenReference(model);
-        var cached = new CachedReference(model, ReferenceCacheRoot);
+        bool fromAdapter = adapter is not null && config.ReferencePath is null;
+        if (fromAdapter && config.Reference == ReferenceKind.Frozen) return new AdapterDisabledReference(adapter!);
+        if (!fromAdapter && config.Reference == ReferenceKind.Frozen)
+            return new FrozenReference(ReferenceModel(config, tokenizer, target));
+        var cached = fromAdapter
+            ? new CachedReference(adapter!.Model, ReferenceCacheRoot, adapter.Disable)
+            : new CachedReference(ReferenceModel(config, tokenizer, target), ReferenceCacheRoot);
         bool perToken = objective.Inputs.Any(r => r is CompletionTokenLogProbs);
         foreach (var set in examples) cached.Precompute(set, config.Training.BatchSize, padId, perToken);
         observer.OnMessage($"reference log-probs: {cached.LoadedRows} rows from cache, {cached.Forwards} reference " +
@@ -126,4 +140,26 @@ public static class RunBuilder
 
     /// <summary>Reference log-prob caches shared by runs.</summary>
     public static string ReferenceCacheRoot => CacheDirectory.For("reference-logps");
+
+    /// <summary>
+    /// The run's adapter (<c>adapter:</c>): fresh with A drawn under <c>training.seed</c>, or loaded from
+    /// <c>adapter.path</c>; null for full fine-tuning. The policy's base is frozen by it.
+    /// </summary>
+    public static LoraAdapter? Adapter(RunConfig config, CausalLM policy, ITrainingObserver observer)
+    {
+        var lora = config.Adapter.ToLoraOptions();
+        if (lora is null)
+            return config.Adapter.Path is null ? null
+                : throw new ConfigException("adapter.path: an adapter folder needs adapter.type: lora");
+        var adapter = AdapterRun.Attach(policy, lora, config.Adapter.Path, config.Training.Seed);
+        observer.OnMessage($"adapter: LoRA r {adapter.Options.R} on {adapter.AdaptedModules.Count} modules "
+            + $"({string.Join(", ", adapter.TargetModules)}), {adapter.NamedParameters.Sum(p => p.Parameter.numel())} "
+            + "trainable parameters; base frozen");
+        return adapter;
+    }
+
+    /// <summary>The reference model: the <c>reference_path</c> folder when given, else the starting model again.</summary>
+    private static CausalLM ReferenceModel(RunConfig config, ITokenizer tokenizer, ComputeTarget target) =>
+        config.ReferencePath is { } dir ? Load(dir, target).Model : StartingModel(config, tokenizer, target);
+
 }

@@ -19,6 +19,8 @@ namespace AlignSharp.Training;
 public sealed class CachedReference : IReferenceStrategy
 {
     private readonly CausalLM model;
+    private readonly bool ownsModel;
+    private readonly Func<IDisposable>? referenceMode;
     private readonly string file;
     private readonly Dictionary<UInt128, double> values = [];
     private readonly string tokenFile;
@@ -26,11 +28,26 @@ public sealed class CachedReference : IReferenceStrategy
     private bool dirty, tokensDirty;
 
     /// <summary>Opens (or starts) the cache for <paramref name="model"/> under <paramref name="cacheRoot"/>; takes ownership of the model.</summary>
-    public CachedReference(CausalLM model, string cacheRoot)
+    public CachedReference(CausalLM model, string cacheRoot) : this(model, cacheRoot, owns: true, referenceMode: null)
     {
-        this.model = model;
         model.eval();
         foreach (var p in model.parameters()) p.requires_grad = false;
+    }
+
+    /// <summary>
+    /// Caches what <paramref name="model"/> computes inside <paramref name="referenceMode"/> (an adapter run's policy
+    /// with its adapter disabled, so no second copy exists). The model is not owned and its parameters are not touched;
+    /// the weights hash is the base's (adapters are not parameters of the model), so the cache is shared with full
+    /// fine-tuning runs of the same base.
+    /// </summary>
+    public CachedReference(CausalLM model, string cacheRoot, Func<IDisposable> referenceMode)
+        : this(model, cacheRoot, owns: false, referenceMode) { }
+
+    private CachedReference(CausalLM model, string cacheRoot, bool owns, Func<IDisposable>? referenceMode)
+    {
+        this.model = model;
+        ownsModel = owns;
+        this.referenceMode = referenceMode;
         Directory.CreateDirectory(cacheRoot);
         string hash = WeightsHash(model);
         file = Path.Combine(cacheRoot, $"reflogps-{hash}.bin");
@@ -132,7 +149,7 @@ public sealed class CachedReference : IReferenceStrategy
     public void Dispose()
     {
         Save();
-        model.Dispose();
+        if (ownsModel) model.Dispose();
     }
 
     /// <summary>True when every row has its sum (and its per-token values when <paramref name="perToken"/>).</summary>
@@ -148,6 +165,7 @@ public sealed class CachedReference : IReferenceStrategy
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
+        using var mode = referenceMode?.Invoke();
         Forwards++;
         var rows = BatchLogProbs.Of(model, batch, device, perToken);
         var sums = rows.Sums.to(ScalarType.Float64).cpu().data<double>().ToArray();

@@ -33,6 +33,12 @@ public sealed record TrainingSetup(CausalLM Policy, IReferenceStrategy Reference
         IReadOnlyList<TokenizedPair> train, IReadOnlyList<TokenizedPair> eval, int padId)
         : this(policy, reference, objective, new PairExamples(train), new PairExamples(eval), padId) { }
 
+    /// <summary>
+    /// What the optimizer updates and checkpoints store; null trains every parameter of <see cref="Policy"/> that
+    /// requires grad (full fine-tuning). An adapter run passes its adapter here and a frozen base as the policy.
+    /// </summary>
+    public ITrainableWeights? Trainable { get; init; }
+
     /// <summary>A setup that trains on unpaired examples (KTO builds each batch's mismatched KL rows within the batch).</summary>
     public static TrainingSetup ForUnpaired(CausalLM policy, IReferenceStrategy reference, IPreferenceObjective objective,
         IReadOnlyList<TokenizedUnpaired> train, IReadOnlyList<TokenizedUnpaired> eval, int padId) =>
@@ -61,13 +67,15 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         if (options.Threads > 0) torch.set_num_threads(options.Threads);
         var policy = setup.Policy;
         policy.train();
-        using var optimizer = CreateOptimizer(policy, options);
+        if (options.GradientCheckpointing) policy.GradientCheckpointing = true;
+        var trainable = setup.Trainable ?? new FullModelWeights(policy);
+        using var optimizer = OptimizerFor(trainable.Parameters, options);
         using var generator = new Generator((ulong)options.Seed);
         var schedule = LearningRateSchedule.From(options, MaxSteps);
         var state = new TrainerState(0, new BatchPosition(0, 0), "", null);
         if (resumeFrom is not null)
         {
-            state = TrainingCheckpoint.Load(resumeFrom, policy, optimizer);
+            state = TrainingCheckpoint.Load(resumeFrom, trainable, optimizer);
             RestoreGenerator(generator, state.GeneratorState);
             if (setup.Objective is IStatefulObjective so && state.ObjectiveState is { } os) so.LoadState(os);
             observer.OnMessage($"resumed from {resumeFrom} at step {state.Step}");
@@ -83,12 +91,12 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         var stream = new BatchStream(Planner(lengths, options), state.Data);
         var log = new List<Dictionary<string, double>>();
         var means = new MetricMeans();
-        var parameters = policy.parameters().Where(p => p.requires_grad).ToList();
+        var parameters = trainable.Parameters.Select(p => p.Parameter).ToList();
         var guard = new NonFiniteGuard(options.OnNonfinite, observer);
         string Save(int done)
         {
             var objectiveState = (setup.Objective as IStatefulObjective)?.SaveState();
-            var saved = TrainingCheckpoint.Save(outputDir, policy, optimizer, new TrainerState(done, stream.Position,
+            var saved = TrainingCheckpoint.Save(outputDir, trainable, optimizer, new TrainerState(done, stream.Position,
                 Convert.ToBase64String(GeneratorBytes(generator)), objectiveState), options.SaveTotalLimit);
             observer.OnMessage($"saved {saved}");
             return saved;
@@ -177,11 +185,14 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         new(lengths, o.BatchSize, unchecked((int)o.Seed), o.BatchOrder, dropLast: true);
 
     /// <summary>AdamW over the trainable parameters, with no weight decay on 1-D tensors (biases, norms), as HF's Trainer does.</summary>
-    public static AdamW CreateOptimizer(CausalLM policy, TrainingOptions options)
+    public static AdamW CreateOptimizer(CausalLM policy, TrainingOptions options) =>
+        OptimizerFor(new FullModelWeights(policy).Parameters, options);
+
+    /// <summary>AdamW over <paramref name="named"/> (no weight decay on 1-D tensors); nothing else gets optimizer state.</summary>
+    public static AdamW OptimizerFor(IReadOnlyList<(string Name, Parameter Parameter)> named, TrainingOptions options)
     {
-        var named = policy.named_parameters().Where(p => p.parameter.requires_grad).ToList();
-        var decay = named.Where(p => p.parameter.dim() >= 2).Select(p => p.parameter);
-        var noDecay = named.Where(p => p.parameter.dim() < 2).Select(p => p.parameter);
+        var decay = named.Where(p => p.Parameter.dim() >= 2).Select(p => p.Parameter);
+        var noDecay = named.Where(p => p.Parameter.dim() < 2).Select(p => p.Parameter);
         var o = options;
         return optim.AdamW(
         [

@@ -17,7 +17,15 @@ public static class TrainingCheckpoint
     private const string LatestFile = "latest";
 
     /// <summary>Saves a checkpoint for <paramref name="state"/>.Step under <paramref name="outputDir"/>; returns its folder.</summary>
-    public static string Save(string outputDir, CausalLM model, OptimizerHelper optimizer, TrainerState state, int keepLast)
+    public static string Save(string outputDir, CausalLM model, OptimizerHelper optimizer, TrainerState state, int keepLast) =>
+        Save(outputDir, new FullModelWeights(model), optimizer, state, keepLast);
+
+    /// <summary>
+    /// Saves a checkpoint of <paramref name="weights"/> (the whole model, or an adapter only) with the optimizer moments
+    /// and <paramref name="state"/>; returns its folder.
+    /// </summary>
+    public static string Save(string outputDir, ITrainableWeights weights, OptimizerHelper optimizer, TrainerState state,
+        int keepLast)
     {
         Directory.CreateDirectory(outputDir);
         string final = Path.Combine(outputDir, $"checkpoint-{state.Step}");
@@ -25,7 +33,7 @@ public static class TrainingCheckpoint
         string name = Path.GetFileName(final);
         AtomicFile.WriteDirectory(final, tmp =>
         {
-            ModelWeights.Save(model, tmp); // fills tmp with config.json + model.safetensors
+            weights.Save(tmp); // fills tmp with the weights (an HF folder, or an adapter folder)
             CrashPoints.Reach($"{name}/weights");
             optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
             CrashPoints.Reach($"{name}/optimizer");
@@ -51,9 +59,13 @@ public static class TrainingCheckpoint
     }
 
     /// <summary>Restores weights and optimizer moments in place and returns the trainer state.</summary>
-    public static TrainerState Load(string dir, CausalLM model, OptimizerHelper optimizer)
+    public static TrainerState Load(string dir, CausalLM model, OptimizerHelper optimizer) =>
+        Load(dir, new FullModelWeights(model), optimizer);
+
+    /// <summary>Restores <paramref name="weights"/> and the optimizer moments in place and returns the trainer state.</summary>
+    public static TrainerState Load(string dir, ITrainableWeights weights, OptimizerHelper optimizer)
     {
-        ModelWeights.Load(model, dir);
+        weights.Load(dir);
         try { optimizer.load_state_dict(Path.Combine(dir, OptimizerFile)); }
         catch (ArgumentException e) { throw new AlignSharpException($"{dir}: optimizer state does not fit this model ({e.Message})"); }
         return TrainerState.Read(Path.Combine(dir, StateFile));

@@ -51,6 +51,10 @@ public sealed record TrainingOptions
     /// <summary>A NaN or infinite loss or gradient: stop (default) or skip_batch (skip the update, count it).</summary>
     public NonFinitePolicy OnNonfinite { get; init; } = NonFinitePolicy.Stop;
     /// <summary>
+    /// Recompute each decoder block during backward instead of keeping its activations (less memory, one more forward).
+    /// </summary>
+    public bool GradientCheckpointing { get; init; }
+    /// <summary>
     /// Where the run's models live: cpu (default), cuda or cuda:N. Read once by the composition root
     /// (<c>AlignSharp.Runs</c>), which places the models; the trainer follows the policy's device.
     /// </summary>
