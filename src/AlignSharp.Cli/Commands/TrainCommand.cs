@@ -1,5 +1,7 @@
 using System.CommandLine;
 using AlignSharp.Config;
+using AlignSharp.Distributed;
+using AlignSharp.Training;
 using AlignSharp.Runs;
 
 namespace AlignSharp.Cli.Commands;
@@ -15,13 +17,40 @@ internal sealed class TrainCommand : ICliCommand
         var cmd = new Command("train", "Train a policy on preference pairs (DPO and its family).") { config, set, resume };
         cmd.SetAction(r =>
         {
-            var cfg = RunConfig.Load(r.GetValue(config)!.FullName, r.GetValue(set) ?? []);
-            Console.WriteLine($"objective: {string.Join(" + ", cfg.Objectives.Select(o => o.Name))}; output: {cfg.OutputDir}");
-            var log = ConsoleProgress.Run("training", obs => new TrainingRun(cfg, obs).Execute(r.GetValue(resume)));
-            ConsoleProgress.WriteLine(log.Count == 0 ? "nothing to do: already at the last step" : "final: " + ConsoleProgress.Format((int)log[^1]["step"], (int)log[^1]["step"], log[^1]));
-            Console.WriteLine($"metrics: {Path.Combine(cfg.OutputDir, "metrics.jsonl")}");
-            return 0;
+            // Under mpirun every rank runs this command; one process otherwise (MPI is then never loaded).
+            using var comm = Collectives.FromEnvironment();
+            try
+            {
+                var cfg = RunConfig.Load(r.GetValue(config)!.FullName, r.GetValue(set) ?? []);
+                if (comm.Rank != 0)
+                {
+                    new TrainingRun(cfg, new QuietObserver()).Execute(r.GetValue(resume), comm);
+                    return 0;
+                }
+                Console.WriteLine($"objective: {string.Join(" + ", cfg.Objectives.Select(o => o.Name))}; output: {cfg.OutputDir}");
+                var log = ConsoleProgress.Run("training", obs => new TrainingRun(cfg, obs).Execute(r.GetValue(resume), comm));
+                ConsoleProgress.WriteLine(log.Count == 0 ? "nothing to do: already at the last step" : "final: " + ConsoleProgress.Format((int)log[^1]["step"], (int)log[^1]["step"], log[^1]));
+                Console.WriteLine($"metrics: {Path.Combine(cfg.OutputDir, "metrics.jsonl")}");
+                return 0;
+            }
+            catch (Exception e) when (comm.Size > 1)
+            {
+                // One failing rank ends the whole job with its error, instead of leaving the others waiting forever.
+                Console.Error.WriteLine(CliErrors.IsUserError(e)
+                    ? $"error (rank {comm.Rank} of {comm.Size}): {e.Message}"
+                    : $"error (rank {comm.Rank} of {comm.Size}): {e}");
+                comm.Abort(1);
+                return 1;
+            }
         });
         return cmd;
     }
+}
+
+/// <summary>The observer of ranks other than 0: they train silently.</summary>
+internal sealed class QuietObserver : ITrainingObserver
+{
+    public void OnLog(int step, int maxSteps, IReadOnlyDictionary<string, double> metrics) { }
+
+    public void OnMessage(string message) { }
 }

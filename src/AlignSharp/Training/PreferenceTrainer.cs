@@ -1,4 +1,5 @@
 using AlignSharp.Data;
+using AlignSharp.Distributed;
 using AlignSharp.Data.Batching;
 using AlignSharp.Models;
 using AlignSharp.Objectives;
@@ -40,6 +41,12 @@ public sealed record TrainingSetup(CausalLM Policy, IReferenceStrategy Reference
 
     /// <summary>Extra input providers (e.g. a reward head) beside the trainer's built-in ones.</summary>
     public IReadOnlyList<IInputProvider> InputProviders { get; init; } = [];
+
+    /// <summary>
+    /// The ranks of the job (one process unless started by mpirun): <c>training.batch_size</c> is the
+    /// global batch, split across ranks; only rank 0 logs, writes metrics and checkpoints.
+    /// </summary>
+    public ICollectives Collectives { get; init; } = SingleProcess.Instance;
 }
 
 /// <summary>
@@ -48,6 +55,9 @@ public sealed record TrainingSetup(CausalLM Policy, IReferenceStrategy Reference
 /// </summary>
 public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions options, string outputDir, ITrainingObserver observer)
 {
+    /// <summary>The ranks; only rank 0 reports and writes.</summary>
+    private readonly ICollectives comm = setup.Collectives;
+
     /// <summary>The policy's device: the run placed the model (<c>training.device</c>); batches follow it.</summary>
     private readonly Device device = setup.Policy.parameters().First().device;
 
@@ -83,6 +93,30 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         var log = new List<Dictionary<string, double>>();
         var means = new MetricMeans();
         var parameters = policy.parameters().Where(p => p.requires_grad).ToList();
+        if (comm.Size > 1)
+        {
+            if (options.BatchSize < comm.Size)
+                throw new AlignSharpException(
+                    $"training.batch_size ({options.BatchSize}) is the global batch; it must be at least the {comm.Size} ranks");
+            GradientSync.Broadcast(policy.parameters(), comm); // every rank starts from rank 0's weights
+            policy.DataParallel = comm;
+            if (comm.Rank == 0) observer.OnMessage($"data parallel: {comm.Description}; global batch {options.BatchSize}");
+        }
+        try
+        {
+            return Loop(policy, optimizer, generator, schedule, state, stream, step, log, means, parameters);
+        }
+        finally
+        {
+            policy.DataParallel = null;
+        }
+    }
+
+    private List<Dictionary<string, double>> Loop(CausalLM policy, AdamW optimizer, Generator generator,
+        LearningRateSchedule schedule, TrainerState state, BatchStream stream, PreferenceStep step,
+        List<Dictionary<string, double>> log, MetricMeans means, List<Parameter> parameters)
+    {
+        long bucketBytes = Math.Max(1, (long)(options.AllreduceBucketMb * 1e6));
 
         for (int s = state.Step; s < MaxSteps; s++)
         {
@@ -95,6 +129,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
                 (result.Loss / options.GradientAccumulationSteps).backward();
                 means.Add(result.Metrics);
             }
+            GradientSync.AllReduce(parameters, comm, bucketBytes); // each rank's part of the global-batch gradient
             double gradNorm = options.MaxGradNorm > 0
                 ? nn.utils.clip_grad_norm_(parameters, options.MaxGradNorm)
                 : nn.utils.clip_grad_norm_(parameters, double.MaxValue);
@@ -110,10 +145,14 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
                 Emit(log, done, stream.EpochProgress, Evaluate(step, policy));
             if ((options.SaveSteps > 0 && done % options.SaveSteps == 0) || done == MaxSteps)
             {
-                var objectiveState = (setup.Objective as IStatefulObjective)?.SaveState();
-                var saved = TrainingCheckpoint.Save(outputDir, policy, optimizer,
-                    new TrainerState(done, stream.Position, Convert.ToBase64String(GeneratorBytes(generator)), objectiveState), options.SaveTotalLimit);
-                observer.OnMessage($"saved {saved}");
+                if (comm.Rank == 0)
+                {
+                    var objectiveState = (setup.Objective as IStatefulObjective)?.SaveState();
+                    var saved = TrainingCheckpoint.Save(outputDir, policy, optimizer,
+                        new TrainerState(done, stream.Position, Convert.ToBase64String(GeneratorBytes(generator)), objectiveState), options.SaveTotalLimit);
+                    observer.OnMessage($"saved {saved}");
+                }
+                comm.Barrier(); // a checkpoint exists before any rank moves on (or ends)
             }
         }
         return log;
@@ -139,6 +178,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         metrics["step"] = step;
         metrics["epoch"] = Math.Round(epoch, 4);
         log.Add(metrics);
+        if (comm.Rank != 0) return; // every rank has the same global-batch metrics; rank 0 reports them
         MetricsLog.Append(Path.Combine(outputDir, "metrics.jsonl"), metrics);
         observer.OnLog(step, MaxSteps, metrics);
     }
