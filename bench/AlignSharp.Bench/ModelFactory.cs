@@ -1,6 +1,5 @@
 using AlignSharp.Models;
-using AlignSharp.Models.Families;
-using TorchSharp;
+using AlignSharp.Runs;
 
 namespace AlignSharp.Bench;
 
@@ -10,15 +9,8 @@ internal static class ModelFactory
     /// <summary>True if this build has the config's family.</summary>
     public static bool Supports(ModelConfig cfg) => cfg.Family is ModelFamily.Gpt2 or ModelFamily.Llama;
 
-    /// <summary>Seeds torch's generator and builds the family's model.</summary>
-    public static CausalLM Create(ModelConfig cfg, long seed)
-    {
-        torch.manual_seed(seed);
-        return cfg.Family switch
-        {
-            ModelFamily.Gpt2 => new Gpt2Model(cfg),
-            ModelFamily.Llama => new LlamaModel(cfg),
-            _ => throw new BenchException($"family {cfg.Family} is not in this build of AlignSharp yet"),
-        };
-    }
+    /// <summary>The family's model from torch's generator seeded with <paramref name="seed"/>, built by the composition root (CPU, float32).</summary>
+    public static CausalLM Create(ModelConfig cfg, long seed) =>
+        Supports(cfg) ? RunBuilder.FreshModel(cfg, seed, ComputeTarget.Cpu)
+            : throw new BenchException($"family {cfg.Family} is not in this build of AlignSharp yet");
 }

@@ -1,12 +1,15 @@
 using System.CommandLine;
 using AlignSharp.Config;
 using AlignSharp.Distributed;
-using AlignSharp.Training;
 using AlignSharp.Runs;
+using AlignSharp.Training;
 
 namespace AlignSharp.Cli.Commands;
 
-/// <summary><c>alignsharp train --config run.yaml [--set key=value ...] [--resume latest|DIR]</c>.</summary>
+/// <summary>
+/// <c>alignsharp train --config run.yaml [--set key=value ...] [--resume latest|DIR] [--overwrite]
+/// [--allow-config-change]</c>; exit 130 when stopped by SIGINT/SIGTERM (a checkpoint is written first).
+/// </summary>
 internal sealed class TrainCommand : ICliCommand
 {
     public Command Build()
@@ -14,7 +17,18 @@ internal sealed class TrainCommand : ICliCommand
         var config = new Option<FileInfo>("--config", "-c") { Description = "YAML run configuration", Required = true };
         var set = new Option<string[]>("--set") { Description = "override a config value, e.g. --set training.learning_rate=1e-5 (repeatable)" };
         var resume = new Option<string?>("--resume") { Description = "continue from 'latest' or a checkpoint folder" };
-        var cmd = new Command("train", "Train a policy on preference pairs (DPO and its family).") { config, set, resume };
+        var overwrite = new Option<bool>("--overwrite")
+        {
+            Description = "replace the run already in output_dir (its checkpoints, final model and metrics)",
+        };
+        var allowChange = new Option<bool>("--allow-config-change")
+        {
+            Description = "resume although the config differs from the one the run started with",
+        };
+        var cmd = new Command("train", "Train a policy on preference pairs (DPO and its family).")
+        {
+            config, set, resume, overwrite, allowChange,
+        };
         cmd.SetAction(r =>
         {
             // Under mpirun every rank runs this command; one process otherwise (MPI is then never loaded).
@@ -22,13 +36,31 @@ internal sealed class TrainCommand : ICliCommand
             try
             {
                 var cfg = RunConfig.Load(r.GetValue(config)!.FullName, r.GetValue(set) ?? []);
-                if (comm.Rank != 0)
+                string? from = r.GetValue(resume);
+                if (from is not null && r.GetValue(overwrite))
+                    throw new RunFolderException("--resume continues the run in output_dir and --overwrite replaces it: give one");
+                var mode = from is not null ? RunFolderMode.Resume
+                    : r.GetValue(overwrite) ? RunFolderMode.Overwrite : RunFolderMode.Fresh;
+                // One run per folder (lock file, held by rank 0), then SIGINT/SIGTERM stop at the next step boundary
+                // with a checkpoint.
+                using var folder = comm.Rank == 0 ? RunFolder.Claim(cfg, mode, r.GetValue(allowChange), Console.WriteLine) : null;
+                comm.Barrier(); // the folder is claimed (and cleared by --overwrite) before any rank reads it
+                using var signals = GracefulStop.Install(Console.Error.WriteLine);
+                if (comm.Rank == 0)
+                    Console.WriteLine($"objective: {string.Join(" + ", cfg.Objectives.Select(o => o.Name))}; output: {cfg.OutputDir}");
+                IReadOnlyList<Dictionary<string, double>> log;
+                try
                 {
-                    new TrainingRun(cfg, new QuietObserver()).Execute(r.GetValue(resume), comm);
-                    return 0;
+                    log = comm.Rank == 0
+                        ? ConsoleProgress.Run("training", obs => new TrainingRun(cfg, obs).Execute(from, comm))
+                        : new TrainingRun(cfg, new QuietObserver()).Execute(from, comm);
                 }
-                Console.WriteLine($"objective: {string.Join(" + ", cfg.Objectives.Select(o => o.Name))}; output: {cfg.OutputDir}");
-                var log = ConsoleProgress.Run("training", obs => new TrainingRun(cfg, obs).Execute(r.GetValue(resume), comm));
+                catch (TrainingStoppedException e)
+                {
+                    if (comm.Rank == 0) Console.Error.WriteLine(e.Message);
+                    return TrainingStoppedException.ExitCode;
+                }
+                if (comm.Rank != 0) return 0;
                 ConsoleProgress.WriteLine(log.Count == 0 ? "nothing to do: already at the last step" : "final: " + ConsoleProgress.Format((int)log[^1]["step"], (int)log[^1]["step"], log[^1]));
                 Console.WriteLine($"metrics: {Path.Combine(cfg.OutputDir, "metrics.jsonl")}");
                 return 0;

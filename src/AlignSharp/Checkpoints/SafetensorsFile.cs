@@ -183,6 +183,8 @@ public sealed class SafetensorsFile : IDisposable
 
     private static (IReadOnlyDictionary<string, string>, IReadOnlyDictionary<string, SafetensorsEntry>) ParseHeader(string path, byte[] header, long dataLength)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+            throw new CheckpointException($"{path}: header is not valid UTF-8 text");
         JsonDocument doc;
         try
         {
@@ -247,7 +249,8 @@ public sealed class SafetensorsFile : IDisposable
         }
         if (!v.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
             throw new CheckpointException($"{where}: 'data_offsets' must be [begin, end]");
-        if (!off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+        if (off[0].ValueKind != JsonValueKind.Number || off[1].ValueKind != JsonValueKind.Number
+            || !off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end) || begin < 0 || end < begin)
             throw new CheckpointException($"{where}: invalid data_offsets {off}");
         long expected;
         try { expected = checked(count * size); }

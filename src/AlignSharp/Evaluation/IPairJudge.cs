@@ -1,3 +1,5 @@
+using AlignSharp.Data;
+
 namespace AlignSharp.Evaluation;
 
 /// <summary>A judge's decision between two completions of one prompt.</summary>

@@ -1,3 +1,4 @@
+using AlignSharp.Data;
 using AlignSharp.Models;
 using AlignSharp.Tokenization;
 

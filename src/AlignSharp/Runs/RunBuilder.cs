@@ -3,7 +3,6 @@ using AlignSharp.Config;
 using AlignSharp.Data;
 using AlignSharp.IO;
 using AlignSharp.Models;
-using AlignSharp.Models.Families;
 using AlignSharp.Objectives;
 using AlignSharp.Tokenization;
 using AlignSharp.Training;
@@ -65,10 +64,16 @@ public static class RunBuilder
     public static CausalLM StartingModel(RunConfig config, ITokenizer tokenizer, ComputeTarget target)
     {
         if (config.Model.Path is { } path) return Load(path, target).Model;
-        torch.manual_seed(config.Training.Seed);
         var m = config.Model;
-        var model = new Gpt2Model(ModelConfig.TinyGpt2(tokenizer.VocabSize, m.HiddenSize, m.NumLayers, m.NumHeads, m.MaxPositions));
-        return Place(model, target);
+        return FreshModel(ModelConfig.TinyGpt2(tokenizer.VocabSize, m.HiddenSize, m.NumLayers, m.NumHeads, m.MaxPositions),
+            config.Training.Seed, target);
+    }
+
+    /// <summary>A randomly initialised model of <paramref name="architecture"/> from torch's generator seeded with <paramref name="seed"/>, placed on the target.</summary>
+    public static CausalLM FreshModel(ModelConfig architecture, long seed, ComputeTarget target)
+    {
+        torch.manual_seed(seed);
+        return Place(ModelFactory.Create(architecture), target);
     }
 
     /// <summary>Loads a Hugging Face folder onto the target's device and dtype.</summary>
@@ -98,6 +103,31 @@ public static class RunBuilder
         observer.OnMessage($"reference log-probs: {cached.LoadedRows} rows from cache, {cached.Forwards} reference " +
             $"batches computed ({cached.CacheFile})");
         return cached;
+    }
+
+    /// <summary>
+    /// Next-token training (pretraining or SFT) of the run's starting model on plain <paramref name="texts"/> through the
+    /// one LM trainer (<see cref="LanguageModelTrainer"/>, <c>training.*</c> settings): each text becomes BOS + text + EOS,
+    /// cut to the model's positions. Returns the trained model on the run's device; the caller owns it.
+    /// </summary>
+    public static CausalLM TrainLanguageModel(RunConfig config, IReadOnlyList<string> texts, Action<int, double>? onStep = null)
+    {
+        var target = ComputeTarget.From(config);
+        var tokenizer = RunTokenizer.Load(RunTokenizer.SpecOf(config));
+        var model = StartingModel(config, tokenizer, target);
+        try
+        {
+            int max = model.Config.MaxPositions;
+            int eos = tokenizer.EosId ?? PadRule.IdFor(tokenizer);
+            var rows = texts.Select(t => tokenizer.AddSpecialTokensOnce(t).Append(eos).Take(max).ToArray()).ToList();
+            LanguageModelTrainer.Train(model, rows, config.Training, PadRule.IdFor(tokenizer), onStep);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Reference log-prob caches shared by runs.</summary>

@@ -86,7 +86,7 @@ public sealed class PreferenceStep
     private static StepResult Result(ObjectiveOutput output, Tensor chosenLogps, Tensor rejectedLogps, bool paired)
     {
         var loss = output.Losses.mean();
-        var metrics = new Dictionary<string, double> { ["loss"] = loss.item<float>() };
+        var metrics = new Dictionary<string, double> { ["loss"] = Mean(loss) }; // float32 or float64 models
         if (output.ChosenRewards.numel() > 0) metrics["rewards/chosen"] = Mean(output.ChosenRewards);
         if (output.RejectedRewards.numel() > 0) metrics["rewards/rejected"] = Mean(output.RejectedRewards);
         if (paired)

@@ -81,6 +81,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
             RestoreGenerator(generator, state.GeneratorState);
             if (setup.Objective is IStatefulObjective so && state.ObjectiveState is { } os) so.LoadState(os);
             observer.OnMessage($"resumed from {resumeFrom} at step {state.Step}");
+            MetricsLog.CutAfter(Path.Combine(outputDir, "metrics.jsonl"), state.Step); // steps after it are redone
         }
         var step = new PreferenceStep(policy, setup.Reference, setup.Objective, device, setup.InputProviders);
         foreach (var examples in new[] { setup.Train, setup.Eval })
@@ -102,60 +103,86 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
             policy.DataParallel = comm;
             if (comm.Rank == 0) observer.OnMessage($"data parallel: {comm.Description}; global batch {options.BatchSize}");
         }
+        long bucketBytes = Math.Max(1, (long)(options.AllreduceBucketMb * 1e6));
+        var guard = new NonFiniteGuard(options.OnNonfinite, observer);
+        string Save(int done)
+        {
+            string saved = Path.Combine(outputDir, $"checkpoint-{done}");
+            if (comm.Rank == 0)
+            {
+                var objectiveState = (setup.Objective as IStatefulObjective)?.SaveState();
+                saved = TrainingCheckpoint.Save(outputDir, policy, optimizer, new TrainerState(done, stream.Position,
+                    Convert.ToBase64String(GeneratorBytes(generator)), objectiveState), options.SaveTotalLimit);
+                observer.OnMessage($"saved {saved}");
+            }
+            comm.Barrier(); // written once, by rank 0, before any rank moves on (or ends)
+            return saved;
+        }
+
         try
         {
-            return Loop(policy, optimizer, generator, schedule, state, stream, step, log, means, parameters);
-        }
-        finally
-        {
-            policy.DataParallel = null;
-        }
-    }
-
-    private List<Dictionary<string, double>> Loop(CausalLM policy, AdamW optimizer, Generator generator,
-        LearningRateSchedule schedule, TrainerState state, BatchStream stream, PreferenceStep step,
-        List<Dictionary<string, double>> log, MetricMeans means, List<Parameter> parameters)
-    {
-        long bucketBytes = Math.Max(1, (long)(options.AllreduceBucketMb * 1e6));
 
         for (int s = state.Step; s < MaxSteps; s++)
         {
             using var scope = NewDisposeScope();
             optimizer.zero_grad();
             var context = new ObjectiveContext(true, s, MaxSteps, generator);
-            for (int micro = 0; micro < options.GradientAccumulationSteps; micro++)
+            var objectiveBefore = guard.Reports ? (setup.Objective as IStatefulObjective)?.SaveState() : null;
+            var batches = new List<int[]>();
+            var micro = new List<IReadOnlyDictionary<string, double>>();
+            for (int m = 0; m < options.GradientAccumulationSteps; m++)
             {
-                var result = RunBatch(step, training: true, stream.Next(), context);
+                batches.Add(stream.Next());
+                var result = RunBatch(step, training: true, batches[^1], context);
+                if (CrashPoints.Enabled) CrashPoints.Reach($"step-{s + 1}/forward");
                 (result.Loss / options.GradientAccumulationSteps).backward();
-                means.Add(result.Metrics);
+                micro.Add(result.Metrics);
             }
             GradientSync.AllReduce(parameters, comm, bucketBytes); // each rank's part of the global-batch gradient
-            double gradNorm = options.MaxGradNorm > 0
-                ? nn.utils.clip_grad_norm_(parameters, options.MaxGradNorm)
-                : nn.utils.clip_grad_norm_(parameters, double.MaxValue);
+            // Without clipping, the largest float as max norm: the coefficient clamps to 1 and only the norm is read.
+            double gradNorm = nn.utils.clip_grad_norm_(parameters, options.MaxGradNorm > 0 ? options.MaxGradNorm : float.MaxValue);
             double lr = schedule.At(s);
-            foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
-            optimizer.step();
-
             int done = s + 1;
-            means.Add(new Dictionary<string, double> { ["grad_norm"] = gradNorm, ["learning_rate"] = lr });
+            if (guard.Accept(done, micro.Select(r => r["loss"]).ToList(), gradNorm,
+                batches.SelectMany(b => b).Select(setup.Train.Source)))
+            {
+                foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
+                optimizer.step();
+                foreach (var r in micro) means.Add(r);
+                means.Add(new Dictionary<string, double> { ["grad_norm"] = gradNorm, ["learning_rate"] = lr });
+                if (CrashPoints.Enabled) CrashPoints.Reach($"step-{done}/update");
+            }
+            else if (objectiveBefore is not null) ((IStatefulObjective)setup.Objective).LoadState(objectiveBefore);
+
             if (done % Math.Max(1, options.LoggingSteps) == 0 || done == MaxSteps)
-                Emit(log, done, stream.EpochProgress, means.Take());
+            {
+                var metrics = means.Take();
+                if (guard.Reports) metrics[NonFiniteGuard.SkippedMetric] = guard.Skipped;
+                Emit(log, done, stream.EpochProgress, metrics);
+                if (CrashPoints.Enabled) CrashPoints.Reach($"step-{done}/logged");
+            }
             if (setup.Eval.Count > 0 && ((options.EvalSteps > 0 && done % options.EvalSteps == 0) || done == MaxSteps))
                 Emit(log, done, stream.EpochProgress, Evaluate(step, policy));
-            if ((options.SaveSteps > 0 && done % options.SaveSteps == 0) || done == MaxSteps)
-            {
-                if (comm.Rank == 0)
-                {
-                    var objectiveState = (setup.Objective as IStatefulObjective)?.SaveState();
-                    var saved = TrainingCheckpoint.Save(outputDir, policy, optimizer,
-                        new TrainerState(done, stream.Position, Convert.ToBase64String(GeneratorBytes(generator)), objectiveState), options.SaveTotalLimit);
-                    observer.OnMessage($"saved {saved}");
-                }
-                comm.Barrier(); // a checkpoint exists before any rank moves on (or ends)
-            }
+            string? savedNow = (options.SaveSteps > 0 && done % options.SaveSteps == 0) || done == MaxSteps ? Save(done) : null;
+            // SIGINT/SIGTERM: stop at this step boundary with a checkpoint (the last step finishes normally); under
+            // mpirun the ranks agree first, so all stop at the same step.
+            if (AnyRank(GracefulStop.Requested) && done < MaxSteps) throw new TrainingStoppedException(done, savedNow ?? Save(done));
+        }
+        }
+        finally
+        {
+            policy.DataParallel = null;
         }
         return log;
+    }
+
+    /// <summary>True when <paramref name="flag"/> is set on any rank (the same answer on every rank).</summary>
+    private bool AnyRank(bool flag)
+    {
+        if (comm.Size == 1) return flag;
+        using var count = tensor(new[] { flag ? 1.0 : 0.0 });
+        comm.AllReduceSum(count);
+        return count.item<double>() > 0;
     }
 
     /// <summary>Mean metrics over the evaluation pairs under the current policy, prefixed "eval_"; no state changes.</summary>

@@ -21,14 +21,19 @@ public static class TrainingCheckpoint
     {
         Directory.CreateDirectory(outputDir);
         string final = Path.Combine(outputDir, $"checkpoint-{state.Step}");
+        RemoveTornWrites(outputDir);
+        string name = Path.GetFileName(final);
         AtomicFile.WriteDirectory(final, tmp =>
         {
             ModelWeights.Save(model, tmp); // fills tmp with config.json + model.safetensors
+            CrashPoints.Reach($"{name}/weights");
             optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
+            CrashPoints.Reach($"{name}/optimizer");
             state.Write(Path.Combine(tmp, StateFile));
         });
-        AtomicFile.WriteAllText(Path.Combine(outputDir, LatestFile), Path.GetFileName(final));
-        Prune(outputDir, keepLast);
+        CrashPoints.Reach($"{name}/renamed"); // complete, but "latest" still names the previous checkpoint
+        AtomicFile.WriteAllText(Path.Combine(outputDir, LatestFile), name);
+        Prune(outputDir, keepLast, final);
         return final;
     }
 
@@ -54,12 +59,42 @@ public static class TrainingCheckpoint
         return TrainerState.Read(Path.Combine(dir, StateFile));
     }
 
-    private static void Prune(string outputDir, int keepLast)
+    /// <summary>
+    /// Deletes temporary checkpoint folders (<c>.checkpoint-N.tmp-PID-...</c>) left by a process that died mid-write
+    /// (PID no longer running); they were never named by <c>latest</c>, so nothing refers to them.
+    /// </summary>
+    private static void RemoveTornWrites(string outputDir)
+    {
+        foreach (var dir in Directory.GetDirectories(outputDir, ".checkpoint-*" + AtomicFile.TempMarker + "*"))
+        {
+            int at = dir.LastIndexOf(AtomicFile.TempMarker, StringComparison.Ordinal) + AtomicFile.TempMarker.Length;
+            if (int.TryParse(dir[at..].Split('-')[0], out int pid) && pid != Environment.ProcessId && ProcessIsAlive(pid)) continue;
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private static bool ProcessIsAlive(int pid)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(pid);
+            return !p.HasExited;
+        }
+        catch (ArgumentException) { return false; } // no such process
+    }
+
+    /// <summary>
+    /// Keeps <paramref name="latest"/> (just written, named by <c>latest</c>) and the newest other checkpoints up to
+    /// <paramref name="keepLast"/> in all. After a resume from an older checkpoint, newer step numbers may exist;
+    /// they never push out the checkpoint the run continues from.
+    /// </summary>
+    private static void Prune(string outputDir, int keepLast, string latest)
     {
         if (keepLast <= 0) return;
         var steps = Directory.GetDirectories(outputDir, "checkpoint-*")
+            .Where(d => !string.Equals(Path.GetFullPath(d), Path.GetFullPath(latest), StringComparison.Ordinal))
             .Select(d => (Dir: d, Ok: int.TryParse(Path.GetFileName(d)["checkpoint-".Length..], out var n), N: n))
-            .Where(x => x.Ok).OrderByDescending(x => x.N).Skip(keepLast);
+            .Where(x => x.Ok).OrderByDescending(x => x.N).Skip(keepLast - 1);
         foreach (var s in steps) Directory.Delete(s.Dir, true);
     }
 }

@@ -50,6 +50,8 @@ public sealed record TrainingOptions
     public BatchOrder BatchOrder { get; init; } = BatchOrder.Bucketed;
     /// <summary>Data-parallel runs: gradients are summed over ranks in flattened buckets of at most this many MB.</summary>
     public double AllreduceBucketMb { get; init; } = 25;
+    /// <summary>A NaN or infinite loss or gradient: stop (default) or skip_batch (skip the update, count it).</summary>
+    public NonFinitePolicy OnNonfinite { get; init; } = NonFinitePolicy.Stop;
     /// <summary>
     /// Where the run's models live: cpu (default), cuda or cuda:N. Read once by the composition root
     /// (<c>AlignSharp.Runs</c>), which places the models; the trainer follows the policy's device.

@@ -36,6 +36,18 @@ internal sealed class TempDir : IDisposable
 
 internal static class Hh
 {
-    /// <summary>The shared Anthropic HH harmless-base test split (2,312 pairs).</summary>
+    /// <summary>The shared Anthropic HH harmless-base test split (one pair per line).</summary>
     public static string Path => System.IO.Path.Combine(TestSetup.Shared, "data", "hh-rlhf-harmless-base", "test.jsonl.gz");
+
+    private static readonly Lazy<int> LineCount = new(() =>
+    {
+        using var gz = new GZipStream(System.IO.File.OpenRead(Path), CompressionMode.Decompress);
+        using var reader = new StreamReader(gz);
+        int n = 0;
+        while (reader.ReadLine() is not null) n++;
+        return n;
+    });
+
+    /// <summary>Lines (records) of the file, counted from the file rather than pinned.</summary>
+    public static int Lines => LineCount.Value;
 }

@@ -16,7 +16,7 @@ public sealed class HhDataTests(HhFixture hh) : IClassFixture<HhFixture>
     public void Loads_directly_from_gz_as_implicit_prompt_data()
     {
         Assert.Equal(DataFormat.Implicit, hh.Data.Format);
-        Assert.Equal(2312, hh.Data.Report.RecordsRead);
+        Assert.Equal(Hh.Lines, hh.Data.Report.RecordsRead);
     }
 
     [Fact]
@@ -26,9 +26,9 @@ public sealed class HhDataTests(HhFixture hh) : IClassFixture<HhFixture>
         Assert.Equal(r.RecordsRead, r.RecordsUsed + r.RecordsReported);
         Assert.Equal(r.RecordsUsed, hh.Data.Pairs.Count);
         var lines = hh.Data.Pairs.Select(p => p.Source.Line).Concat(r.Examples.Values.SelectMany(v => v).Select(p => p.Where.Line)).Order();
-        // With 100 examples kept per issue every problem is listed: lines 1..2312 are covered exactly once.
+        // With 100 examples kept per issue every problem is listed: every line of the file is covered exactly once.
         Assert.True(r.Counts.Values.All(c => c <= r.ExamplesPerIssue));
-        Assert.Equal(Enumerable.Range(1, 2312).Select(i => (long)i), lines);
+        Assert.Equal(Enumerable.Range(1, Hh.Lines).Select(i => (long)i), lines);
         // What this file holds: four dialogues whose chosen answer is an empty assistant turn.
         Assert.Equal(new Dictionary<RecordIssue, int> { [RecordIssue.EmptyCompletion] = 4 }, r.Counts);
         Assert.Equal([87L, 517L, 926L, 1104L], r.Examples[RecordIssue.EmptyCompletion].Select(p => p.Where.Line));

@@ -45,7 +45,7 @@ public sealed class InspectCommandTests : IDisposable
         Assert.Equal("", err);
         Assert.Equal(0, code);
         Assert.Contains("format: implicit (detected)", output);
-        Assert.Contains("records: 2312 read, 2308 used, 4 reported", output);
+        Assert.Contains($"records: {Hh.Lines} read, {Hh.Lines - 4} used, 4 reported", output); // 4 empty completions
         Assert.Contains("  empty_completion: 4\n", output);
         foreach (var line in new[] { 87, 517, 926, 1104 }) Assert.Contains($"test.jsonl.gz:{line}: chosen completion is empty", output);
         Assert.Contains("max_length 512, max_prompt_length 256, keep_end", output);
@@ -61,7 +61,7 @@ public sealed class InspectCommandTests : IDisposable
         Assert.Equal(0, code);
         var doc = System.Text.Json.Nodes.JsonNode.Parse(output)!;
         Assert.Equal("implicit", (string)doc["format"]!);
-        Assert.Equal(2312, (int)doc["report"]!["records_read"]!);
+        Assert.Equal(Hh.Lines, (int)doc["report"]!["records_read"]!);
         Assert.Equal(4, (int)doc["report"]!["counts"]!["empty_completion"]!);
         Assert.Equal("empty_completion", (string)doc["report"]!["examples"]![0]!["issue"]!);
         Assert.Equal(512, (int)doc["truncation"]![0]!["max_length"]!);
@@ -73,7 +73,7 @@ public sealed class InspectCommandTests : IDisposable
     {
         var x = DataInspection.Run(Hh.Path, new DataOptions(), new AlignSharp.Tokenization.ByteTokenizer(), new TokenizationOptions(512, 256), batchSize: 8, seed: 0);
         var current = x.Truncation[0];
-        Assert.Equal(2308, current.Untouched + current.TooLong + x.Pairs.Count(p => p.PromptTruncated || p.CompletionTruncated));
+        Assert.Equal(Hh.Lines - 4, current.Untouched + current.TooLong + x.Pairs.Count(p => p.PromptTruncated || p.CompletionTruncated));
         Assert.Equal(x.Report.PromptTruncated, current.PromptCut);
         Assert.Equal(x.Report.CompletionTruncated, current.CompletionCut);
         Assert.True(x.Bucketed!.Waste < x.Random!.Waste);

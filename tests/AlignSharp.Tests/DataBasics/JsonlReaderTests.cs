@@ -6,7 +6,7 @@ public sealed class JsonlReaderTests
 {
     private static string Write(string text)
     {
-        string path = Path.Combine(Path.GetTempPath(), $"alignsharp-{Guid.NewGuid():n}.jsonl");
+        string path = TestTemp.File("records.jsonl");
         File.WriteAllText(path, text);
         return path;
     }

@@ -1,3 +1,4 @@
+using AlignSharp.Data;
 using System.Text.Json.Nodes;
 using AlignSharp.Checkpoints;
 using AlignSharp.Cli;

@@ -24,9 +24,16 @@ internal sealed record GoldenGreedy(long[] Prompt, int MaxNewTokens, long[] NewT
 internal sealed record GoldenModel(string Name, string Dir, IReadOnlyList<GoldenBatch> Batches, IReadOnlyList<GoldenGreedy> Greedy,
     double[][] FinalNormOutput, double[]? RopeInvFreq)
 {
-    public static readonly string[] Names = ["gpt2-tiny", "llama-tiny", "qwen2-tiny", "llama3-tiny", "llama-tiny-bf16", "llama-tiny-sharded"];
-
     public static string Root => Path.Combine(TestSetup.Shared, "golden", "models");
+
+    /// <summary>The model folders manifest.json lists, in its order.</summary>
+    public static string[] Names => [.. Manifest.GetProperty("models").EnumerateObject().Select(m => m.Name)];
+
+    /// <summary>manifest.json's "tolerance" entry <paramref name="key"/> (a max absolute difference).</summary>
+    public static double Tolerance(string key) => Manifest.GetProperty("tolerance").GetProperty(key).GetDouble();
+
+    private static JsonElement Manifest =>
+        JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Root, "manifest.json"))).RootElement;
 
     public static GoldenModel Load(string name)
     {

@@ -61,8 +61,7 @@ public sealed class ObjectivesCommandTests
     [Fact]
     public void Eval_errors_are_one_line_on_stderr_with_exit_code_one()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "alignsharp-objectives-" + Guid.NewGuid().ToString("n"));
-        Directory.CreateDirectory(dir);
+        string dir = TestTemp.Dir("objectives");
         string bad = Path.Combine(dir, "bad.json");
         File.WriteAllText(bad, """
             {"schema": "preference-objective-vectors/1", "cases": [{"objective": "odpo", "params": {"beta": 0.1},
@@ -84,7 +83,7 @@ public sealed class ObjectivesCommandTests
     [Fact]
     public void Docs_writes_the_generated_table_atomically()
     {
-        string path = Path.Combine(Path.GetTempPath(), "alignsharp-objectives-" + Guid.NewGuid().ToString("n"), "docs", "objectives.md");
+        string path = Path.Combine(TestTemp.Dir("objectives"), "docs", "objectives.md");
         var (code, _, _) = Run("docs", "--output", path);
         Assert.Equal(0, code);
         Assert.Equal(ObjectiveDocs.Markdown(), File.ReadAllText(path));

@@ -83,8 +83,8 @@ public sealed class BradleyTerryLabelerTests
     [Fact]
     public void Mismatched_lists_and_bad_scales_are_errors()
     {
-        Assert.Contains("one completion pair per prompt", Assert.Throws<TaskException>(() =>
+        Assert.Contains("one completion pair per prompt", Assert.Throws<LabelingException>(() =>
             new BradleyTerryLabeler(ReviewReward.Default).Label(["x"], [], [], 0)).Message);
-        Assert.Contains("scale", Assert.Throws<TaskException>(() => new BradleyTerryLabeler(ReviewReward.Default, -1)).Message);
+        Assert.Contains("scale", Assert.Throws<LabelingException>(() => new BradleyTerryLabeler(ReviewReward.Default, -1)).Message);
     }
 }

@@ -46,12 +46,8 @@ internal static class TinyRun
     public static TrainingSetup Setup(IReadOnlyList<TokenizedPair> train, IReadOnlyList<TokenizedPair>? eval = null, long seed = 1, double beta = 0.1) =>
         new(Model(seed), new FrozenReference(Model(seed)), new Dpo(beta), train, eval ?? [], 0);
 
-    public static string TempDir()
-    {
-        var d = Path.Combine(Path.GetTempPath(), "alignsharp-tests", Guid.NewGuid().ToString("n"));
-        Directory.CreateDirectory(d);
-        return d;
-    }
+    /// <summary>A new empty folder, deleted with the test process's temporary root.</summary>
+    public static string TempDir() => TestTemp.Dir("run");
 }
 
 /// <summary>Collects what the trainer reports.</summary>

@@ -307,6 +307,9 @@ internal sealed class Lexer
         if (i + count > _src.Length || !int.TryParse(_src.AsSpan(i, count), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var code))
             throw new ChatTemplateException($"truncated \\{(count == 2 ? "x" : count == 4 ? "u" : "U")} escape in string literal", line);
         i += count;
-        return char.ConvertFromUtf32(code);
+        // As in Python: \u and \U may name a lone surrogate (a string may hold one); past U+10FFFF is an error.
+        if (code is < 0 or > 0x10FFFF)
+            throw new ChatTemplateException($"escape \\U{code:X8} in string literal is past U+10FFFF", line);
+        return code <= 0xFFFF ? ((char)code).ToString() : char.ConvertFromUtf32(code);
     }
 }

@@ -10,9 +10,17 @@ internal sealed class Parser
     private static readonly HashSet<string> UnsupportedTags =
         ["include", "extends", "import", "from", "block", "endblock", "call", "endcall", "with", "endwith", "autoescape", "endautoescape", "do", "trans", "endtrans", "pluralize"];
 
+    /// <summary>
+    /// Deepest nesting of expressions (brackets, unary operators) and of block tags. Real templates nest a few
+    /// levels; a hostile one nesting thousands would overflow the stack (and kill the process) in this recursive
+    /// parser and in rendering, so it is a syntax error, as Jinja2's RecursionError is.
+    /// </summary>
+    private const int MaxNesting = 100;
+
     private readonly List<Token> _tokens;
     private int _i;
     private int _loopDepth;
+    private int _nesting;
 
     private Parser(List<Token> tokens) => _tokens = tokens;
 
@@ -82,7 +90,9 @@ internal sealed class Parser
         }
     }
 
-    private Node ParseStatement()
+    private Node ParseStatement() => Nested(ParseStatementAt);
+
+    private Node ParseStatementAt()
     {
         var t = Current;
         if (t.Kind != TokenKind.Name) throw Error(t, $"syntax error: expected a tag name after '{{%', got {t}");
@@ -331,12 +341,21 @@ internal sealed class Parser
         return left;
     }
 
+    /// <summary>Runs <paramref name="parse"/> one nesting level deeper, failing past <see cref="MaxNesting"/>.</summary>
+    private T Nested<T>(Func<T> parse)
+    {
+        if (++_nesting > MaxNesting)
+            throw Error(Current, $"syntax error: nested deeper than {MaxNesting} levels");
+        try { return parse(); }
+        finally { _nesting--; }
+    }
+
     private Expr ParseNot()
     {
         if (Current.IsName("not"))
         {
             var line = Next().Line;
-            return new UnaryExpr(line, "not", ParseNot());
+            return new UnaryExpr(line, "not", Nested(ParseNot));
         }
         return ParseCompare();
     }
@@ -420,9 +439,9 @@ internal sealed class Parser
         if (Current.IsOp("-") || Current.IsOp("+"))
         {
             var t = Next();
-            node = new UnaryExpr(t.Line, t.Value, ParseUnary(false));
+            node = new UnaryExpr(t.Line, t.Value, Nested(() => ParseUnary(false)));
         }
-        else node = ParsePrimary();
+        else node = Nested(ParsePrimary); // brackets, lists and dicts nest through here
         node = ParsePostfix(node);
         if (withFilter) node = ParseFilterExpr(node);
         return node;

@@ -36,9 +36,7 @@ public static class JsonArrayRecordReader
                 counted = start;
                 var where = new SourceLocation(path, line);
                 var node = JsonNode.Parse(ref reader);
-                records.Add(node is JsonObject o
-                    ? RawRecord.Ok(where, o)
-                    : RawRecord.Bad(where, RecordIssue.NotAnObject, $"record is a JSON {JsonLinesRecordReader.Kind(node)}, not an object"));
+                records.Add(JsonLinesRecordReader.Record(node, where));
             }
         }
         catch (JsonException e)

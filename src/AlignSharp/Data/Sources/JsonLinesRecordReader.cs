@@ -69,9 +69,38 @@ public static class JsonLinesRecordReader
         JsonNode? node;
         try { node = JsonNode.Parse(text); }
         catch (JsonException e) { return RawRecord.Bad(where, RecordIssue.InvalidJson, $"invalid JSON ({FirstSentence(e.Message)})"); }
-        return node is JsonObject o
-            ? RawRecord.Ok(where, o)
-            : RawRecord.Bad(where, RecordIssue.NotAnObject, $"record is a JSON {Kind(node)}, not an object");
+        return Record(node, where);
+    }
+
+    /// <summary>A parsed record: an object whose every nested object has distinct keys, else a bad record.</summary>
+    internal static RawRecord Record(JsonNode? node, SourceLocation where)
+    {
+        if (node is not JsonObject o)
+            return RawRecord.Bad(where, RecordIssue.NotAnObject, $"record is a JSON {Kind(node)}, not an object");
+        return DuplicateKey(o) is { } key
+            ? RawRecord.Bad(where, RecordIssue.InvalidJson, $"invalid JSON (key '{key}' appears twice in an object)")
+            : RawRecord.Ok(where, o);
+    }
+
+    /// <summary>
+    /// The first key that appears twice in an object of the tree, or null. JsonObject builds its key table on first
+    /// access and throws there, so every object is touched here, where the error can still name the record.
+    /// </summary>
+    private static string? DuplicateKey(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                try { _ = o.Count; }
+                catch (ArgumentException e) { return e.Message.Split("Key: ").LastOrDefault()?.Split(' ')[0] ?? "?"; }
+                foreach (var (_, v) in o) if (DuplicateKey(v) is { } k) return k;
+                return null;
+            case JsonArray a:
+                foreach (var v in a) if (DuplicateKey(v) is { } k) return k;
+                return null;
+            default:
+                return null;
+        }
     }
 
     internal static string Kind(JsonNode? node) => node?.GetValueKind() switch

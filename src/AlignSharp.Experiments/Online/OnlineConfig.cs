@@ -1,3 +1,4 @@
+using AlignSharp.Data;
 using AlignSharp.Config;
 using YamlDotNet.RepresentationModel;
 
@@ -35,7 +36,7 @@ public enum SampleSource
 /// <summary>How candidates are scored.</summary>
 public enum ScoreKind
 {
-    /// <summary>The task's programmatic reward or verifier (<see cref="Evaluation.IRewardFunction"/>).</summary>
+    /// <summary>The task's programmatic reward or verifier (<see cref="Data.IRewardFunction"/>).</summary>
     Reward,
     /// <summary>A pairwise judge (local reward judge or an OpenAI-compatible endpoint), both orders.</summary>
     Judge,

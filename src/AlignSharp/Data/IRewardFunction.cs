@@ -1,4 +1,4 @@
-namespace AlignSharp.Evaluation;
+namespace AlignSharp.Data;
 
 /// <summary>A programmatic ground-truth reward of a completion given its prompt (higher is better).</summary>
 public interface IRewardFunction

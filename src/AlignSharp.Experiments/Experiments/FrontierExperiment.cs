@@ -1,15 +1,17 @@
 using System.Diagnostics;
 using System.Globalization;
 using AlignSharp.Checkpoints;
+using AlignSharp.Config;
 using AlignSharp.Data;
 using AlignSharp.Evaluation;
+using AlignSharp.IO;
 using AlignSharp.Models;
 using AlignSharp.Objectives;
+using AlignSharp.Runs;
 using AlignSharp.Tasks;
 using AlignSharp.Tokenization;
 using AlignSharp.Training;
 using TorchSharp;
-using AlignSharp.IO;
 
 namespace AlignSharp.Experiments;
 
@@ -37,7 +39,7 @@ public static class FrontierExperiment
         var clock = Stopwatch.StartNew();
         void Log(string line) => log(FormattableString.Invariant($"[{clock.Elapsed.TotalSeconds,6:0.0}s] {line}"));
 
-        var tokenizer = new ByteTokenizer();
+        var tokenizer = RunTokenizer.Load(RunTokenizer.Byte);
         var generator = ReviewGenerator.Default;
         var reward = ReviewReward.Default;
         var points = new List<FrontierPoint>();
@@ -46,10 +48,11 @@ public static class FrontierExperiment
         Log($"preset {o.Preset}: corpus of {o.CorpusSize} reviews, base model d={o.Hidden}, {o.Layers} layer(s), {o.PretrainSteps} steps");
         // Reused when a previous run in the same folder had the same settings (its fingerprint file matches).
         var baseDir = Path.Combine(outputDir, "base");
-        var baseFingerprint = FormattableString.Invariant($"seed={o.Seed} hidden={o.Hidden} layers={o.Layers} corpus={o.CorpusSize} steps={o.PretrainSteps} batch={o.PretrainBatch} lr={o.PretrainLearningRate} max_new={o.MaxNewTokens}");
-        using var baseModel = Cached(baseDir, baseFingerprint)
-            ? ReviewBaseModel.Load(o, tokenizer, Path.Combine(baseDir, "model.weights"))
-            : TrainBase(o, tokenizer, generator, baseDir, baseFingerprint, Log);
+        var baseFingerprint = FormattableString.Invariant($"seed={o.Seed} hidden={o.Hidden} layers={o.Layers} corpus={o.CorpusSize} steps={o.PretrainSteps} batch={o.PretrainBatch} lr={o.PretrainLearningRate} max_new={o.MaxNewTokens} lm=1");
+        if (!Cached(baseDir, baseFingerprint)) TrainBase(o, tokenizer, generator, baseDir, baseFingerprint, Log);
+        string baseHf = Path.Combine(baseDir, "hf");
+        using var baseModel = RunBuilder.Load(baseHf, ComputeTarget.From(BaseConfig(o, tokenizer, baseDir))).Model;
+        baseModel.eval();
         foreach (var p in baseModel.parameters()) p.requires_grad = false;
 
         // 2. Held-out prompts, and the base model's own score there.
@@ -61,21 +64,21 @@ public static class FrontierExperiment
 
         // 3. Preference pairs from base-model samples, labelled by Bradley-Terry on the ground-truth reward.
         int maxLength = baseModel.Config.MaxPositions;
-        var pairTokenizer = new PairTokenizer(tokenizer, maxLength);
         var labeler = new BradleyTerryLabeler(reward, o.LabelScale);
         var dataDir = Path.Combine(outputDir, "data");
         var dataFingerprint = FormattableString.Invariant($"{baseFingerprint} train={o.TrainPairs} eval={o.EvalPairs} scale={o.LabelScale}");
         bool dataCached = Cached(dataDir, dataFingerprint);
-        var train = dataCached ? JsonlPreferenceReader.Read(Path.Combine(dataDir, "train.jsonl")).ToList()
+        var train = dataCached ? PreferenceDataLoader.Load(Path.Combine(dataDir, "train.jsonl")).Pairs.ToList()
             : SamplePairs(baseModel, tokenizer, labeler, generator.Prompts(o.TrainPairs, o.Seed + 1), o, o.Seed + 11, Path.Combine(dataDir, "train.jsonl"));
-        var heldOut = dataCached ? JsonlPreferenceReader.Read(Path.Combine(dataDir, "eval.jsonl")).ToList()
+        var heldOut = dataCached ? PreferenceDataLoader.Load(Path.Combine(dataDir, "eval.jsonl")).Pairs.ToList()
             : SamplePairs(baseModel, tokenizer, labeler, generator.Prompts(o.EvalPairs, o.Seed + 2), o, o.Seed + 12, Path.Combine(dataDir, "eval.jsonl"));
         if (dataCached) Log($"pairs: reused {dataDir}");
         else AtomicFile.WriteAllLines(Path.Combine(dataDir, "fingerprint.txt"), [dataFingerprint]);
         double agree = train.Count(e => e.Extras["chosen_score"] > e.Extras["rejected_score"]) / (double)Math.Max(1, train.Count);
         Log(FormattableString.Invariant($"pairs: {train.Count} train, {heldOut.Count} held out; chosen has the higher ground-truth reward in {agree:P0} of train pairs"));
-        var trainPairs = train.Select(pairTokenizer.Tokenize).ToList();
-        var evalPairs = heldOut.Select(pairTokenizer.Tokenize).ToList();
+        // The held-out pairs through the one data path, tokenized as the runs tokenize their training pairs.
+        var evalPairs = new RunData(new DataSection { MaxLength = maxLength }, tokenizer, RunTokenizer.ChatFormatter(RunTokenizer.Byte),
+            o.Seed, _ => { }).Load("eval", Path.Combine(dataDir, "eval.jsonl")).Pairs;
 
         // 4. Best-of-N baseline from base-model samples.
         points.AddRange(BestOfN(baseModel, tokenizer, reward, evalPrompts, o, evalSeed + 1, clock));
@@ -92,8 +95,10 @@ public static class FrontierExperiment
                 double beta = method.Betas[i];
                 string label = FormattableString.Invariant($"[{index}/{total}] {method.Id} β={beta:0.###}");
                 points.Add(new FrontierPoint(method.Id, beta, 0, 0, baseEval.Reward.Mean, baseEval.Reward.StandardError, 0, 0, 0, baseEval.MeanLength, double.NaN, clock.Elapsed.TotalSeconds));
-                var run = TrainOne(o, method.Id, beta, objectives[i], baseModel, tokenizer, reward, evalPrompts, evalSeed, trainPairs, evalPairs,
-                    Path.Combine(outputDir, "runs", FormattableString.Invariant($"{method.Id}-beta{beta:0.###}")), clock, p => Log($"{label} step {p.Step}/{o.Steps}: " + Describe(p)));
+                var run = TrainOne(o, RunConfigFor(o, method, beta, baseHf, Path.Combine(dataDir, "train.jsonl"), maxLength,
+                    Path.Combine(outputDir, "runs", FormattableString.Invariant($"{method.Id}-beta{beta:0.###}"))),
+                    method.Id, beta, baseModel, reward, evalPrompts, evalSeed, evalPairs,
+                    clock, p => Log($"{label} step {p.Step}/{o.Steps}: " + Describe(p)));
                 points.AddRange(run);
             }
         }
@@ -110,25 +115,72 @@ public static class FrontierExperiment
         return File.Exists(path) && File.ReadAllText(path).Trim() == fingerprint;
     }
 
-    private static Models.Families.Gpt2Model TrainBase(FrontierOptions o, ITokenizer tokenizer, ReviewGenerator generator, string dir, string fingerprint, Action<string> log)
+    /// <summary>
+    /// The base model's run: a fresh byte-level tiny GPT-2 with positions for the longest prompt the task writes plus the
+    /// sampling limit, trained by next-token prediction on the corpus (pretraining and the task's SFT at once).
+    /// </summary>
+    private static RunConfig BaseConfig(FrontierOptions o, ITokenizer tokenizer, string dir)
+    {
+        int longestPrompt = ReviewLexicon.Default.Subjects.Max(s => tokenizer.Encode(ReviewGenerator.PromptPrefix + s).Count) + 1;
+        return new RunConfig
+        {
+            Model = new ModelSection { HiddenSize = o.Hidden, NumLayers = o.Layers, NumHeads = 4, MaxPositions = longestPrompt + o.MaxNewTokens },
+            Tokenizer = RunTokenizer.Byte,
+            Training = new TrainingOptions
+            {
+                MaxSteps = o.PretrainSteps, BatchSize = o.PretrainBatch, LearningRate = o.PretrainLearningRate,
+                WarmupSteps = Math.Max(1, o.PretrainSteps / 20), Schedule = ScheduleKind.Cosine, WeightDecay = 0.01, Seed = o.Seed,
+                Threads = o.Threads,
+            },
+            OutputDir = dir,
+        };
+    }
+
+    private static void TrainBase(FrontierOptions o, ITokenizer tokenizer, ReviewGenerator generator, string dir, string fingerprint, Action<string> log)
     {
         var corpus = generator.Corpus(o.CorpusSize, o.Seed);
         AtomicFile.WriteAllLines(Path.Combine(dir, "corpus.txt"), corpus);
-        var model = ReviewBaseModel.Train(o, tokenizer, corpus, log);
-        ReviewBaseModel.Save(model, Path.Combine(dir, "model.weights"));
+        int every = Math.Max(1, o.PretrainSteps / 5);
+        using var model = RunBuilder.TrainLanguageModel(BaseConfig(o, tokenizer, dir), corpus, (step, loss) =>
+        {
+            if (step % every == 0 || step == o.PretrainSteps)
+                log(FormattableString.Invariant($"base model step {step}/{o.PretrainSteps}: nll/token {loss:0.000}"));
+        });
         HfCheckpoint.Save(model, Path.Combine(dir, "hf"));
         AtomicFile.WriteAllLines(Path.Combine(dir, "fingerprint.txt"), [fingerprint]);
-        return model;
+    }
+
+    /// <summary>One (objective, β) run: the base model as policy start and frozen reference, on the sampled pairs.</summary>
+    private static RunConfig RunConfigFor(FrontierOptions o, FrontierMethod m, double beta, string baseHf, string trainData, int maxLength, string runDir)
+    {
+        var values = new Dictionary<string, string>(m.Parameters ?? new Dictionary<string, string>())
+        {
+            ["beta"] = beta.ToString("R", CultureInfo.InvariantCulture),
+        };
+        return new RunConfig
+        {
+            Model = new ModelSection { Path = baseHf },
+            Tokenizer = RunTokenizer.Byte,
+            Data = new DataSection { Train = trainData, MaxLength = maxLength },
+            Objectives = [new ObjectiveSpec(m.Id, 1.0, values, $"method '{m.Id}'")],
+            Reference = ReferenceKind.Frozen,
+            Training = new TrainingOptions
+            {
+                BatchSize = o.Batch, MaxSteps = o.Steps, LearningRate = o.LearningRate, WarmupSteps = Math.Max(1, o.Steps / 10),
+                Schedule = ScheduleKind.Constant, LoggingSteps = o.EvalEvery, Seed = o.Seed, SaveSteps = 0, SaveTotalLimit = 1, Threads = o.Threads,
+            },
+            OutputDir = runDir,
+        };
     }
 
     private static string Describe(FrontierPoint p) => FormattableString.Invariant(
         $"loss {p.Loss:0.000}, reward {p.Reward:0.000} ± {p.RewardSe:0.000}, KL {p.Kl:0.000} ± {p.KlSe:0.000}, implicit acc {p.ImplicitAccuracy:0.00}, length {p.MeanLength:0.0}");
 
+    /// <summary>Checks a method's objective and parameters before anything is trained.</summary>
     private static IPreferenceObjective CreateObjective(FrontierMethod m, double beta)
     {
-        var values = new Dictionary<string, string>(m.Parameters ?? new Dictionary<string, string>()) { ["beta"] = beta.ToString("R", CultureInfo.InvariantCulture) };
-        try { return ObjectiveCatalog.Create(m.Id, new ObjectiveParams(values)); }
-        catch (ObjectiveException e) { throw new ExperimentException($"method '{m.Id}': {e.Message}"); }
+        try { return RunConfigFor(new FrontierOptions(), m, beta, "", "", 1, "").CreateObjective(); }
+        catch (ConfigException e) { throw new ExperimentException(e.Message); }
     }
 
     private static List<PreferenceExample> SamplePairs(CausalLM model, ITokenizer tokenizer, BradleyTerryLabeler labeler, IReadOnlyList<string> prompts,
@@ -168,22 +220,16 @@ public static class FrontierExperiment
         }
     }
 
-    private static List<FrontierPoint> TrainOne(FrontierOptions o, string method, double beta, IPreferenceObjective objective, CausalLM baseModel, ITokenizer tokenizer,
-        IRewardFunction reward, IReadOnlyList<string> evalPrompts, long evalSeed, IReadOnlyList<TokenizedPair> trainPairs, IReadOnlyList<TokenizedPair> evalPairs,
-        string runDir, Stopwatch clock, Action<FrontierPoint> report)
+    private static List<FrontierPoint> TrainOne(FrontierOptions o, RunConfig config, string method, double beta, CausalLM baseModel,
+        IRewardFunction reward, IReadOnlyList<string> evalPrompts, long evalSeed, IReadOnlyList<TokenizedPair> evalPairs,
+        Stopwatch clock, Action<FrontierPoint> report)
     {
-        var source = (Models.Families.Gpt2Model)baseModel;
-        using var policy = ReviewBaseModel.Copy(source);
-        using IReferenceStrategy reference = objective.NeedsReference ? new FrozenReference(ReviewBaseModel.Copy(source)) : new NoReference();
-        var options = new TrainingOptions
-        {
-            BatchSize = o.Batch, MaxSteps = o.Steps, LearningRate = o.LearningRate, WarmupSteps = Math.Max(1, o.Steps / 10),
-            Schedule = ScheduleKind.Constant, LoggingSteps = o.EvalEvery, Seed = o.Seed, SaveSteps = 0, SaveTotalLimit = 1, Threads = o.Threads,
-        };
         var points = new List<FrontierPoint>();
+        PreparedRun? built = null;
         var observer = new EvaluatingObserver(step =>
         {
-            var eval = PolicyEvaluation.Run(policy, baseModel, tokenizer, evalPrompts, reward, o.SamplesPerPrompt, o.MaxNewTokens, evalSeed);
+            var policy = built!.Policy;
+            var eval = PolicyEvaluation.Run(policy, baseModel, built.Tokenizer, evalPrompts, reward, o.SamplesPerPrompt, o.MaxNewTokens, evalSeed);
             var acc = ImplicitRewardAccuracy.Compute(policy, baseModel, evalPairs, beta);
             return (eval, acc.Accuracy);
         }, (step, loss, eval, accuracy) =>
@@ -193,9 +239,9 @@ public static class FrontierExperiment
             points.Add(p);
             report(p);
         });
-        var setup = new TrainingSetup(policy, reference, objective, trainPairs, [], PadRule.IdFor(tokenizer));
-        new PreferenceTrainer(setup, options, runDir, observer).Run();
-        HfCheckpoint.Save(policy, Path.Combine(runDir, "final")); // for `alignsharp eval --policy .../final --reference <out>/base/hf --byte-tokenizer`
+        // Trains, then saves the policy to <run>/final, for `alignsharp eval --policy .../final --reference <out>/base/hf --byte-tokenizer`.
+        using var run = built = RunBuilder.Build(config, observer);
+        run.Train();
         return points;
     }
 

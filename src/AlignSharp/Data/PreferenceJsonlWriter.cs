@@ -1,10 +1,9 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using AlignSharp.Data;
 using AlignSharp.IO;
 
-namespace AlignSharp.Tasks;
+namespace AlignSharp.Data;
 
 /// <summary>
 /// Writes preference examples as JSONL (<c>prompt</c>, <c>chosen</c>, <c>rejected</c>, then numeric extras), the format

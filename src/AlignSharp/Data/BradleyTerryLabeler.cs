@@ -1,7 +1,4 @@
-using AlignSharp.Data;
-using AlignSharp.Evaluation;
-
-namespace AlignSharp.Tasks;
+namespace AlignSharp.Data;
 
 /// <summary>
 /// Labels completion pairs with a Bradley-Terry draw on a ground-truth reward: completion a is preferred with
@@ -12,7 +9,7 @@ namespace AlignSharp.Tasks;
 public sealed class BradleyTerryLabeler(IRewardFunction reward, double scale = 5.0)
 {
     /// <summary>Inverse temperature of the draw: larger means labels follow the reward more closely.</summary>
-    public double Scale { get; } = scale >= 0 && double.IsFinite(scale) ? scale : throw new TaskException($"Bradley-Terry scale must be a finite number >= 0, got {scale}");
+    public double Scale { get; } = scale >= 0 && double.IsFinite(scale) ? scale : throw new LabelingException($"Bradley-Terry scale must be a finite number >= 0, got {scale}");
 
     /// <summary>
     /// One preference example per prompt from two completions each. Pairs whose completions are identical carry no
@@ -21,7 +18,7 @@ public sealed class BradleyTerryLabeler(IRewardFunction reward, double scale = 5
     public IReadOnlyList<PreferenceExample> Label(IReadOnlyList<string> prompts, IReadOnlyList<string> first, IReadOnlyList<string> second, int seed, string sourceName = "generated")
     {
         if (first.Count != prompts.Count || second.Count != prompts.Count)
-            throw new TaskException($"need one completion pair per prompt: {prompts.Count} prompts, {first.Count} and {second.Count} completions");
+            throw new LabelingException($"need one completion pair per prompt: {prompts.Count} prompts, {first.Count} and {second.Count} completions");
         var rng = new Random(seed);
         var pairs = new List<PreferenceExample>();
         for (int i = 0; i < prompts.Count; i++)
@@ -45,3 +42,6 @@ public sealed class BradleyTerryLabeler(IRewardFunction reward, double scale = 5
         return pairs;
     }
 }
+
+/// <summary>Labelling could not run: mismatched inputs or a bad setting.</summary>
+public sealed class LabelingException(string message) : AlignSharpException(message);

@@ -1,14 +1,13 @@
-using AlignSharp.Checkpoints;
+using AlignSharp.Config;
 using AlignSharp.Data;
+using AlignSharp.Data.Batching;
 using AlignSharp.Evaluation;
+using AlignSharp.IO;
 using AlignSharp.Models;
-using AlignSharp.Models.Families;
-using AlignSharp.Objectives;
+using AlignSharp.Runs;
 using AlignSharp.Tasks;
 using AlignSharp.Tokenization;
 using AlignSharp.Training;
-using TorchSharp;
-using AlignSharp.IO;
 
 namespace AlignSharp.Workflows;
 
@@ -38,6 +37,7 @@ public sealed record QuickstartResult(QuickstartRow Before, QuickstartRow After,
 /// The main job on an embedded default, with nothing downloaded: pretrain a tiny byte-level GPT-2 on the generated
 /// review corpus (the SFT/base model), sample two completions per prompt and label them with a Bradley-Terry draw on
 /// the programmatic ground-truth reward, train DPO against the base model as reference, and compare before/after.
+/// Both training stages are run configs built by the composition root (<see cref="RunBuilder"/>).
 /// </summary>
 public sealed class Quickstart(QuickstartOptions options, string outputDir, ITrainingObserver observer)
 {
@@ -45,72 +45,78 @@ public sealed class Quickstart(QuickstartOptions options, string outputDir, ITra
     public QuickstartResult Run()
     {
         var o = options;
-        var tokenizer = new ByteTokenizer();
         var generator = ReviewGenerator.Default;
-        var reward = ReviewReward.Default;
-        int pad = PadRule.IdFor(tokenizer);
-
         string fingerprint = FormattableString.Invariant(
             $"seed={o.Seed} corpus={o.CorpusSize} steps={o.PretrainSteps} hidden={o.HiddenSize} layers={o.NumLayers} tokenizer=byte");
         string fingerprintFile = Path.Combine(BaseDir, "alignsharp_base.txt");
         if (File.Exists(fingerprintFile) && File.ReadAllText(fingerprintFile) == fingerprint)
             observer.OnMessage($"1/4 reusing the pretrained base model in {BaseDir} (same seed and sizes)");
         else
-            Pretrain(tokenizer, generator, pad, fingerprint, fingerprintFile);
+            Pretrain(generator, fingerprint, fingerprintFile);
 
-        using var reference = HfCheckpoint.Load(BaseDir).Model;
-        using var policy = HfCheckpoint.Load(BaseDir).Model;
+        var dpo = DpoConfig();
+        var target = ComputeTarget.From(dpo);
+        var tokenizer = RunTokenizer.Load(RunTokenizer.SpecOf(dpo));
+        using var reference = RunBuilder.Load(BaseDir, target).Model;
         reference.eval();
 
         observer.OnMessage($"2/4 sampling 2 completions for {o.TrainPrompts + o.EvalPrompts} prompts and labelling them by Bradley-Terry on the ground-truth reward");
-        var train = Pairs(reference, tokenizer, generator.Prompts(o.TrainPrompts, (int)o.Seed + 1), o.Seed + 10, "train");
-        var eval = Pairs(reference, tokenizer, generator.Prompts(o.EvalPrompts, (int)o.Seed + 2), o.Seed + 20, "eval");
-        var pairTokenizer = new PairTokenizer(tokenizer, 128);
-        var trainPairs = train.Select(pairTokenizer.Tokenize).ToList();
-        var evalPairs = eval.Select(pairTokenizer.Tokenize).ToList();
-        PreferenceJsonlWriter.Write(Path.Combine(outputDir, "pairs.train.jsonl"), train);
-        PreferenceJsonlWriter.Write(Path.Combine(outputDir, "pairs.eval.jsonl"), eval);
+        PreferenceJsonlWriter.Write(dpo.Data.Train!, Pairs(reference, tokenizer, generator.Prompts(o.TrainPrompts, (int)o.Seed + 1), o.Seed + 10, "train"));
+        PreferenceJsonlWriter.Write(dpo.Data.Eval!, Pairs(reference, tokenizer, generator.Prompts(o.EvalPrompts, (int)o.Seed + 2), o.Seed + 20, "eval"));
 
+        using var run = RunBuilder.Build(dpo, observer);
+        var (trainPairs, evalPairs) = (run.Setup.Train, ((PairExamples)run.Setup.Eval).Items);
         var heldOut = generator.Prompts(o.EvalPrompts, (int)o.Seed + 3);
-        var before = Row("reference (SFT)", policy, reference, tokenizer, heldOut, evalPairs);
+        var before = Row("reference (SFT)", run.Policy, reference, tokenizer, heldOut, evalPairs);
         observer.OnMessage($"3/4 training DPO (beta {o.Beta}) on {trainPairs.Count} pairs; {evalPairs.Count} held-out pairs");
-        var dpoOptions = new TrainingOptions
-        {
-            BatchSize = 16, Epochs = o.DpoEpochs, LearningRate = o.DpoLearningRate, WarmupRatio = 0.1, Seed = o.Seed,
-            LoggingSteps = 10, EvalSteps = 0, SaveTotalLimit = 1,
-        };
-        using (var cache = new CachedReference(HfCheckpoint.Load(BaseDir).Model, Path.Combine(outputDir, "reference-cache")))
-        {
-            cache.Precompute([.. trainPairs, .. evalPairs], dpoOptions.BatchSize, pad);
-            observer.OnMessage($"   reference log-probs: {cache.LoadedRows} rows from cache, {cache.Forwards} batches computed; no reference forward during training");
-            var setup = new TrainingSetup(policy, cache, new Dpo(o.Beta), trainPairs, evalPairs, pad);
-            new PreferenceTrainer(setup, dpoOptions, Path.Combine(outputDir, "dpo"), observer).Run();
-        }
-        policy.eval();
+        run.Train();
+        run.Policy.eval();
         observer.OnMessage("4/4 evaluating the DPO policy against the reference");
-        var after = Row("DPO policy", policy, reference, tokenizer, heldOut, evalPairs);
-        string modelDir = Path.Combine(outputDir, "dpo", "final");
-        HfCheckpoint.Save(policy, modelDir);
-        return new QuickstartResult(before, after, trainPairs.Count, evalPairs.Count, modelDir);
+        var after = Row("DPO policy", run.Policy, reference, tokenizer, heldOut, evalPairs);
+        return new QuickstartResult(before, after, trainPairs.Count, evalPairs.Count, run.FinalDir);
     }
 
     private string BaseDir => Path.Combine(outputDir, "base");
 
-    private void Pretrain(ByteTokenizer tokenizer, ReviewGenerator generator, int pad, string fingerprint, string fingerprintFile)
+    /// <summary>The pretraining run: a fresh byte-level GPT-2 trained on the review corpus.</summary>
+    private RunConfig BaseConfig() => new()
+    {
+        Model = new ModelSection { HiddenSize = options.HiddenSize, NumLayers = options.NumLayers, NumHeads = 4, MaxPositions = 128 },
+        Tokenizer = RunTokenizer.Byte,
+        Training = new TrainingOptions
+        {
+            MaxSteps = options.PretrainSteps, BatchSize = 32, LearningRate = 3e-3, WarmupSteps = 20, Schedule = ScheduleKind.Cosine,
+            Seed = options.Seed,
+        },
+        OutputDir = BaseDir,
+    };
+
+    /// <summary>The DPO run: the base model as policy start and cached reference, on the labelled pairs.</summary>
+    private RunConfig DpoConfig() => new()
+    {
+        Model = new ModelSection { Path = BaseDir },
+        Tokenizer = RunTokenizer.Byte,
+        Data = new DataSection
+        {
+            Train = Path.Combine(outputDir, "pairs.train.jsonl"), Eval = Path.Combine(outputDir, "pairs.eval.jsonl"), MaxLength = 128,
+        },
+        Objectives = [new ObjectiveSpec("dpo", 1.0, new Dictionary<string, string> { ["beta"] = Invariant(options.Beta) }, "quickstart")],
+        Reference = ReferenceKind.Cached,
+        Training = new TrainingOptions
+        {
+            BatchSize = 16, Epochs = options.DpoEpochs, LearningRate = options.DpoLearningRate, WarmupRatio = 0.1, Seed = options.Seed,
+            LoggingSteps = 10, EvalSteps = 0, SaveTotalLimit = 1,
+        },
+        OutputDir = Path.Combine(outputDir, "dpo"),
+    };
+
+    private void Pretrain(ReviewGenerator generator, string fingerprint, string fingerprintFile)
     {
         var o = options;
         observer.OnMessage($"1/4 pretraining a {o.NumLayers}-layer, {o.HiddenSize}-wide byte-level GPT-2 on {o.CorpusSize} generated reviews");
-        torch.manual_seed(o.Seed);
-        using var baseModel = new Gpt2Model(ModelConfig.TinyGpt2(tokenizer.VocabSize, o.HiddenSize, o.NumLayers, 4, 128));
-        var corpus = generator.Corpus(o.CorpusSize, (int)o.Seed)
-            .Select(t => new[] { tokenizer.BosId!.Value }.Concat(tokenizer.Encode(t)).Append(tokenizer.EosId!.Value).ToArray()).ToList();
-        var lmOptions = new TrainingOptions
-        {
-            MaxSteps = o.PretrainSteps, BatchSize = 32, LearningRate = 3e-3, WarmupSteps = 20, Schedule = ScheduleKind.Cosine, Seed = o.Seed,
-        };
-        LanguageModelTrainer.Train(baseModel, corpus, lmOptions, pad,
+        using var baseModel = RunBuilder.TrainLanguageModel(BaseConfig(), generator.Corpus(o.CorpusSize, (int)o.Seed),
             (s, l) => { if (s % 100 == 0 || s == o.PretrainSteps) observer.OnMessage($"   pretrain step {s}/{o.PretrainSteps}: loss {l:0.000} nats/byte"); });
-        HfCheckpoint.Save(baseModel, BaseDir);
+        Checkpoints.HfCheckpoint.Save(baseModel, BaseDir);
         AtomicFile.WriteAllText(fingerprintFile, fingerprint);
     }
 
@@ -128,4 +134,6 @@ public sealed class Quickstart(QuickstartOptions options, string outputDir, ITra
         var acc = ImplicitRewardAccuracy.Compute(policy, reference, evalPairs, options.Beta);
         return new QuickstartRow(name, e.Reward, e.Kl, acc.Accuracy, e.MeanLength);
     }
+
+    private static string Invariant(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
 }

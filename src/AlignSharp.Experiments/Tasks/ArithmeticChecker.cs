@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using AlignSharp.Data;
 using AlignSharp.Evaluation;
 
 namespace AlignSharp.Tasks;

@@ -1,3 +1,4 @@
+using AlignSharp.Data;
 using AlignSharp.Evaluation;
 
 namespace AlignSharp.Tasks;
