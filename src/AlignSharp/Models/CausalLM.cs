@@ -26,7 +26,7 @@ public abstract class CausalLM : nn.Module
 
     /// <summary>
     /// The ranks of a data-parallel run (set by the trainer when there are several): log-prob forwards then compute
-    /// this rank's share of each batch's rows and gather the rest (<see cref="Distributed.DataParallel"/>).
+    /// this rank's share of each batch's rows and gather the rest (<c>Training.DataParallel</c>).
     /// </summary>
     public Distributed.ICollectives? DataParallel { get; set; }
 

@@ -1,11 +1,11 @@
 using AlignSharp.Data;
 using AlignSharp.Models;
-using AlignSharp.Training;
+using AlignSharp.Distributed;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace AlignSharp.Distributed;
+namespace AlignSharp.Training;
 
 /// <summary>
 /// Data-parallel forwards. Every rank holds the same global batch; rank r runs the model on its contiguous share of
