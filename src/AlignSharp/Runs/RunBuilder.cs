@@ -1,6 +1,7 @@
 using AlignSharp.Checkpoints;
 using AlignSharp.Config;
 using AlignSharp.Data;
+using AlignSharp.Data.Batching;
 using AlignSharp.IO;
 using AlignSharp.Models;
 using AlignSharp.Objectives;
@@ -31,22 +32,12 @@ public static class RunBuilder
         try
         {
             policy = StartingModel(config, tokenizer, target);
-            TrainingSetup setup;
-            if (objective is IUnpairedObjective && data.IsUnpaired)
-            {
-                var (train, eval) = data.Unpaired();
-                observer.OnMessage($"data: {train.Count} training examples, {eval.Count} evaluation examples (unpaired)");
-                // Filled as batches arrive: an unpaired batch's KL rows depend on the batch.
-                reference = UnfilledReference(config, tokenizer, target);
-                setup = TrainingSetup.ForUnpaired(policy, reference, objective, train, eval, pad);
-            }
-            else
-            {
-                var (train, eval) = data.Pairs();
-                observer.OnMessage($"data: {train.Count} training pairs, {eval.Count} evaluation pairs");
-                reference = Reference(config, objective, tokenizer, target, [.. train, .. eval], pad, observer);
-                setup = new TrainingSetup(policy, reference, objective, train, eval, pad);
-            }
+            var (train, eval) = data.Examples(unpaired: objective is IUnpairedObjective && data.IsUnpaired);
+            observer.OnMessage(train.Kind == BatchKind.Pairs
+                ? $"data: {train.Count} training pairs, {eval.Count} evaluation pairs"
+                : $"data: {train.Count} training examples, {eval.Count} evaluation examples (unpaired)");
+            reference = Reference(config, objective, tokenizer, target, [train, eval], pad, observer);
+            var setup = new TrainingSetup(policy, reference, objective, train, eval, pad);
             return new PreparedRun(config, tokenizer, target, setup, observer);
         }
         catch
@@ -90,16 +81,19 @@ public static class RunBuilder
 
     /// <summary>
     /// The reference strategy: none for reference-free objectives; a frozen copy run every step (<c>reference:
-    /// frozen</c>); or log-probs precomputed once for <paramref name="pairs"/> and cached on disk (the default).
+    /// frozen</c>); or log-probs precomputed once for the rows of <paramref name="examples"/> (pairs or unpaired
+    /// examples; per token too when the objective requests per-token log-probs) and cached on disk (the default).
+    /// Rows built per batch (KTO's mismatched rows) are added to the cache as batches arrive.
     /// </summary>
     public static IReferenceStrategy Reference(RunConfig config, IPreferenceObjective objective, ITokenizer tokenizer,
-        ComputeTarget target, IReadOnlyList<TokenizedPair> pairs, int padId, ITrainingObserver observer)
+        ComputeTarget target, IReadOnlyList<IExampleSet> examples, int padId, ITrainingObserver observer)
     {
         if (!objective.NeedsReference) return new NoReference();
         var model = StartingModel(config, tokenizer, target);
         if (config.Reference == ReferenceKind.Frozen) return new FrozenReference(model);
         var cached = new CachedReference(model, ReferenceCacheRoot);
-        cached.Precompute(pairs, config.Training.BatchSize, padId);
+        bool perToken = objective.Inputs.Any(r => r is CompletionTokenLogProbs);
+        foreach (var set in examples) cached.Precompute(set, config.Training.BatchSize, padId, perToken);
         observer.OnMessage($"reference log-probs: {cached.LoadedRows} rows from cache, {cached.Forwards} reference " +
             $"batches computed ({cached.CacheFile})");
         return cached;
@@ -132,10 +126,4 @@ public static class RunBuilder
 
     /// <summary>Reference log-prob caches shared by runs.</summary>
     public static string ReferenceCacheRoot => CacheDirectory.For("reference-logps");
-
-    private static IReferenceStrategy UnfilledReference(RunConfig config, ITokenizer tokenizer, ComputeTarget target)
-    {
-        var model = StartingModel(config, tokenizer, target);
-        return config.Reference == ReferenceKind.Frozen ? new FrozenReference(model) : new CachedReference(model, ReferenceCacheRoot);
-    }
 }
