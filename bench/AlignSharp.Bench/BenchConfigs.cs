@@ -59,17 +59,13 @@ internal sealed class BenchConfigs
         if (!root.GetProperty("models").TryGetProperty(name, out var m))
             throw new BenchException($"configs.json: no model '{name}' (have: {string.Join(", ", root.GetProperty("models").EnumerateObject().Select(p => p.Name))})");
         int Int(string key) => m.TryGetProperty(key, out var v) ? v.GetInt32() : throw new BenchException($"configs.json: model '{name}' lacks '{key}'");
-        var family = m.GetProperty("family").GetString() switch
-        {
-            "gpt2" => ModelFamily.Gpt2,
-            "llama" => ModelFamily.Llama,
-            var f => throw new BenchException($"configs.json: model '{name}' has unknown family '{f}'"),
-        };
+        string family = m.GetProperty("family").GetString() ?? "";
+        if (ModelFamilies.Find(family) is null)
+            throw new BenchException($"configs.json: model '{name}' has unknown family '{family}'");
         int hidden = Int("hidden"), heads = Int("heads");
         return new ModelConfig
         {
-            Family = family,
-            ModelType = family == ModelFamily.Gpt2 ? "gpt2" : "llama",
+            ModelType = family,
             VocabSize = Int("vocab"),
             HiddenSize = hidden,
             NumLayers = Int("layers"),

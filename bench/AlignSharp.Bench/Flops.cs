@@ -12,10 +12,8 @@ internal static class Flops
     /// <summary>Forward FLOPs of one log-prob pass over <paramref name="rows"/> x <paramref name="t"/> tokens.</summary>
     public static double Forward(ModelConfig c, long rows, long t, long scored)
     {
-        double d = c.HiddenSize, i = c.IntermediateSize, qDim = (double)c.NumHeads * c.HeadDim, kvDim = (double)c.NumKeyValueHeads * c.HeadDim;
-        double perLayer = c.Family == ModelFamily.Gpt2
-            ? d * 3 * d + d * d + 2 * d * i // c_attn, attn c_proj, c_fc, mlp c_proj
-            : d * qDim + 2 * d * kvDim + qDim * d + 3 * d * i; // q, k, v, o, gate, up, down
+        double d = c.HiddenSize, qDim = (double)c.NumHeads * c.HeadDim;
+        double perLayer = c.Family.LayerMatmulWeights(c);
         double tokens = rows * t;
         double linear = 2 * tokens * c.NumLayers * perLayer;
         double attention = c.NumLayers * rows * 4.0 * t * t * qDim;

@@ -46,6 +46,16 @@ var maxLenOpt = new Option<int>("--max-length") { DefaultValueFactory = _ => 102
 foreach (var o in new Option[] { pairsOpt, batchOpt, maxLenOpt }) padding.Options.Add(o);
 padding.SetAction(p => Emit(PaddingBench.Run(p.GetValue(pairsOpt), p.GetValue(batchOpt), p.GetValue(maxLenOpt))));
 
+var generate = new Command("generate", "sampling throughput (tokens/s) with the KV cache at a given batch size");
+var genBatchOpt = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
+var promptsOpt = new Option<int>("--prompts") { DefaultValueFactory = _ => 32 };
+var promptLenOpt = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 16 };
+var newTokensOpt = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 32 };
+foreach (var o in new Option[] { configsOpt, threadsOpt, modelOpt, genBatchOpt, promptsOpt, promptLenOpt, newTokensOpt, seedOpt })
+    generate.Options.Add(o);
+generate.SetAction(p => Emit(GenerationBench.Run(Configs(p), p.GetValue(modelOpt)!, p.GetValue(threadsOpt),
+    p.GetValue(genBatchOpt), p.GetValue(promptsOpt), p.GetValue(promptLenOpt), p.GetValue(newTokensOpt), p.GetValue(seedOpt))));
+
 var report = new Command("report", "aggregate raw JSON lines into summary.{json,csv,md} and chart.png");
 var inOpt = new Option<string>("--in") { Required = true };
 var outOpt = new Option<string>("--out") { Required = true };
@@ -72,7 +82,7 @@ adapterStep.SetAction(p => Emit(AdapterStepBench.Run(Configs(p), new AdapterStep
     p.GetValue(ckptOpt), p.GetValue(seedOpt)))));
 
 var root = new RootCommand("AlignSharp benchmark (see docs/benchmarks.md; run everything with bash bench/run.sh)");
-foreach (var c in new[] { gemm, step, adapterStep, logprobs, padding, report, supports }) root.Subcommands.Add(c);
+foreach (var c in new[] { gemm, step, adapterStep, logprobs, padding, generate, report, supports }) root.Subcommands.Add(c);
 try
 {
     return root.Parse(args).Invoke();

@@ -19,7 +19,8 @@ internal sealed class DataCommand : ICliCommand
     public Command Build()
     {
         var data = new Option<string>("--data", "-d") { Description = "a data file (.jsonl, .jsonl.gz, .json, .parquet), a folder of shards, or a glob", Required = true };
-        var format = new Option<string>("--format") { Description = "auto, explicit, implicit, conversational, unpaired or ranked", DefaultValueFactory = _ => "auto" };
+        var format = new Option<string>("--format") { Description = "auto, explicit, implicit, conversational, unpaired, ranked, steps, trajectory, segment, tree, "
+                + "scored, refinement or edit", DefaultValueFactory = _ => "auto" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "a model folder or tokenizer.json (e.g. GPT-2's); default: the built-in byte tokenizer" };
         var chatTemplate = new Option<string?>("--chat-template") { Description = "tokenizer_config.json whose chat_template renders conversations (default: the tokenizer folder's, else the plain template)" };
         // Defaults from the run config's own record, so `data inspect` reports what `train` will do.

@@ -29,8 +29,8 @@ internal sealed class LogprobsCommand : ICliCommand
             {
                 if (prompts[i].Length == 0)
                     throw new AlignSharpException($"{r.GetValue(data)!.FullName}:{records[i].Line}: the prompt encodes to no tokens (a completion needs at least one token before it)");
-                if (cfg.Family == Models.ModelFamily.Gpt2 && prompts[i].Length + completions[i].Length > cfg.MaxPositions)
-                    throw new AlignSharpException($"{r.GetValue(data)!.FullName}:{records[i].Line}: {prompts[i].Length + completions[i].Length} tokens exceed the model's {cfg.MaxPositions} positions");
+                if (cfg.MaxSequenceLength is int limit && prompts[i].Length + completions[i].Length > limit)
+                    throw new AlignSharpException($"{r.GetValue(data)!.FullName}:{records[i].Line}: {prompts[i].Length + completions[i].Length} tokens exceed the model's {limit} positions");
             }
             var sums = CompletionLogProbs.Compute(folder.Loaded.Model, prompts, completions, r.GetValue(batch));
             for (int i = 0; i < records.Count; i++)

@@ -10,6 +10,7 @@ internal sealed record ModelFolder(LoadedModel Loaded, ITokenizer Tokenizer) : I
     public static ModelFolder Open(string dir)
     {
         var loaded = HfCheckpoint.Load(dir);
+        foreach (var note in loaded.Notes) Console.Error.WriteLine($"note: {note}");
         try
         {
             var tokenizer = RunTokenizer.Load(dir);
@@ -24,8 +25,8 @@ internal sealed record ModelFolder(LoadedModel Loaded, ITokenizer Tokenizer) : I
         }
     }
 
-    /// <summary>EOS ids from config.json plus the tokenizer's EOS.</summary>
-    public IReadOnlyList<int> EosIds => [.. Loaded.Config.EosTokenIds.Concat(Tokenizer.EosId is int e ? [e] : []).Distinct()];
+    /// <summary>EOS ids from config.json and generation_config.json (one id or a list each) plus the tokenizer's EOS.</summary>
+    public IReadOnlyList<int> EosIds => [.. Loaded.EosTokenIds.Concat(Tokenizer.EosId is int e ? [e] : []).Distinct()];
 
     public void Dispose() => Loaded.Model.Dispose();
 }

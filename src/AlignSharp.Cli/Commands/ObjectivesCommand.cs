@@ -48,8 +48,14 @@ public sealed class ObjectivesCommand : ICliCommand
 
     private Command BuildEval()
     {
-        var input = new Option<string>("--input") { Description = "A JSON file in the golden-vector schema (preference-objective-vectors/1).", Required = true };
-        var eval = new Command("eval", "Compute every case of a golden-vector file; prints {\"cases\": [{objective, params, batches: [{losses, loss}]}]}.");
+        var input = new Option<string>("--input")
+        {
+            Description = "A JSON file in a golden-vector schema (preference-objective-vectors/1 or "
+                + "preference-objective-vectors-tokenlevel/1).",
+            Required = true,
+        };
+        var eval = new Command("eval", "Compute every case of a golden-vector file; prints {\"cases\": [{objective, params, "
+            + "batches: [{losses, loss}]}]} (token_rewards: {token_rewards, cumulative_rewards, sequence_rewards}).");
         eval.Options.Add(input);
         eval.SetAction(r => Guarded(() =>
         {
@@ -96,7 +102,7 @@ public sealed class ObjectivesCommand : ICliCommand
     private static string ListText()
     {
         var sb = new System.Text.StringBuilder();
-        foreach (var e in ObjectiveCatalog.All)
+        foreach (var e in ObjectiveCatalog.All.Concat(ObjectiveCatalog.TokenLevel))
         {
             var flags = new List<string> { $"reference: {(e.NeedsReference ? "yes" : "no")}", $"reduction: {ObjectiveDocs.Reduction(e)}" };
             if (e.Stateful) flags.Add("stateful");
@@ -108,13 +114,35 @@ public sealed class ObjectivesCommand : ICliCommand
                 sb.AppendLine(
                     $"    input {string.Join(", ", i.Keys)} {i.Shape} from {i.Source.Replace("`", "")}: {i.Description}");
         }
+        foreach (var o in ObjectiveCatalog.Outputs)
+        {
+            sb.AppendLine($"{o.Id}  (output, not a loss)  {o.Description}");
+            foreach (var p in o.Parameters) sb.AppendLine($"    {p.Name}={p.DefaultText}  (in {p.AcceptedText})  {p.Description}");
+        }
         return sb.ToString().TrimEnd();
     }
 
-    private static JsonObject ListJson()
+    private static JsonObject ListJson() => new()
+    {
+        ["objectives"] = EntriesJson(ObjectiveCatalog.All),
+        ["token_level"] = EntriesJson(ObjectiveCatalog.TokenLevel),
+        ["outputs"] = new JsonArray([.. ObjectiveCatalog.Outputs.Select(o => (JsonNode)new JsonObject
+        {
+            ["id"] = o.Id, ["description"] = o.Description, ["paper"] = o.Paper, ["formula"] = o.Formula,
+            ["params"] = ParamsJson(o.Parameters),
+        })]),
+    };
+
+    private static JsonArray ParamsJson(IEnumerable<ObjectiveParameter> parameters) =>
+        new([.. parameters.Select(p => (JsonNode)new JsonObject
+        {
+            ["name"] = p.Name, ["default"] = p.DefaultText, ["accepted"] = p.AcceptedText, ["description"] = p.Description,
+        })]);
+
+    private static JsonArray EntriesJson(IEnumerable<ObjectiveEntry> entries)
     {
         var list = new JsonArray();
-        foreach (var e in ObjectiveCatalog.All)
+        foreach (var e in entries)
         {
             list.Add(new JsonObject
             {
@@ -126,10 +154,8 @@ public sealed class ObjectivesCommand : ICliCommand
                 ["reduction"] = ObjectiveDocs.Reduction(e),
                 ["stateful"] = e.Stateful,
                 ["unpaired"] = e.Unpaired,
-                ["params"] = new JsonArray([.. e.Parameters.Select(p => (JsonNode)new JsonObject
-                {
-                    ["name"] = p.Name, ["default"] = p.DefaultText, ["accepted"] = p.AcceptedText, ["description"] = p.Description,
-                })]),
+                ["params"] = ParamsJson(e.Parameters),
+                ["data"] = e.Data,
                 ["inputs"] = new JsonArray([.. e.Inputs.Select(i => (JsonNode)new JsonObject
                 {
                     ["request"] = i.GetType().Name, ["keys"] = new JsonArray([.. i.Keys.Select(k => (JsonNode)k)]),
@@ -138,6 +164,6 @@ public sealed class ObjectivesCommand : ICliCommand
                 })]),
             });
         }
-        return new JsonObject { ["objectives"] = list };
+        return list;
     }
 }

@@ -9,8 +9,14 @@ internal sealed class OnlineCommand : ICliCommand
 {
     public Command Build()
     {
-        var config = new Option<FileInfo>("--config", "-c") { Description = "YAML config with an 'online' section", Required = true };
-        var set = new Option<string[]>("--set") { Description = "override a config value, e.g. --set online.iterations=4 (repeatable)" };
+        var config = new Option<FileInfo>("--config", "-c")
+        {
+            Description = "YAML config with an 'online' section", Required = true,
+        };
+        var set = new Option<string[]>("--set")
+        {
+            Description = "override a config value, e.g. --set online.iterations=4 (repeatable)",
+        };
         var cmd = new Command("online",
             "Online and iterative preference optimization: sample, score, pair, train, update the reference, repeat. " +
             "Resumes after the last complete iteration in output_dir.") { config, set };
@@ -19,15 +25,20 @@ internal sealed class OnlineCommand : ICliCommand
             var cfg = OnlineConfig.Load(r.GetValue(config)!.FullName, r.GetValue(set) ?? []);
             var o = cfg.Online;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"online ({o.Mode}): {o.Iterations} iterations x {o.PromptsPerIteration} prompts x {o.Sample.N} samples; ") +
+                $"online ({o.Mode}): {o.Iterations} iterations x {o.PromptsPerIteration} prompts x " +
+                $"{o.Sample.N} samples; ") +
                 $"score {o.Score.Kind}, pairs {o.Pair.Strategy}, objective " +
-                $"{string.Join(" + ", cfg.Run.Objectives.Select(x => x.Name))}, reference {o.Reference.Update}; output: {cfg.Run.OutputDir}");
-            var reports = ConsoleProgress.Run("online", obs => new OnlineLoop(cfg, obs).RunAsync().GetAwaiter().GetResult());
+                $"{string.Join(" + ", cfg.Run.Objectives.Select(x => x.Name))}, reference {o.Reference.Update}; " +
+                $"output: {cfg.Run.OutputDir}");
+            var reports = ConsoleProgress.Run("online",
+                obs => new OnlineLoop(cfg, obs).RunAsync().GetAwaiter().GetResult());
             Console.WriteLine("iteration  pairs  invalid  steps  tok/s  task reward");
             foreach (var x in reports)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{x.Iteration,9}  {x.Pairs,5}  {x.InvalidGroups,7}  {x.OptimizerSteps,5}  {x.TokensPerSecond,5:0}  {x.PolicyTaskReward,11:0.000}"));
-            Console.WriteLine($"pairs and checkpoints: {cfg.Run.OutputDir}/iteration-NNNN/; final policy: {cfg.Run.OutputDir}/final");
+                    $"{x.Iteration,9}  {x.Pairs,5}  {x.InvalidGroups,7}  {x.OptimizerSteps,5}  " +
+                    $"{x.TokensPerSecond,5:0}  {x.PolicyTaskReward,11:0.000}"));
+            Console.WriteLine($"pairs and checkpoints: {cfg.Run.OutputDir}/iteration-NNNN/; " +
+                $"final policy: {cfg.Run.OutputDir}/final");
             return 0;
         });
         return cmd;

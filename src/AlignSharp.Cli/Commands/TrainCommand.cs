@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AlignSharp.Config;
+using AlignSharp.Distributed;
 using AlignSharp.Runs;
 using AlignSharp.Training;
 
@@ -30,30 +31,58 @@ internal sealed class TrainCommand : ICliCommand
         };
         cmd.SetAction(r =>
         {
-            var cfg = RunConfig.Load(r.GetValue(config)!.FullName, r.GetValue(set) ?? []);
-            string? from = r.GetValue(resume);
-            if (from is not null && r.GetValue(overwrite))
-                throw new RunFolderException("--resume continues the run in output_dir and --overwrite replaces it: give one");
-            var mode = from is not null ? RunFolderMode.Resume
-                : r.GetValue(overwrite) ? RunFolderMode.Overwrite : RunFolderMode.Fresh;
-            // One run per folder (lock file), then SIGINT/SIGTERM stop at the next step boundary with a checkpoint.
-            using var folder = RunFolder.Claim(cfg, mode, r.GetValue(allowChange), Console.WriteLine);
-            using var signals = GracefulStop.Install(Console.Error.WriteLine);
-            Console.WriteLine($"objective: {string.Join(" + ", cfg.Objectives.Select(o => o.Name))}; output: {cfg.OutputDir}");
-            IReadOnlyList<Dictionary<string, double>> log;
+            // Under mpirun every rank runs this command; one process otherwise (MPI is then never loaded).
+            using var comm = Collectives.FromEnvironment();
             try
             {
-                log = ConsoleProgress.Run("training", obs => new TrainingRun(cfg, obs).Execute(from));
+                var cfg = RunConfig.Load(r.GetValue(config)!.FullName, r.GetValue(set) ?? []);
+                string? from = r.GetValue(resume);
+                if (from is not null && r.GetValue(overwrite))
+                    throw new RunFolderException("--resume continues the run in output_dir and --overwrite replaces it: give one");
+                var mode = from is not null ? RunFolderMode.Resume
+                    : r.GetValue(overwrite) ? RunFolderMode.Overwrite : RunFolderMode.Fresh;
+                // One run per folder (lock file, held by rank 0), then SIGINT/SIGTERM stop at the next step boundary
+                // with a checkpoint.
+                using var folder = comm.Rank == 0 ? RunFolder.Claim(cfg, mode, r.GetValue(allowChange), Console.WriteLine) : null;
+                comm.Barrier(); // the folder is claimed (and cleared by --overwrite) before any rank reads it
+                using var signals = GracefulStop.Install(Console.Error.WriteLine);
+                if (comm.Rank == 0)
+                    Console.WriteLine($"objective: {string.Join(" + ", cfg.Objectives.Select(o => o.Name))}; output: {cfg.OutputDir}");
+                IReadOnlyList<Dictionary<string, double>> log;
+                try
+                {
+                    log = comm.Rank == 0
+                        ? ConsoleProgress.Run("training", obs => new TrainingRun(cfg, obs).Execute(from, comm))
+                        : new TrainingRun(cfg, new QuietObserver()).Execute(from, comm);
+                }
+                catch (TrainingStoppedException e)
+                {
+                    if (comm.Rank == 0) Console.Error.WriteLine(e.Message);
+                    return TrainingStoppedException.ExitCode;
+                }
+                if (comm.Rank != 0) return 0;
+                ConsoleProgress.WriteLine(log.Count == 0 ? "nothing to do: already at the last step" : "final: " + ConsoleProgress.Format((int)log[^1]["step"], (int)log[^1]["step"], log[^1]));
+                Console.WriteLine($"metrics: {Path.Combine(cfg.OutputDir, "metrics.jsonl")}");
+                return 0;
             }
-            catch (TrainingStoppedException e)
+            catch (Exception e) when (comm.Size > 1)
             {
-                Console.Error.WriteLine(e.Message);
-                return TrainingStoppedException.ExitCode;
+                // One failing rank ends the whole job with its error, instead of leaving the others waiting forever.
+                Console.Error.WriteLine(CliErrors.IsUserError(e)
+                    ? $"error (rank {comm.Rank} of {comm.Size}): {e.Message}"
+                    : $"error (rank {comm.Rank} of {comm.Size}): {e}");
+                comm.Abort(1);
+                return 1;
             }
-            ConsoleProgress.WriteLine(log.Count == 0 ? "nothing to do: already at the last step" : "final: " + ConsoleProgress.Format((int)log[^1]["step"], (int)log[^1]["step"], log[^1]));
-            Console.WriteLine($"metrics: {Path.Combine(cfg.OutputDir, "metrics.jsonl")}");
-            return 0;
         });
         return cmd;
     }
+}
+
+/// <summary>The observer of ranks other than 0: they train silently.</summary>
+internal sealed class QuietObserver : ITrainingObserver
+{
+    public void OnLog(int step, int maxSteps, IReadOnlyDictionary<string, double> metrics) { }
+
+    public void OnMessage(string message) { }
 }

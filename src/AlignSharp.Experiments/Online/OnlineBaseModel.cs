@@ -15,7 +15,9 @@ namespace AlignSharp.Online;
 /// </summary>
 internal static class OnlineBaseModel
 {
-    /// <summary>The run config to build the policy and reference from (model.path set to the base when one is made).</summary>
+    /// <summary>
+    /// The run config to build the policy and reference from (model.path set to the base when one is made).
+    /// </summary>
     public static RunConfig Ensure(OnlineConfig config, OnlineTaskSource task, ITokenizer tokenizer, int pad,
         ComputeTarget target, ITrainingObserver observer)
     {
@@ -26,9 +28,9 @@ internal static class OnlineBaseModel
         string fingerprintFile = Path.Combine(dir, "alignsharp_base.txt");
         var m = run.Model;
         string fingerprint = FormattableString.Invariant(
-            $"task={task.Task} steps={b.PretrainSteps} corpus={b.CorpusSize} batch={b.BatchSize} lr={b.LearningRate} ") +
-            FormattableString.Invariant(
-            $"seed={run.Training.Seed} hidden={m.HiddenSize} layers={m.NumLayers} heads={m.NumHeads} positions={m.MaxPositions}");
+            $"task={task.Task} steps={b.PretrainSteps} corpus={b.CorpusSize} batch={b.BatchSize} ") +
+            FormattableString.Invariant($"lr={b.LearningRate} seed={run.Training.Seed} hidden={m.HiddenSize} ") +
+            FormattableString.Invariant($"layers={m.NumLayers} heads={m.NumHeads} positions={m.MaxPositions}");
         var withBase = run with { Model = run.Model with { Path = dir } };
         if (File.Exists(fingerprintFile) && File.ReadAllText(fingerprintFile) == fingerprint)
         {
@@ -51,12 +53,14 @@ internal static class OnlineBaseModel
         LanguageModelTrainer.Train(model, rows, options, pad, (s, loss) =>
         {
             if (s % Math.Max(1, b.PretrainSteps / 4) == 0 || s == b.PretrainSteps)
-                observer.OnMessage(FormattableString.Invariant($"  base step {s}/{b.PretrainSteps}: loss {loss:0.000}"));
+                observer.OnMessage(FormattableString.Invariant(
+                    $"  base step {s}/{b.PretrainSteps}: loss {loss:0.000}"));
         });
         AtomicFile.WriteDirectory(dir, tmp =>
         {
             HfCheckpoint.Save(model, tmp);
-            File.WriteAllText(Path.Combine(tmp, Path.GetFileName(fingerprintFile)), fingerprint); // last: marks it complete
+            // Written last: it marks the folder complete.
+            File.WriteAllText(Path.Combine(tmp, Path.GetFileName(fingerprintFile)), fingerprint);
         });
         return withBase;
     }

@@ -18,7 +18,9 @@ public enum OnlineTask
 {
     /// <summary>The review task (<see cref="Tasks.ReviewGenerator"/>, <see cref="Tasks.ReviewReward"/>).</summary>
     Review,
-    /// <summary>Arithmetic word problems (<see cref="Tasks.ArithmeticGenerator"/>, <see cref="Tasks.ArithmeticChecker"/>).</summary>
+    /// <summary>
+    /// Arithmetic word problems (<see cref="Tasks.ArithmeticGenerator"/>, <see cref="Tasks.ArithmeticChecker"/>).
+    /// </summary>
     Arithmetic,
 }
 
@@ -29,7 +31,9 @@ public enum SampleSource
     Policy,
     /// <summary>The reference model.</summary>
     Reference,
-    /// <summary>Some from each: <see cref="SampleSection.ReferenceShare"/> of the n completions from the reference.</summary>
+    /// <summary>
+    /// Some from each: <see cref="SampleSection.ReferenceShare"/> of the n completions from the reference.
+    /// </summary>
     Mix,
 }
 
@@ -51,7 +55,9 @@ public enum JudgeKind
 {
     /// <summary>Compares the task's ground-truth rewards (no network; the stand-in for PairRM in tests).</summary>
     Reward,
-    /// <summary>A chat model behind an OpenAI-compatible endpoint (<see cref="Evaluation.ChatEndpointJudge"/>).</summary>
+    /// <summary>
+    /// A chat model behind an OpenAI-compatible endpoint (<see cref="Evaluation.ChatEndpointJudge"/>).
+    /// </summary>
     Endpoint,
 }
 
@@ -167,7 +173,9 @@ public sealed record OnlineSection
     public int PromptsPerIteration { get; init; } = 16;
     /// <summary>Passes over each iteration's pairs (per_iteration mode; per_step makes one optimizer step).</summary>
     public int Epochs { get; init; } = 1;
-    /// <summary>Earlier iterations' pairs added to each iteration's training set, as a share of its new pairs.</summary>
+    /// <summary>
+    /// Earlier iterations' pairs added to each iteration's training set, as a share of its new pairs.
+    /// </summary>
     public double Replay { get; init; }
     public SampleSection Sample { get; init; } = new();
     public ScoreSection Score { get; init; } = new();
@@ -176,7 +184,9 @@ public sealed record OnlineSection
     public BaseSection Base { get; init; } = new();
 }
 
-/// <summary>A run config (<see cref="RunConfig"/>: model, tokenizer, objective, training, output_dir) plus <c>online</c>.</summary>
+/// <summary>
+/// A run config (<see cref="RunConfig"/>: model, tokenizer, objective, training, output_dir) plus <c>online</c>.
+/// </summary>
 public sealed record OnlineConfig(RunConfig Run, OnlineSection Online, string Source)
 {
     /// <summary>Loads <paramref name="path"/>, applies <c>--set</c> overrides, and checks every value.</summary>
@@ -194,7 +204,8 @@ public sealed record OnlineConfig(RunConfig Run, OnlineSection Online, string So
         YamlMappingNode? node = null;
         if (tree.Root.Children.TryGetValue(key, out var n))
         {
-            node = n as YamlMappingNode ?? throw new ConfigException($"{tree.Where(n)}: 'online' must be a section (a mapping)");
+            node = n as YamlMappingNode
+                ?? throw new ConfigException($"{tree.Where(n)}: 'online' must be a section (a mapping)");
             tree.Root.Children.Remove(key);
         }
         var online = ConfigBinder.Bind<OnlineSection>(tree, node, "online");
@@ -221,7 +232,8 @@ public sealed record OnlineConfig(RunConfig Run, OnlineSection Online, string So
         Check(o.Sample.MaxNewTokens >= 1, $"sample.max_new_tokens must be >= 1 (got {o.Sample.MaxNewTokens})");
         Check(o.Score.ImplicitBeta > 0, $"score.implicit_beta must be > 0 (got {o.Score.ImplicitBeta})");
         Check(o.Score.LengthPenalty >= 0, $"score.length_penalty must be >= 0 (got {o.Score.LengthPenalty})");
-        Check(o.Score.Judge.Kind != JudgeKind.Endpoint || (o.Score.Judge.Url is not null && o.Score.Judge.Model is not null),
+        var judge = o.Score.Judge;
+        Check(judge.Kind != JudgeKind.Endpoint || (judge.Url is not null && judge.Model is not null),
             "score.judge: an endpoint judge needs url and model");
         Check(o.Score.Judge.Url is null || Uri.TryCreate(o.Score.Judge.Url, UriKind.Absolute, out _),
             $"score.judge.url must be an absolute URL (got '{o.Score.Judge.Url}')");
@@ -231,6 +243,7 @@ public sealed record OnlineConfig(RunConfig Run, OnlineSection Online, string So
         Check(o.Reference.Alpha is > 0 and <= 1, $"reference.alpha must be in (0, 1] (got {o.Reference.Alpha})");
         Check(o.Base.PretrainSteps >= 0, $"base.pretrain_steps must be >= 0 (got {o.Base.PretrainSteps})");
         if (o.Base.PretrainSteps > 0 && Run.Model.Path is not null)
-            throw new ConfigException($"{where}: online.base.pretrain_steps trains a fresh base model; remove it or model.path");
+            throw new ConfigException(
+                $"{where}: online.base.pretrain_steps trains a fresh base model; remove it or model.path");
     }
 }

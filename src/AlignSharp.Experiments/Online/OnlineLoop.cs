@@ -58,7 +58,9 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
     };
     private static readonly JsonSerializerOptions JsonLine = new(Json) { WriteIndented = false };
 
-    /// <summary>Called after each stage of an iteration ("sampled", "scored", "trained"); tests stop runs here.</summary>
+    /// <summary>
+    /// Called after each stage of an iteration ("sampled", "scored", "trained"); tests stop runs here.
+    /// </summary>
     internal Action<int, string>? StageHook { get; init; }
 
     /// <summary>Overrides the endpoint judge's client (tests); null builds it from <c>online.score.judge</c>.</summary>
@@ -67,7 +69,9 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
     private OnlineSection O => config.Online;
     private string OutputDir => config.Run.OutputDir;
 
-    /// <summary>Runs the remaining iterations (resuming after the last complete one) and returns every report.</summary>
+    /// <summary>
+    /// Runs the remaining iterations (resuming after the last complete one) and returns every report.
+    /// </summary>
     public async Task<IReadOnlyList<IterationReport>> RunAsync(CancellationToken cancellationToken = default)
     {
         var run = config.Run;
@@ -109,8 +113,8 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
             var prompts = task.Prompts(O.PromptsPerIteration, unchecked((int)seed));
             var samples = sampler.Sample(prompts, policy, referenceModel, seed);
             StageHook?.Invoke(it, "sampled");
-            var groups = await scorer.ScoreAsync(samples.Groups, new ScoreContext(policy, referenceModel), cancellationToken)
-                .ConfigureAwait(false);
+            var groups = await scorer.ScoreAsync(samples.Groups, new ScoreContext(policy, referenceModel),
+                cancellationToken).ConfigureAwait(false);
             StageHook?.Invoke(it, "scored");
             var pairs = PairSelection.Select(groups, O.Pair, new Random(unchecked((int)(seed + 2))))
                 .Select(p => PairRecord.From(p, it)).ToList();
@@ -136,9 +140,10 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
             WriteIteration(it, report, pairs, policy, referenceModel, optimizer, objective, globalStep);
             reports.Add(report);
             observer.OnMessage(FormattableString.Invariant(
-                $"iteration {it}/{O.Iterations}: {samples.GeneratedTokens} tokens at {samples.TokensPerSecond:0} tok/s, ") +
-                FormattableString.Invariant($"{pairs.Count} pairs (+{replay.Count} replayed), {report.InvalidGroups} ") +
-                FormattableString.Invariant($"invalid groups, {steps} steps, task reward {report.PolicyTaskReward:0.000}"));
+                $"iteration {it}/{O.Iterations}: {samples.GeneratedTokens} tokens at ") +
+                FormattableString.Invariant($"{samples.TokensPerSecond:0} tok/s, {pairs.Count} pairs ") +
+                FormattableString.Invariant($"(+{replay.Count} replayed), {report.InvalidGroups} invalid groups, ") +
+                FormattableString.Invariant($"{steps} steps, task reward {report.PolicyTaskReward:0.000}"));
             observer.OnLog(it, O.Iterations, Flatten(report));
         }
         string final = Path.Combine(OutputDir, "final");
@@ -175,7 +180,9 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
         });
     }
 
-    /// <summary>Earlier iterations' pairs, <c>replay</c> times as many as this iteration's, drawn without repeats.</summary>
+    /// <summary>
+    /// Earlier iterations' pairs, <c>replay</c> times as many as this iteration's, drawn without repeats.
+    /// </summary>
     private List<PairRecord> Replay(int iteration, int fresh, Random rng)
     {
         int want = (int)Math.Round(O.Replay * fresh);
@@ -185,7 +192,8 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
     }
 
     /// <summary>
-    /// The train step: the objective on this iteration's pairs (and replayed ones) through <see cref="PreferenceStep"/>,
+    /// The train step: the objective on this iteration's pairs (and replayed ones) through <see
+    /// cref="PreferenceStep"/>,
     /// one AdamW step per batch (per_iteration, for <c>epochs</c> passes) or one step over all pairs (per_step), with
     /// the reference synced every <c>reference.every</c> steps under soft/hard sync.
     /// </summary>
@@ -203,7 +211,8 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
         using var generator = new torch.Generator((ulong)(seed + 4));
         var rng = new Random(unchecked((int)(seed + 5)));
         int epochs = O.Mode == OnlineMode.PerStep ? 1 : O.Epochs;
-        long plannedTotal = (long)O.Iterations * epochs * Math.Max(1, (all.Count + training.BatchSize - 1) / training.BatchSize);
+        int batchesPerEpoch = Math.Max(1, (all.Count + training.BatchSize - 1) / training.BatchSize);
+        long plannedTotal = (long)O.Iterations * epochs * batchesPerEpoch;
         policy.train();
         for (int epoch = 0; epoch < epochs; epoch++)
         {
@@ -212,7 +221,9 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
                 ? Enumerable.Range(0, all.Count).ToList()
                 : Enumerable.Range(0, all.Count).OrderBy(_ => rng.Next()).ToList();
             var batches = order.Chunk(training.BatchSize).ToList();
-            List<int[][]> updates = O.Mode == OnlineMode.PerStep ? [[.. batches]] : [.. batches.Select(b => new[] { b })];
+            List<int[][]> updates = O.Mode == OnlineMode.PerStep
+                ? [[.. batches]]
+                : [.. batches.Select(b => new[] { b })];
             foreach (var update in updates)
             {
                 using var scope = NewDisposeScope();
@@ -224,9 +235,11 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
                     using var batch = PreferenceCollator.Collate([.. micro.Select(i => all[i])], pad);
                     var result = step.Run(batch, context);
                     (result.Loss * ((double)micro.Length / rows)).backward(); // mean over the update's pairs
-                    foreach (var (k, v) in result.Metrics) sums[k] = sums.GetValueOrDefault(k) + v * micro.Length / rows;
+                    foreach (var (k, v) in result.Metrics)
+                        sums[k] = sums.GetValueOrDefault(k) + v * micro.Length / rows;
                 }
-                double norm = nn.utils.clip_grad_norm_(parameters, training.MaxGradNorm > 0 ? training.MaxGradNorm : double.MaxValue);
+                double norm = nn.utils.clip_grad_norm_(parameters,
+                    training.MaxGradNorm > 0 ? training.MaxGradNorm : double.MaxValue);
                 sums["grad_norm"] = sums.GetValueOrDefault("grad_norm") + norm;
                 foreach (var g in optimizer.ParamGroups) g.LearningRate = training.LearningRate;
                 optimizer.step();
@@ -263,11 +276,13 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
             File.WriteAllText(Path.Combine(dir, "report.json"), JsonSerializer.Serialize(report, Json));
             ModelWeights.Save(policy, Path.Combine(dir, "policy"));
             optimizer.save_state_dict(Path.Combine(dir, "optimizer.bin"));
-            if (O.Reference.Update != ReferenceUpdate.Fixed) ModelWeights.Save(referenceModel, Path.Combine(dir, "reference"));
+            if (O.Reference.Update != ReferenceUpdate.Fixed)
+                ModelWeights.Save(referenceModel, Path.Combine(dir, "reference"));
             var state = new LoopState(it, globalStep, (objective as IStatefulObjective)?.SaveState());
             File.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, Json));
         });
-        var lines = Enumerable.Range(1, it).Select(i => JsonSerializer.Serialize(Flatten(i == it ? report : ReadReport(i)), JsonLine));
+        var lines = Enumerable.Range(1, it)
+            .Select(i => JsonSerializer.Serialize(Flatten(i == it ? report : ReadReport(i)), JsonLine));
         AtomicFile.WriteAllText(Path.Combine(OutputDir, "metrics.jsonl"), string.Join('\n', lines) + "\n");
     }
 
@@ -286,8 +301,12 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
         }
         ModelWeights.Load(policy, Path.Combine(dir, "policy"));
         try { optimizer.load_state_dict(Path.Combine(dir, "optimizer.bin")); }
-        catch (ArgumentException e) { throw new OnlineException($"{dir}: optimizer state does not fit this model ({e.Message})"); }
-        if (Directory.Exists(Path.Combine(dir, "reference"))) ModelWeights.Load(referenceModel, Path.Combine(dir, "reference"));
+        catch (ArgumentException e)
+        {
+            throw new OnlineException($"{dir}: optimizer state does not fit this model ({e.Message})");
+        }
+        if (Directory.Exists(Path.Combine(dir, "reference")))
+            ModelWeights.Load(referenceModel, Path.Combine(dir, "reference"));
         if (objective is IStatefulObjective so && state.ObjectiveState is { } os) so.LoadState(os);
         return state;
     }
@@ -297,7 +316,8 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
         string path = Path.Combine(IterationDir(i), "report.json");
         try
         {
-            return JsonSerializer.Deserialize<IterationReport>(File.ReadAllText(path), Json) ?? throw new JsonException("empty");
+            return JsonSerializer.Deserialize<IterationReport>(File.ReadAllText(path), Json)
+                ?? throw new JsonException("empty");
         }
         catch (Exception e) when (e is JsonException or IOException)
         {

@@ -4,7 +4,9 @@ using AlignSharp.Tasks;
 
 namespace AlignSharp.Online;
 
-/// <summary>A task of the loop: prompts, a corpus for the base model, and the ground-truth reward or verifier.</summary>
+/// <summary>
+/// A task of the loop: prompts, a corpus for the base model, and the ground-truth reward or verifier.
+/// </summary>
 public sealed class OnlineTaskSource(OnlineTask task, ArithmeticRewardKind verifier = ArithmeticRewardKind.Final)
 {
     /// <summary>The task.</summary>

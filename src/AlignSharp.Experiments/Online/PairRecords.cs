@@ -43,13 +43,17 @@ public sealed record PairRecord(int Iteration, string Prompt, string Chosen, str
     /// </summary>
     public TokenizedPair ToTokenized(int line)
     {
-        var extras = new Dictionary<string, double> { ["chosen_score"] = ChosenScore, ["rejected_score"] = RejectedScore };
+        var extras = new Dictionary<string, double>
+        {
+            ["chosen_score"] = ChosenScore, ["rejected_score"] = RejectedScore,
+        };
         if (!double.IsNaN(ChosenWinProb))
         {
             extras["chosen_win_prob"] = ChosenWinProb;
             extras["rejected_win_prob"] = RejectedWinProb;
         }
-        var example = new PreferenceExample(Prompt, Chosen, Rejected, new SourceLocation($"iteration-{Iteration}", line))
+        var source = new SourceLocation($"iteration-{Iteration}", line);
+        var example = new PreferenceExample(Prompt, Chosen, Rejected, source)
         {
             Extras = extras,
         };
@@ -104,7 +108,9 @@ public static class PairRecordsFile
         json.WriteEndArray();
     }
 
-    /// <summary>Reads a file written by <see cref="ToJsonl"/>; a damaged line is an error naming the file and line.</summary>
+    /// <summary>
+    /// Reads a file written by <see cref="ToJsonl"/>; a damaged line is an error naming the file and line.
+    /// </summary>
     public static List<PairRecord> Read(string path)
     {
         var records = new List<PairRecord>();
@@ -136,8 +142,11 @@ public static class PairRecordsFile
         return records;
     }
 
-    private static int[] Ids(JsonElement e, string name) => [.. e.GetProperty(name).EnumerateArray().Select(x => x.GetInt32())];
+    private static int[] Ids(JsonElement e, string name) =>
+        [.. e.GetProperty(name).EnumerateArray().Select(x => x.GetInt32())];
 }
 
-/// <summary>A problem with an online run's inputs or its output folder; the message names the file or setting.</summary>
+/// <summary>
+/// A problem with an online run's inputs or its output folder; the message names the file or setting.
+/// </summary>
 public sealed class OnlineException(string message) : AlignSharpException(message);

@@ -22,7 +22,9 @@ public sealed record OnlinePair(ScoredGroup Group, int Chosen, int Rejected)
 /// </summary>
 public static class PairSelection
 {
-    /// <summary>Pairs of every valid group under <paramref name="options"/>, drawn with <paramref name="rng"/>.</summary>
+    /// <summary>
+    /// Pairs of every valid group under <paramref name="options"/>, drawn with <paramref name="rng"/>.
+    /// </summary>
     public static List<OnlinePair> Select(IReadOnlyList<ScoredGroup> groups, PairSection options, Random rng)
     {
         var pairs = new List<OnlinePair>();
@@ -65,7 +67,8 @@ public static class PairSelection
             }
         }
         if (options.Strategy == PairStrategy.Curriculum)
-            return [.. pairs.Select((p, i) => (p, i)).OrderByDescending(x => x.p.Gap).ThenBy(x => x.i).Select(x => x.p)];
+            return [.. pairs.Select((p, i) => (p, i)).OrderByDescending(x => x.p.Gap).ThenBy(x => x.i)
+                .Select(x => x.p)];
         return pairs;
     }
 

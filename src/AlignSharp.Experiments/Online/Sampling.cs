@@ -63,7 +63,9 @@ public sealed class Sampler(SampleSection options, ITokenizer tokenizer, int pad
         return new SampleResult(groups, tokens, watch.Elapsed.TotalSeconds);
     }
 
-    /// <summary><paramref name="k"/> completions of every prompt from <paramref name="model"/>: [prompt][k] ids.</summary>
+    /// <summary>
+    /// <paramref name="k"/> completions of every prompt from <paramref name="model"/>: [prompt][k] ids.
+    /// </summary>
     private List<int[]>[] Generate(CausalLM model, List<int[]> promptIds, int k, long seed)
     {
         var result = promptIds.Select(_ => new List<int[]>()).ToArray();

@@ -168,8 +168,8 @@ public sealed class PolicyJudge(Func<CausalLM> policy, ITokenizer tokenizer) : I
         if (ids.Length > room) ids = ids[^room..]; // keep the end: the responses and the question
         var lp = CompletionLogProbs.Compute(model, [ids, ids], [a, b]);
         var verdict = lp[0] > lp[1] ? PairVerdict.First : lp[0] < lp[1] ? PairVerdict.Second : PairVerdict.Tie;
-        string reply = FormattableString.Invariant(
-            $"{(verdict == PairVerdict.First ? "A" : verdict == PairVerdict.Second ? "B" : "TIE")} (log p A {lp[0]:0.###}, B {lp[1]:0.###})");
+        string letter = verdict == PairVerdict.First ? "A" : verdict == PairVerdict.Second ? "B" : "TIE";
+        string reply = FormattableString.Invariant($"{letter} (log p A {lp[0]:0.###}, B {lp[1]:0.###})");
         return Task.FromResult(new JudgeCall(verdict, [new JudgeAttempt(reply, null)]));
     }
 }

@@ -19,8 +19,10 @@ public sealed record StepGrade(string Text, bool ArithmeticHolds, bool Faithful)
 /// <param name="WellFormed">The text is exactly " step , step , answer N ." (any number of steps).</param>
 /// <param name="FinalAnswer">The number after "answer", or null when there is none.</param>
 /// <param name="FinalCorrect">The final answer equals the problem's.</param>
-/// <param name="Steps">One grade per expected step (missing steps graded wrong), then one per extra step (wrong).</param>
-public sealed record ArithmeticGrade(bool WellFormed, int? FinalAnswer, bool FinalCorrect, IReadOnlyList<StepGrade> Steps)
+/// <param name="Steps">One grade per expected step (missing steps graded wrong), then one per extra step
+/// (wrong).</param>
+public sealed record ArithmeticGrade(bool WellFormed, int? FinalAnswer, bool FinalCorrect,
+    IReadOnlyList<StepGrade> Steps)
 {
     /// <summary>Share of graded steps that are correct (0 when there are none).</summary>
     public double StepAccuracy => Steps.Count == 0 ? 0 : Steps.Count(s => s.Correct) / (double)Steps.Count;
@@ -66,7 +68,9 @@ public sealed partial class ArithmeticChecker(ArithmeticRewardKind kind = Arithm
         };
     }
 
-    /// <summary>Grades <paramref name="completion"/> as a solution of the problem in <paramref name="prompt"/>.</summary>
+    /// <summary>
+    /// Grades <paramref name="completion"/> as a solution of the problem in <paramref name="prompt"/>.
+    /// </summary>
     public static ArithmeticGrade Check(string prompt, string completion) =>
         Check(ArithmeticProblem.Parse(prompt) ?? throw new TaskException($"not an arithmetic problem: '{prompt}'"),
             completion);
@@ -93,7 +97,8 @@ public sealed partial class ArithmeticChecker(ArithmeticRewardKind kind = Arithm
             }
             char op = m.Groups["op"].Value[0];
             bool holds = (op == '+' ? l + r : l - r) == res;
-            bool faithful = i < expected.Count && expected[i].Left == l && expected[i].Op == op && expected[i].Right == r;
+            bool faithful = i < expected.Count
+                && expected[i].Left == l && expected[i].Op == op && expected[i].Right == r;
             steps.Add(new StepGrade(m.Value, holds, faithful));
         }
         var answer = AnswerPattern().Match(completion);

@@ -26,7 +26,8 @@ public sealed record ArithmeticStep(int Left, char Op, int Right, int Result)
 /// <c>"q: ann has 5 pens . ann gets 3 more . ann gives 2 away . how many pens ?"</c>, whose solution is
 /// <c>" 5 + 3 = 8 , 8 - 2 = 6 , answer 6 ."</c>: one step per event, then the final answer.
 /// </summary>
-public sealed partial record ArithmeticProblem(string Name, string Item, int Start, IReadOnlyList<ArithmeticEvent> Events)
+public sealed partial record ArithmeticProblem(string Name, string Item, int Start,
+    IReadOnlyList<ArithmeticEvent> Events)
 {
     /// <summary>Prefix of every prompt.</summary>
     public const string PromptPrefix = "q: ";
@@ -36,7 +37,8 @@ public sealed partial record ArithmeticProblem(string Name, string Item, int Sta
     {
         get
         {
-            var sb = new StringBuilder(PromptPrefix).Append(CultureInfo.InvariantCulture, $"{Name} has {Start} {Item} .");
+            var sb = new StringBuilder(PromptPrefix)
+                .Append(CultureInfo.InvariantCulture, $"{Name} has {Start} {Item} .");
             foreach (var e in Events)
             {
                 sb.Append(CultureInfo.InvariantCulture, $" {e.Actor} {e.Verb} {e.Amount}");
@@ -70,7 +72,8 @@ public sealed partial record ArithmeticProblem(string Name, string Item, int Sta
 
     /// <summary>The reference solution (a completion of <see cref="Prompt"/>).</summary>
     public string Solution =>
-        " " + string.Concat(Steps.Select(s => s + " , ")) + string.Create(CultureInfo.InvariantCulture, $"answer {Answer} .");
+        " " + string.Concat(Steps.Select(s => s + " , "))
+            + string.Create(CultureInfo.InvariantCulture, $"answer {Answer} .");
 
     /// <summary>Reads a prompt written by <see cref="Prompt"/> back; null when it is not one.</summary>
     public static ArithmeticProblem? Parse(string prompt)
@@ -149,7 +152,9 @@ public sealed class ArithmeticGenerator
     /// <summary><paramref name="count"/> prompts drawn with <paramref name="seed"/>.</summary>
     public IReadOnlyList<string> Prompts(int count, int seed) => Problems(count, seed).Select(p => p.Prompt).ToList();
 
-    /// <summary>A pretraining/SFT corpus: <paramref name="count"/> prompts each followed by its reference solution.</summary>
+    /// <summary>
+    /// A pretraining/SFT corpus: <paramref name="count"/> prompts each followed by its reference solution.
+    /// </summary>
     public IReadOnlyList<string> Corpus(int count, int seed) =>
         Problems(count, seed).Select(p => p.Prompt + p.Solution).ToList();
 }

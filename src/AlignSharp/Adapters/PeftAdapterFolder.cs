@@ -44,7 +44,7 @@ public static class PeftAdapterFolder
             ["alpha_pattern"] = new JsonObject(),
             ["base_model_name_or_path"] = baseModelNameOrPath,
             ["bias"] = "none",
-            ["fan_in_fan_out"] = adapter.Model.Config.Family == ModelFamily.Gpt2, // Conv1D stores (in, out)
+            ["fan_in_fan_out"] = adapter.Model.Config.Family.LinearWeightsAreInOut, // Conv1D stores (in, out)
             ["inference_mode"] = true,
             ["init_lora_weights"] = true,
             ["layers_pattern"] = null,

@@ -27,14 +27,29 @@ public sealed record HfSaveOptions
     public string? SourceDir { get; init; }
 }
 
-/// <summary>A model loaded from a folder with the config it was built from.</summary>
-public sealed record LoadedModel(CausalLM Model, ModelConfig Config);
+/// <summary>
+/// A model loaded from a folder with the config it was built from. <paramref name="Notes"/> are things the loader
+/// tolerated and a user may want to know (e.g. skipped non-persistent buffers); callers may print them.
+/// </summary>
+public sealed record LoadedModel(CausalLM Model, ModelConfig Config, IReadOnlyList<string> Notes)
+{
+    /// <summary>A loaded model without notes.</summary>
+    public LoadedModel(CausalLM model, ModelConfig config) : this(model, config, []) { }
+
+    /// <summary>EOS ids of <c>generation_config.json</c> (one id or a list; empty when the file is absent).</summary>
+    public IReadOnlyList<int> GenerationEosTokenIds { get; init; } = [];
+
+    /// <summary>Every EOS id: config.json's, then generation_config.json's (instruction-tuned models list their
+    /// end-of-turn token there).</summary>
+    public IReadOnlyList<int> EosTokenIds => [.. Config.EosTokenIds.Concat(GenerationEosTokenIds).Distinct()];
+}
 
 /// <summary>
 /// Hugging Face checkpoint folders: <c>config.json</c> plus <c>model.safetensors</c> or a sharded
 /// <c>model.safetensors.index.json</c>. Loading checks every expected key and shape and fails with one message naming
-/// the missing, unexpected or mis-shaped tensor; tied embeddings stay one shared Parameter. Saving writes into a
-/// temporary sibling folder and renames it into place, so a crash never leaves a half-written folder.
+/// the missing, unexpected or mis-shaped tensor; tied embeddings stay one shared Parameter and load from either stored
+/// name. Saving writes into a temporary sibling folder and renames it into place, so a crash never leaves a
+/// half-written folder. The family of <c>model_type</c> (<see cref="ModelFamilies"/>) supplies the names.
 /// </summary>
 public static class HfCheckpoint
 {
@@ -46,8 +61,8 @@ public static class HfCheckpoint
     /// <summary>Files copied from <see cref="HfSaveOptions.SourceDir"/> when present.</summary>
     public static readonly IReadOnlyList<string> TokenizerFiles =
     [
-        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model", "vocab.json", "merges.txt",
-        "added_tokens.json", "generation_config.json", "chat_template.jinja",
+        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model", "vocab.json",
+        "merges.txt", "added_tokens.json", "generation_config.json", "chat_template.jinja",
     ];
 
     /// <summary>Reads the folder's config and weights into a new model.</summary>
@@ -59,10 +74,10 @@ public static class HfCheckpoint
         var model = ModelFactory.Create(cfg);
         try
         {
-            LoadWeights(model, dir);
+            var notes = LoadWeights(model, dir);
             if (options.DType != ScalarType.Float32) model.to(options.DType);
             if (options.Device is not null) model.to(options.Device);
-            return new LoadedModel(model, cfg);
+            return new LoadedModel(model, cfg, notes) { GenerationEosTokenIds = GenerationEos(dir) };
         }
         catch
         {
@@ -71,10 +86,21 @@ public static class HfCheckpoint
         }
     }
 
-    /// <summary>Copies the folder's weights into <paramref name="model"/>, checking names and shapes strictly.</summary>
-    public static void LoadWeights(CausalLM model, string dir)
+    /// <summary>
+    /// Copies the folder's weights into <paramref name="model"/>, checking names and shapes strictly, and returns notes
+    /// on what was tolerated. A tied model loads its embedding from either the embedding's name or the head's
+    /// (transformers saves a tied pair once, under either); a stored copy under the other name must be equal.
+    /// safetensors <c>__metadata__</c> entries naming an alias (<c>"lm_head.weight": "model.embed_tokens.weight"</c>)
+    /// supply a missing tensor from the one they name. Non-persistent buffers that older files carry are skipped with
+    /// a note; any other unknown tensor is an error naming it.
+    /// </summary>
+    public static IReadOnlyList<string> LoadWeights(CausalLM model, string dir)
     {
+        var family = model.Config.Family;
         var expected = model.state_dict();
+        var expectedNames = expected.Keys.ToHashSet(StringComparer.Ordinal);
+        bool tied = model.Config.TieWordEmbeddings;
+        string embedding = family.EmbeddingName, head = family.HeadName;
         var sources = WeightSources(dir); // tensor name -> file
         var files = new Dictionary<string, SafetensorsFile>(StringComparer.Ordinal);
         try
@@ -82,31 +108,49 @@ public static class HfCheckpoint
             foreach (var file in sources.Values.Distinct()) files[file] = SafetensorsFile.Open(file);
             var provided = new Dictionary<string, (SafetensorsFile File, string Key)>(StringComparer.Ordinal);
             var tiedCopies = new List<(SafetensorsFile File, string Key)>();
+            var skipped = new List<string>();
             foreach (var (key, path) in sources)
             {
                 var file = files[path];
-                if (!file.Tensors.ContainsKey(key)) throw new CheckpointException($"{path}: tensor '{key}' listed in {IndexFile} is not in this shard");
-                string? name = Canonical(model.Config, key, expected);
-                if (name is null) continue; // a known non-parameter buffer
-                if (name == TiedHeadCopy)
+                if (!file.Tensors.ContainsKey(key))
+                    throw new CheckpointException($"{path}: tensor '{key}' listed in {IndexFile} is not in this shard");
+                string name = family.MapCheckpointKey(key, expectedNames);
+                if (family.IsNonPersistentBuffer(name))
+                {
+                    skipped.Add(key);
+                    continue;
+                }
+                if (tied && name == head)
                 {
                     tiedCopies.Add((file, key));
                     continue;
                 }
                 if (!expected.ContainsKey(name))
-                    throw new CheckpointException($"{path}: unexpected tensor '{key}' for model_type '{model.Config.ModelType}'");
+                    throw new CheckpointException(
+                        $"{path}: unexpected tensor '{key}' for model_type '{model.Config.ModelType}'");
                 if (!provided.TryAdd(name, (file, key)))
                     throw new CheckpointException($"{path}: tensor '{key}' duplicates '{provided[name].Key}'");
             }
+            foreach (var file in files.Values) AddAliases(file, family, expectedNames, provided);
+            if (tied && !provided.ContainsKey(embedding) && tiedCopies.Count > 0)
+            {
+                provided[embedding] = tiedCopies[0]; // saved once under the head's name
+                tiedCopies.RemoveAt(0);
+            }
             var missing = expected.Keys.Where(k => !provided.ContainsKey(k)).ToList();
             if (missing.Count > 0)
-                throw new CheckpointException($"{dir}: missing tensor{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing.Take(5).Select(m => $"'{m}'"))}{(missing.Count > 5 ? $" and {missing.Count - 5} more" : "")}");
+                throw new CheckpointException(
+                    $"{dir}: missing tensor{(missing.Count > 1 ? "s" : "")} "
+                    + string.Join(", ", missing.Take(5).Select(m => $"'{m}'"))
+                    + (missing.Count > 5 ? $" and {missing.Count - 5} more" : ""));
             foreach (var (name, (file, key)) in provided)
             {
                 var want = expected[name].shape;
                 var got = file.Tensors[key].Shape;
                 if (!want.SequenceEqual(got))
-                    throw new CheckpointException($"{file.FilePath}: tensor '{key}' has shape [{string.Join(", ", got)}], expected [{string.Join(", ", want)}]");
+                    throw new CheckpointException(
+                        $"{file.FilePath}: tensor '{key}' has shape [{string.Join(", ", got)}], "
+                        + $"expected [{string.Join(", ", want)}]");
             }
             using (torch.no_grad())
             {
@@ -117,16 +161,54 @@ public static class HfCheckpoint
                 }
                 foreach (var (file, key) in tiedCopies)
                 {
-                    using var head = file.Read(key);
-                    var embed = expected[EmbeddingName(model.Config)];
-                    if (!head.shape.SequenceEqual(embed.shape) || !head.to(embed.dtype).eq(embed).all().item<bool>())
-                        throw new CheckpointException($"{file.FilePath}: tensor '{key}' differs from the input embedding but config.json has tie_word_embeddings = true");
+                    using var copy = file.Read(key);
+                    var embed = expected[embedding];
+                    if (!copy.shape.SequenceEqual(embed.shape) || !copy.to(embed.dtype).eq(embed).all().item<bool>())
+                        throw new CheckpointException(
+                            $"{file.FilePath}: tensor '{key}' differs from '{embedding}' "
+                            + "but config.json has tie_word_embeddings = true");
                 }
             }
+            return skipped.Count == 0
+                ? []
+                : [$"{dir}: skipped {skipped.Count} non-persistent buffer{(skipped.Count > 1 ? "s" : "")} that older "
+                   + $"transformers versions saved ({string.Join(", ", skipped.Take(3).Select(k => $"'{k}'"))}"
+                   + $"{(skipped.Count > 3 ? ", ..." : "")}); the model recomputes them"];
         }
         finally
         {
             foreach (var f in files.Values) f.Dispose();
+        }
+    }
+
+    /// <summary>The <c>eos_token_id</c> of the folder's generation_config.json (one id or a list); errors name the
+    /// file and key.</summary>
+    public static IReadOnlyList<int> GenerationEos(string dir)
+    {
+        string path = Path.Combine(dir, "generation_config.json");
+        if (!File.Exists(path)) return [];
+        try
+        {
+            return new HfConfigReader(HfConfig.ReadObject(path), path).IntList("eos_token_id");
+        }
+        catch (ModelConfigException e)
+        {
+            throw new CheckpointException(e.Message, e);
+        }
+    }
+
+    /// <summary>
+    /// safetensors' <c>save_model</c> drops shared tensors and records <c>__metadata__[dropped] = kept</c>: a missing
+    /// expected tensor named there is read from the tensor it names in the same file.
+    /// </summary>
+    private static void AddAliases(SafetensorsFile file, IModelFamily family, IReadOnlySet<string> expectedNames,
+        Dictionary<string, (SafetensorsFile File, string Key)> provided)
+    {
+        foreach (var (alias, target) in file.Metadata)
+        {
+            string name = family.MapCheckpointKey(alias, expectedNames);
+            if (expectedNames.Contains(name) && !provided.ContainsKey(name) && file.Tensors.ContainsKey(target))
+                provided[name] = (file, target);
         }
     }
 
@@ -159,22 +241,6 @@ public static class HfCheckpoint
         }
         var config = HfConfig.ToJson(model.Config, TorchDtypeName(storedType), baseConfig);
         File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
-    }
-
-    private const string TiedHeadCopy = "\0tied-head";
-
-    private static string EmbeddingName(ModelConfig cfg) => cfg.Family == ModelFamily.Gpt2 ? "transformer.wte.weight" : "model.embed_tokens.weight";
-
-    /// <summary>Maps a checkpoint key to the model's name; null for known buffers that are skipped.</summary>
-    private static string? Canonical(ModelConfig cfg, string key, Dictionary<string, Tensor> expected)
-    {
-        if (cfg.TieWordEmbeddings && key == "lm_head.weight") return TiedHeadCopy;
-        if (cfg.Family != ModelFamily.Gpt2) return key;
-        // The original OpenAI GPT-2 files store names without "transformer." and carry the causal-mask buffers.
-        string name = key.StartsWith("transformer.", StringComparison.Ordinal) || expected.ContainsKey(key) ? key : "transformer." + key;
-        if (name.StartsWith("transformer.h.", StringComparison.Ordinal) && (name.EndsWith(".attn.bias", StringComparison.Ordinal) || name.EndsWith(".attn.masked_bias", StringComparison.Ordinal)))
-            return null;
-        return name;
     }
 
     /// <summary>Tensor name -> safetensors file, from model.safetensors or the sharded index.</summary>

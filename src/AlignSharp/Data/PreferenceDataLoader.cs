@@ -6,7 +6,11 @@ namespace AlignSharp.Data;
 
 /// <summary>Everything read from a <c>--data</c> value: the files, the format used, the examples, and the report of what was not used.</summary>
 public sealed record LoadedData(
-    IReadOnlyList<string> Files, DataFormat Format, IReadOnlyList<PreferenceExample> Pairs, IReadOnlyList<UnpairedExample> Unpaired, DataReport Report);
+    IReadOnlyList<string> Files, DataFormat Format, IReadOnlyList<PreferenceExample> Pairs, IReadOnlyList<UnpairedExample> Unpaired, DataReport Report)
+{
+    /// <summary>Preference trees (TPO's <see cref="DataFormat.Tree"/> records).</summary>
+    public IReadOnlyList<TreeExample> Trees { get; init; } = [];
+}
 
 /// <summary>
 /// Reads preference data from a file, a folder of shards or a glob (JSON Lines, JSON arrays, Parquet; .gz for the JSON
@@ -24,6 +28,7 @@ public static class PreferenceDataLoader
         var report = new DataReport(options.ExamplesPerIssue);
         var pairs = new List<PreferenceExample>();
         var unpaired = new List<UnpairedExample>();
+        var trees = new List<TreeExample>();
         var format = options.Format;
         RecordConverter? converter = format == DataFormat.Auto ? null : new RecordConverter(format, options.ChatFormatter, options.Pairing);
         var waiting = new List<RawRecord>(); // records seen before the format could be detected
@@ -40,8 +45,9 @@ public static class PreferenceDataLoader
             var c = converter!.Convert(r.Fields!, r.Where);
             if (c.Problem is { } p) { Problem(p); return; }
             report.RecordsUsed++;
-            report.ExamplesProduced += c.Pairs.Count + c.Unpaired.Count;
+            report.ExamplesProduced += c.Pairs.Count + c.Unpaired.Count + c.Trees.Count;
             pairs.AddRange(c.Pairs);
+            trees.AddRange(c.Trees);
             unpaired.AddRange(c.Unpaired);
         }
 
@@ -70,18 +76,18 @@ public static class PreferenceDataLoader
             var fields = waiting.FirstOrDefault(w => w.Fields is not null)?.Fields;
             if (fields is not null)
                 throw new DataException(waiting.First(w => w.Fields is not null).Where,
-                    $"cannot detect the data format from fields [{string.Join(", ", fields.Select(f => f.Key))}]; expected prompt/chosen/rejected, chosen/rejected, prompt/completion/label or prompt/responses/scores (or pass the format)");
+                    $"cannot detect the data format from fields [{string.Join(", ", fields.Select(f => f.Key))}]; expected prompt/chosen/rejected, chosen/rejected, prompt/completion/label, prompt/responses/scores, prompt/prefix_steps, task/chosen, history/segment, prompt/samples or prompt/refinement_prompt (or pass the format)");
             foreach (var w in waiting) Use(w); // only unreadable records: report them
         }
 
-        if (pairs.Count == 0 && unpaired.Count == 0)
+        if (pairs.Count == 0 && unpaired.Count == 0 && trees.Count == 0)
         {
             var where = files.Count == 1 ? SourceLocation.WholeFile(files[0]) : SourceLocation.WholeFile(spec);
             var why = report.Counts.Count == 0 ? "no records" : string.Join(", ", report.Counts.Select(kv => $"{kv.Key.Name()} {kv.Value}"));
             var first = report.Examples.Values.SelectMany(v => v).FirstOrDefault();
             throw new DataException(where, $"no usable records ({why}){(first is null || first.Issue == RecordIssue.EmptyFile ? "" : $"; first: {first}")}");
         }
-        return new LoadedData(files, format, pairs, unpaired, report);
+        return new LoadedData(files, format, pairs, unpaired, report) { Trees = trees };
     }
 
     /// <summary>Raw records of one file, by container format.</summary>

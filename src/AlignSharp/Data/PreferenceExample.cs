@@ -24,6 +24,9 @@ public sealed record PreferenceExample(string Prompt, string Chosen, string Reje
 {
     /// <summary>Extra numeric columns by name.</summary>
     public IReadOnlyDictionary<string, double> Extras { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>Token-level structure from the token-level record formats (steps, turns, segment, ...), or null.</summary>
+    public Formats.PairAnnotations? Annotations { get; init; }
 }
 
 /// <summary>A data error: its message starts with the file and line at fault.</summary>

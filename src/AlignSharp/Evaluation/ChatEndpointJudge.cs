@@ -39,9 +39,12 @@ public sealed record ChatEndpointJudgeOptions
     public void Validate()
     {
         if (MaxAttempts < 1) throw new EvaluationException($"judge max_attempts must be >= 1 (got {MaxAttempts})");
-        if (RequestTimeout <= TimeSpan.Zero) throw new EvaluationException($"judge timeout must be > 0 (got {RequestTimeout})");
-        if (RetryDelay < TimeSpan.Zero) throw new EvaluationException($"judge retry delay must be >= 0 (got {RetryDelay})");
-        if (MaxOutputTokens < 1) throw new EvaluationException($"judge max_output_tokens must be >= 1 (got {MaxOutputTokens})");
+        if (RequestTimeout <= TimeSpan.Zero)
+            throw new EvaluationException($"judge timeout must be > 0 (got {RequestTimeout})");
+        if (RetryDelay < TimeSpan.Zero)
+            throw new EvaluationException($"judge retry delay must be >= 0 (got {RetryDelay})");
+        if (MaxOutputTokens < 1)
+            throw new EvaluationException($"judge max_output_tokens must be >= 1 (got {MaxOutputTokens})");
     }
 }
 
@@ -111,7 +114,8 @@ public sealed partial class ChatEndpointJudge : IReportingPairJudge
                 var response = await client.GetResponseAsync(BuildMessages(prompt, first, second), BuildOptions(),
                     timeout.Token).ConfigureAwait(false);
                 var verdict = ParseVerdict(response.Text);
-                attempts.Add(new JudgeAttempt(response.Text, verdict == PairVerdict.Invalid ? "malformed reply" : null));
+                string? error = verdict == PairVerdict.Invalid ? "malformed reply" : null;
+                attempts.Add(new JudgeAttempt(response.Text, error));
                 if (verdict != PairVerdict.Invalid) return new JudgeCall(verdict, attempts);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -132,7 +136,9 @@ public sealed partial class ChatEndpointJudge : IReportingPairJudge
 
     private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
 
-    /// <summary>The chat messages of one comparison: the system instruction, then the prompt and both responses.</summary>
+    /// <summary>
+    /// The chat messages of one comparison: the system instruction, then the prompt and both responses.
+    /// </summary>
     public IReadOnlyList<ChatMessage> BuildMessages(string prompt, string first, string second) =>
     [
         new(ChatRole.System, SystemPrompt),

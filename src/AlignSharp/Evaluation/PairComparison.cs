@@ -8,7 +8,9 @@ public sealed record JudgeAttempt(string? Reply, string? Error);
 /// <summary>A judge's verdict on one ordering with every attempt it took to get it.</summary>
 public sealed record JudgeCall(PairVerdict Verdict, IReadOnlyList<JudgeAttempt> Attempts);
 
-/// <summary>A judge that also reports its raw replies and failed attempts (e.g. <see cref="ChatEndpointJudge"/>).</summary>
+/// <summary>
+/// A judge that also reports its raw replies and failed attempts (e.g. <see cref="ChatEndpointJudge"/>).
+/// </summary>
 public interface IReportingPairJudge : IPairJudge
 {
     /// <summary>Judges <paramref name="first"/> against <paramref name="second"/> and returns every attempt.</summary>
@@ -30,7 +32,9 @@ public sealed record PairComparison(PairVerdict Verdict, double WinProbability, 
     /// <summary>True when both orders gave a verdict.</summary>
     public bool IsValid => Verdict != PairVerdict.Invalid;
 
-    /// <summary>Every raw reply in order (forward attempts, then backward), "(none)" where the request failed.</summary>
+    /// <summary>
+    /// Every raw reply in order (forward attempts, then backward), "(none)" where the request failed.
+    /// </summary>
     public IReadOnlyList<string> RawReplies =>
         [.. Forward.Attempts.Concat(Backward.Attempts).Select(a => a.Reply ?? $"(none: {a.Error})")];
 

@@ -20,8 +20,8 @@ public static class TextGenerator
             if (prompts[i].Count == 0) throw new GenerationException($"prompt {i} is empty");
             if (prompts[i].Any(t => t < 0 || t >= model.Config.VocabSize))
                 throw new GenerationException($"prompt {i} has token id {prompts[i].First(t => t < 0 || t >= model.Config.VocabSize)} outside the vocabulary (size {model.Config.VocabSize})");
-            if (model.Config.Family == ModelFamily.Gpt2 && prompts[i].Count + options.MaxNewTokens > model.Config.MaxPositions)
-                throw new GenerationException($"prompt {i}: {prompts[i].Count} tokens + max_new_tokens {options.MaxNewTokens} exceed the model's {model.Config.MaxPositions} positions");
+            if (model.Config.MaxSequenceLength is int limit && prompts[i].Count + options.MaxNewTokens > limit)
+                throw new GenerationException($"prompt {i}: {prompts[i].Count} tokens + max_new_tokens {options.MaxNewTokens} exceed the model's {limit} positions");
         }
         var results = new List<GenerationResult>(prompts.Count);
         bool wasTraining = model.training;

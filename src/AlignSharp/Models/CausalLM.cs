@@ -25,6 +25,12 @@ public abstract class CausalLM : nn.Module
     public bool GradientCheckpointing { get; set; }
 
     /// <summary>
+    /// The ranks of a data-parallel run (set by the trainer when there are several): log-prob forwards then compute
+    /// this rank's share of each batch's rows and gather the rest (<c>Training.DataParallel</c>).
+    /// </summary>
+    public Distributed.ICollectives? DataParallel { get; set; }
+
+    /// <summary>
     /// Runs the decoder: ids (B, T) long, attention mask (B, T) with 1 for real tokens and 0 for padding,
     /// position ids (B, T) long. Returns the final-norm output (B, T, C). Query t sees key s iff s &lt;= t and
     /// mask[s] == 1.

@@ -11,14 +11,25 @@ namespace AlignSharp.Models;
 /// </summary>
 public static class Rotary
 {
-    /// <summary>Inverse frequencies f_i for i = 0..D/2-1, with <see cref="RopeScaling"/> applied when present.</summary>
-    public static double[] InverseFrequencies(ModelConfig cfg)
+    /// <summary>Inverse frequencies f_i for i = 0..D/2-1 of the model's (global) rotary embedding.</summary>
+    public static double[] InverseFrequencies(ModelConfig cfg) =>
+        InverseFrequencies(cfg.HeadDim, cfg.RopeTheta, cfg.RopeScaling);
+
+    /// <summary>
+    /// Inverse frequencies f_i = theta^(-2i/D) for i = 0..D/2-1, rescaled by <paramref name="scaling"/> when present
+    /// (<c>linear</c>: f / factor; <c>llama3</c>: see <see cref="ApplyLlama3"/>).
+    /// </summary>
+    public static double[] InverseFrequencies(int headDim, double theta, RopeScaling? scaling)
     {
-        int d = cfg.HeadDim;
-        var f = new double[d / 2];
-        for (int i = 0; i < f.Length; i++) f[i] = 1.0 / Math.Pow(cfg.RopeTheta, 2.0 * i / d);
-        if (cfg.RopeScaling is { } s) f = ApplyLlama3(f, s);
-        return f;
+        var f = new double[headDim / 2];
+        for (int i = 0; i < f.Length; i++) f[i] = 1.0 / Math.Pow(theta, 2.0 * i / headDim);
+        return scaling switch
+        {
+            null => f,
+            { Type: RopeScaling.Linear } s => f.Select(fi => fi / s.Factor).ToArray(),
+            { Type: RopeScaling.Llama3 } s => ApplyLlama3(f, s),
+            { } s => throw new ArgumentException($"rope scaling type '{s.Type}' is not supported", nameof(scaling)),
+        };
     }
 
     /// <summary>Llama 3 scaling: keep high frequencies, divide low ones by factor, blend smoothly in between.</summary>

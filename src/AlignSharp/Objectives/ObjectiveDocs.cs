@@ -69,8 +69,57 @@ public static class ObjectiveDocs
         foreach (var e in ObjectiveCatalog.All.Where(e => e.Stateful))
             sb.Append($"- `{e.Id}`: {Escape(e.Loss)}\n");
         sb.Append("- `kto` keeps no state across batches: its reference point z0 is recomputed per batch from mismatched pairs.\n");
+        TokenLevelSection(sb);
         return sb.ToString();
     }
+
+    /// <summary>The token-, step-, segment- and list-level section (spec objectives-tokenlevel.md).</summary>
+    private static void TokenLevelSection(StringBuilder sb)
+    {
+        sb.Append("\n## Beyond sequence sums: token, step, segment and list level\n\n");
+        sb.Append("These read per-token inputs: `lp[t]`, `lr[t]` = policy and reference log-prob of completion token t,\n");
+        sb.Append("`m[t]` = 1 on label tokens (prompt and padding never count), `S(v, k) = sum_t k[t] v[t]`,\n");
+        sb.Append("`DPO(a, b, c, d) = -ls(beta [(a - b) - (c - d)])`. Masked slots are never read (select, not multiply).\n");
+        sb.Append("`alignsharp objectives eval --input FILE.json` also computes files in the token-level golden schema\n");
+        sb.Append("(`preference-objective-vectors-tokenlevel/1`). `typo` and `svpo` are not implemented: the spec marks\n");
+        sb.Append("their losses unconfirmed (TYPO's formula is a reconstruction; SVPO's value-model margin loss is\n");
+        sb.Append("unpublished). \"required\" parameters have no published default and must be set.\n\n");
+        sb.Append("| id | objective | parameters (default) | reference | data | per-example loss |\n");
+        sb.Append("|---|---|---|---|---|---|\n");
+        foreach (var e in ObjectiveCatalog.TokenLevel)
+        {
+            string title = $"[{Escape(e.Description)}]({e.Paper})";
+            sb.Append($"| `{e.Id}` | {title} | {ParameterList(e.Parameters)} | {(e.NeedsReference ? "yes" : "no")} | ");
+            sb.Append($"{Escape(e.Data)} | `{Escape(e.Loss)}` |\n");
+        }
+        foreach (var o in ObjectiveCatalog.Outputs)
+        {
+            sb.Append($"| `{o.Id}` | [{Escape(o.Description)}]({o.Paper}) | {ParameterList(o.Parameters)} | yes | ");
+            sb.Append($"any response (not a loss) | `{Escape(o.Formula)}` |\n");
+        }
+
+        sb.Append("\n### Token-level parameters\n\n");
+        foreach (var e in ObjectiveCatalog.TokenLevel.Where(e => e.Parameters.Count > 0))
+        {
+            sb.Append($"#### `{e.Id}`\n\n| parameter | default | accepted | meaning |\n|---|---|---|---|\n");
+            foreach (var p in e.Parameters)
+                sb.Append($"| `{p.Name}` | {p.DefaultText} | {Escape(p.AcceptedText)} | {Escape(p.Description)} |\n");
+            sb.Append('\n');
+        }
+
+        sb.Append("### Token-level inputs\n\n");
+        sb.Append("| id | request | keys | shape | source | meaning |\n|---|---|---|---|---|---|\n");
+        foreach (var e in ObjectiveCatalog.TokenLevel)
+            foreach (var i in e.Inputs)
+            {
+                string keys = string.Join(", ", i.Keys.Select(k => $"`{k}`"));
+                sb.Append($"| `{e.Id}` | `{i.GetType().Name}` | {keys} | {i.Shape} | {Escape(i.Source)} | ");
+                sb.Append($"{Escape(i.Description)} |\n");
+            }
+    }
+
+    private static string ParameterList(IReadOnlyList<ObjectiveParameter> parameters) =>
+        parameters.Count == 0 ? "none" : string.Join(", ", parameters.Select(p => $"`{p.Name}`={p.DefaultText}"));
 
     /// <summary>"sum" or "mean".</summary>
     public static string Reduction(ObjectiveEntry e) => e.Reduction == LogProbReduction.Sum ? "sum" : "mean";

@@ -14,7 +14,10 @@ public sealed record ObjectiveEntry(
     IReadOnlyList<ObjectiveParameter> Parameters,
     Func<ObjectiveParams, IPreferenceObjective> Factory)
 {
-    private readonly Lazy<IPreferenceObjective> defaults = new(() => Factory(new ObjectiveParams { Objective = Id }));
+    private readonly Lazy<IPreferenceObjective> defaults = new(() => Factory(new ObjectiveParams { Objective = Id, Probe = true }));
+
+    /// <summary>The data it trains on (record format and what the trainer derives), for docs; empty = any pairs.</summary>
+    public string Data { get; init; } = "";
 
     /// <summary>Extra inputs the objective requests (with default parameters).</summary>
     public IReadOnlyList<InputRequest> Inputs => defaults.Value.Inputs;

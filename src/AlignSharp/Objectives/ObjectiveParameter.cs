@@ -19,8 +19,14 @@ public abstract record ObjectiveParameter(string Name, string Description)
 public sealed record NumberParameter(string Name, double Default, string Description, Interval Accepts)
     : ObjectiveParameter(Name, Description)
 {
+    /// <summary>
+    /// True when the table gives no default (e.g. iLR-DPO's α): a config must set it. <see cref="Default"/> is then
+    /// only the value used to read the objective's static traits (reference need, reduction).
+    /// </summary>
+    public bool Required { get; init; }
+
     /// <inheritdoc />
-    public override string DefaultText => Format(Default);
+    public override string DefaultText => Required ? "required" : Format(Default);
 
     /// <inheritdoc />
     public override string AcceptedText => Accepts.ToString();

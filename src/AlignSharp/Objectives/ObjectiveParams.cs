@@ -52,8 +52,22 @@ public sealed class ObjectiveParams
         return allowed.Contains(s) ? s : throw Error($"parameter '{key}' must be one of {string.Join(", ", allowed)}, got '{s}'");
     }
 
-    /// <summary>The declared number parameter (its default when absent), checked against its accepted interval.</summary>
-    public double Get(NumberParameter p) => p.Check(Objective ?? "?", Double(p.Name, p.Default));
+    /// <summary>
+    /// True only for the instance a catalog entry creates to read an objective's traits: required parameters then
+    /// take their placeholder default instead of failing.
+    /// </summary>
+    internal bool Probe { get; init; }
+
+    /// <summary>
+    /// The declared number parameter (its default when absent), checked against its accepted interval; a required
+    /// parameter that is absent is an error naming the objective and the parameter.
+    /// </summary>
+    public double Get(NumberParameter p)
+    {
+        if (p.Required && !Probe && !Has(p.Name))
+            throw Error($"parameter '{p.Name}' is required ({p.Description}); set it (e.g. {p.Name}: {NumberParameter.Format(p.Default)})");
+        return p.Check(Objective ?? "?", Double(p.Name, p.Default));
+    }
 
     /// <summary>The declared flag (its default when absent).</summary>
     public bool Get(FlagParameter p) => Bool(p.Name, p.Default);

@@ -2,12 +2,17 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using TorchSharp;
+using AlignSharp.Objectives.TokenLevel;
 using static TorchSharp.torch;
 
 namespace AlignSharp.Objectives;
 
 /// <summary>One batch of a vector case: its inputs and, in golden files, the expected losses.</summary>
-public sealed record VectorBatch(JsonObject Inputs, double[]? ExpectedLosses, double? ExpectedLoss);
+public sealed record VectorBatch(JsonObject Inputs, double[]? ExpectedLosses, double? ExpectedLoss)
+{
+    /// <summary>The whole <c>expected</c> object (for outputs that are not losses, e.g. token_rewards).</summary>
+    public JsonObject? Expected { get; init; }
+}
 
 /// <summary>One case of a vector file: an objective id, its parameters and batches applied in order to one fresh instance.</summary>
 public sealed record VectorCase(int Index, string Objective, JsonObject Params, IReadOnlyList<VectorBatch> Batches)
@@ -26,17 +31,28 @@ public sealed record VectorCase(int Index, string Objective, JsonObject Params, 
 }
 
 /// <summary>Computed result of one batch.</summary>
-public sealed record VectorResult(double[] Losses, double Loss);
+public sealed record VectorResult(double[] Losses, double Loss)
+{
+    /// <summary>
+    /// For outputs that are not losses (token_rewards): the named arrays printed instead of losses/loss
+    /// (<c>token_rewards</c>, <c>cumulative_rewards</c>, <c>sequence_rewards</c>).
+    /// </summary>
+    public JsonObject? Outputs { get; init; }
+}
 
 /// <summary>
-/// Files in the golden-vector schema ("preference-objective-vectors/1", see the spec's last section): reading
-/// them and computing every case with the library, in float64. The CLI's <c>objectives eval</c> and the golden
-/// tests share this code.
+/// Files in the golden-vector schemas ("preference-objective-vectors/1" and the token-level
+/// "preference-objective-vectors-tokenlevel/1", see the specs' last sections): reading them and computing every
+/// case with the library, in float64. The CLI's <c>objectives eval</c> and the golden tests share this code.
+/// Token-level inputs ((B, T), (B, N, T), (B, N, T, H) arrays) reach the objectives as extras by key.
 /// </summary>
 public static class ObjectiveVectors
 {
-    /// <summary>The schema tag this reader accepts.</summary>
+    /// <summary>The sequence-level schema tag.</summary>
     public const string Schema = "preference-objective-vectors/1";
+
+    /// <summary>The token-level schema tag.</summary>
+    public const string TokenLevelSchema = "preference-objective-vectors-tokenlevel/1";
 
     private static readonly HashSet<string> PairKeys =
     [
@@ -54,8 +70,9 @@ public static class ObjectiveVectors
         try { root = JsonNode.Parse(File.ReadAllText(path)); }
         catch (JsonException e) { throw new ObjectiveException($"{path}: invalid JSON ({e.Message})"); }
         if (root is not JsonObject obj) throw new ObjectiveException($"{path}: top level must be a JSON object");
-        if (obj["schema"] is JsonNode schema && schema.GetValueKind() == JsonValueKind.String && schema.GetValue<string>() != Schema)
-            throw new ObjectiveException($"{path}: schema '{schema.GetValue<string>()}' is not '{Schema}'");
+        if (obj["schema"] is JsonNode schema && schema.GetValueKind() == JsonValueKind.String
+            && schema.GetValue<string>() is not (Schema or TokenLevelSchema))
+            throw new ObjectiveException($"{path}: schema '{schema.GetValue<string>()}' is not '{Schema}' or '{TokenLevelSchema}'");
         ulong seed = obj["seed"] is JsonValue s && s.TryGetValue<ulong>(out var sv) ? sv : 0;
         if (obj["cases"] is not JsonArray cases) throw new ObjectiveException($"{path}: missing array 'cases'");
         var result = new List<VectorCase>();
@@ -75,7 +92,7 @@ public static class ObjectiveVectors
                 var expected = batch["expected"] as JsonObject;
                 list.Add(new VectorBatch(inputs,
                     expected?["losses"] is JsonArray el ? [.. el.Select(x => x!.GetValue<double>())] : null,
-                    expected?["loss"] is JsonValue lv ? lv.GetValue<double>() : null));
+                    expected?["loss"] is JsonValue lv ? lv.GetValue<double>() : null) { Expected = expected });
             }
             result.Add(new VectorCase(i, id, (JsonObject)parameters.DeepClone(), list));
         }
@@ -90,6 +107,7 @@ public static class ObjectiveVectors
     public static IReadOnlyList<VectorResult> Evaluate(VectorCase c, ulong seed = 0)
     {
         string where = $"case {c.Index} ('{c.Objective}')";
+        if (ObjectiveCatalog.Outputs.Any(o => o.Id == c.Objective)) return EvaluateOutput(c, where);
         IPreferenceObjective objective;
         try { objective = ObjectiveCatalog.Create(c.Objective, c.ToParams()); }
         catch (ObjectiveException e) { throw new ObjectiveException($"{where}: {e.Message}"); }
@@ -111,6 +129,45 @@ public static class ObjectiveVectors
             catch (ObjectiveException e) { throw new ObjectiveException($"{where}, batch {b}: {e.Message}"); }
         }
         return results;
+    }
+
+    /// <summary>token_rewards: per-token, cumulative and sequence rewards of every batch.</summary>
+    private static IReadOnlyList<VectorResult> EvaluateOutput(VectorCase c, string where)
+    {
+        var results = new List<VectorResult>();
+        for (int b = 0; b < c.Batches.Count; b++)
+        {
+            using var scope = NewDisposeScope();
+            try
+            {
+                var r = TokenRewards.Compute(ToPairs(c.Batches[b].Inputs), c.ToParams());
+                var outputs = new JsonObject
+                {
+                    ["token_rewards"] = ToJson(r.TokenRewards),
+                    ["cumulative_rewards"] = ToJson(r.CumulativeRewards),
+                    ["sequence_rewards"] = ToJson(r.SequenceRewards),
+                };
+                results.Add(new VectorResult([], double.NaN) { Outputs = outputs });
+            }
+            catch (ObjectiveException e) { throw new ObjectiveException($"{where}, batch {b}: {e.Message}"); }
+        }
+        return results;
+    }
+
+    /// <summary>A float64 tensor of any rank as nested JSON arrays.</summary>
+    internal static JsonNode ToJson(Tensor t)
+    {
+        var values = PairInputs.Values(t.reshape(-1));
+        var shape = t.shape;
+        int offset = 0;
+        JsonNode Build(int dim)
+        {
+            var array = new JsonArray();
+            for (long i = 0; i < shape[dim]; i++)
+                array.Add(dim == shape.Length - 1 ? JsonValue.Create(values[offset++]) : Build(dim + 1));
+            return array;
+        }
+        return shape.Length == 0 ? JsonValue.Create(values[0]) : Build(0);
     }
 
     /// <summary>Builds float64 (B) pair statistics from golden inputs; every other array key becomes an extra ((B) or (B, E)).</summary>
@@ -151,7 +208,7 @@ public static class ObjectiveVectors
         {
             var batches = new JsonArray();
             foreach (var r in rs)
-                batches.Add(new JsonObject { ["losses"] = new JsonArray([.. r.Losses.Select(x => (JsonNode)JsonValue.Create(x))]), ["loss"] = r.Loss });
+                batches.Add(r.Outputs is { } outputs ? outputs.DeepClone() : new JsonObject { ["losses"] = new JsonArray([.. r.Losses.Select(x => (JsonNode)JsonValue.Create(x))]), ["loss"] = r.Loss });
             cases.Add(new JsonObject { ["objective"] = c.Objective, ["params"] = c.Params.DeepClone(), ["batches"] = batches });
         }
         return new JsonObject { ["cases"] = cases };
@@ -163,22 +220,26 @@ public static class ObjectiveVectors
         return t.dim() == 1 ? t : throw new ObjectiveException($"input '{key}' must be a flat array of numbers");
     }
 
+    /// <summary>A rectangular nested array of numbers as a float64 tensor of its rank ((B), (B, T), (B, N, T, H), ...).</summary>
     private static Tensor ToTensor(string key, JsonNode? node)
     {
-        if (node is not JsonArray array) throw new ObjectiveException($"input '{key}' must be an array");
-        if (array.Count > 0 && array[0] is JsonArray first)
+        if (node is not JsonArray) throw new ObjectiveException($"input '{key}' must be an array");
+        var shape = new List<long>();
+        for (JsonNode? n = node; n is JsonArray a; n = a.Count > 0 ? a[0] : null) shape.Add(a.Count);
+        var flat = new List<double>();
+        void Walk(JsonNode? n, int dim, string at)
         {
-            int width = first.Count;
-            var flat = new List<double>();
-            for (int i = 0; i < array.Count; i++)
+            if (dim == shape.Count)
             {
-                if (array[i] is not JsonArray row || row.Count != width)
-                    throw new ObjectiveException($"input '{key}' row {i} must be an array of {width} numbers");
-                flat.AddRange(row.Select((x, j) => Number(key, x, $"[{i}][{j}]")));
+                flat.Add(Number(key, n, at));
+                return;
             }
-            return tensor(flat.ToArray(), [array.Count, width]); // (B, E)
+            if (n is not JsonArray a || a.Count != shape[dim])
+                throw new ObjectiveException($"input '{key}{at}' must be an array of {shape[dim]} entries (rectangular)");
+            for (int i = 0; i < a.Count; i++) Walk(a[i], dim + 1, $"{at}[{i}]");
         }
-        return tensor(array.Select((x, i) => Number(key, x, $"[{i}]")).ToArray()); // (B)
+        Walk(node, 0, "");
+        return tensor(flat.ToArray(), [.. shape]); // (d0, d1, ...)
     }
 
     private static double Number(string key, JsonNode? x, string at) =>

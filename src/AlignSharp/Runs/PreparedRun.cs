@@ -1,4 +1,5 @@
 using AlignSharp.Adapters;
+using AlignSharp.Distributed;
 using AlignSharp.Checkpoints;
 using AlignSharp.Config;
 using AlignSharp.Models;
@@ -50,11 +51,15 @@ public sealed class PreparedRun : IDisposable
     /// policy as a Hugging Face folder in <see cref="FinalDir"/> (in the run's dtype, with the tokenizer's files) and
     /// returns the metrics log.
     /// </summary>
-    public IReadOnlyList<Dictionary<string, double>> Train(string? resume = null)
+    /// <param name="resume">"latest" or a checkpoint folder, or null to start fresh.</param>
+    /// <param name="collectives">The ranks of a data-parallel job (one process when null); only rank 0 writes.</param>
+    public IReadOnlyList<Dictionary<string, double>> Train(string? resume = null, ICollectives? collectives = null)
     {
-        var trainer = new PreferenceTrainer(Setup, Config.Training, OutputDir, observer);
+        var comm = collectives ?? SingleProcess.Instance;
+        var trainer = new PreferenceTrainer(Setup with { Collectives = comm }, Config.Training, OutputDir, observer);
         string? from = resume is null ? null : TrainingCheckpoint.Resolve(OutputDir, resume);
         var log = trainer.Run(from);
+        if (comm.Rank != 0) return log;
         string? source = RunTokenizer.Folder(RunTokenizer.SpecOf(Config));
         if (Adapter is not null)
         {

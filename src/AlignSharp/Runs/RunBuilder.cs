@@ -2,6 +2,7 @@ using AlignSharp.Adapters;
 using AlignSharp.Checkpoints;
 using AlignSharp.Config;
 using AlignSharp.Data;
+using AlignSharp.Data.Batching;
 using AlignSharp.IO;
 using AlignSharp.Models;
 using AlignSharp.Objectives;
@@ -34,24 +35,12 @@ public static class RunBuilder
         {
             policy = StartingModel(config, tokenizer, target);
             adapter = Adapter(config, policy, observer);
-            TrainingSetup setup;
-            if (objective is IUnpairedObjective && data.IsUnpaired)
-            {
-                var (train, eval) = data.Unpaired();
-                observer.OnMessage($"data: {train.Count} training examples, {eval.Count} evaluation examples (unpaired)");
-                // Filled as batches arrive: an unpaired batch's KL rows depend on the batch.
-                reference = adapter is not null && config.ReferencePath is null
-                    ? AdapterRun.Reference(adapter, config.Reference == ReferenceKind.Cached, ReferenceCacheRoot)
-                    : UnfilledReference(config, tokenizer, target);
-                setup = TrainingSetup.ForUnpaired(policy, reference, objective, train, eval, pad);
-            }
-            else
-            {
-                var (train, eval) = data.Pairs();
-                observer.OnMessage($"data: {train.Count} training pairs, {eval.Count} evaluation pairs");
-                reference = Reference(config, objective, tokenizer, target, [.. train, .. eval], pad, observer, adapter);
-                setup = new TrainingSetup(policy, reference, objective, train, eval, pad);
-            }
+            var (train, eval) = data.Examples(unpaired: objective is IUnpairedObjective && data.IsUnpaired);
+            observer.OnMessage(train.Kind == BatchKind.Pairs
+                ? $"data: {train.Count} training pairs, {eval.Count} evaluation pairs"
+                : $"data: {train.Count} training examples, {eval.Count} evaluation examples (unpaired)");
+            reference = Reference(config, objective, tokenizer, target, [train, eval], pad, observer, adapter);
+            var setup = new TrainingSetup(policy, reference, objective, train, eval, pad);
             if (adapter is not null) setup = setup with { Trainable = new AdapterWeights(adapter, config.Model.Path) };
             return new PreparedRun(config, tokenizer, target, setup, observer) { Adapter = adapter };
         }
@@ -97,14 +86,16 @@ public static class RunBuilder
 
     /// <summary>
     /// The reference strategy: none for reference-free objectives; a frozen copy run every step (<c>reference:
-    /// frozen</c>); or log-probs precomputed once for <paramref name="pairs"/> and cached on disk (the default).
+    /// frozen</c>); or log-probs precomputed once for the rows of <paramref name="examples"/> (pairs or unpaired
+    /// examples; per token too when the objective requests per-token log-probs) and cached on disk (the default).
+    /// Rows built per batch (KTO's mismatched rows) are added to the cache as batches arrive.
     /// </summary>
     /// <remarks>
     /// Under an adapter (and without <c>reference_path</c>) the reference is the policy with its adapter disabled: run
     /// every step (<c>frozen</c>) or cached once; no second copy of the model is built.
     /// </remarks>
     public static IReferenceStrategy Reference(RunConfig config, IPreferenceObjective objective, ITokenizer tokenizer,
-        ComputeTarget target, IReadOnlyList<TokenizedPair> pairs, int padId, ITrainingObserver observer,
+        ComputeTarget target, IReadOnlyList<IExampleSet> examples, int padId, ITrainingObserver observer,
         LoraAdapter? adapter = null)
     {
         if (!objective.NeedsReference) return new NoReference();
@@ -115,7 +106,8 @@ public static class RunBuilder
         var cached = fromAdapter
             ? new CachedReference(adapter!.Model, ReferenceCacheRoot, adapter.Disable)
             : new CachedReference(ReferenceModel(config, tokenizer, target), ReferenceCacheRoot);
-        cached.Precompute(pairs, config.Training.BatchSize, padId);
+        bool perToken = objective.Inputs.Any(r => r is CompletionTokenLogProbs);
+        foreach (var set in examples) cached.Precompute(set, config.Training.BatchSize, padId, perToken);
         observer.OnMessage($"reference log-probs: {cached.LoadedRows} rows from cache, {cached.Forwards} reference " +
             $"batches computed ({cached.CacheFile})");
         return cached;
@@ -177,9 +169,4 @@ public static class RunBuilder
     private static CausalLM ReferenceModel(RunConfig config, ITokenizer tokenizer, ComputeTarget target) =>
         config.ReferencePath is { } dir ? Load(dir, target).Model : StartingModel(config, tokenizer, target);
 
-    private static IReferenceStrategy UnfilledReference(RunConfig config, ITokenizer tokenizer, ComputeTarget target)
-    {
-        var model = ReferenceModel(config, tokenizer, target);
-        return config.Reference == ReferenceKind.Frozen ? new FrozenReference(model) : new CachedReference(model, ReferenceCacheRoot);
-    }
 }

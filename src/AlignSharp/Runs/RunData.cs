@@ -1,5 +1,6 @@
 using AlignSharp.Config;
 using AlignSharp.Data;
+using AlignSharp.Data.Batching;
 using AlignSharp.Data.Chat;
 using AlignSharp.Data.Formats;
 using AlignSharp.Data.Validation;
@@ -47,6 +48,21 @@ public sealed class RunData
     /// <summary>True when the data should be trained as unpaired examples: pairs split by data.unpair, or unpaired records.</summary>
     public bool IsUnpaired => section.Unpair || (section.Format != DataFormat.Auto ? section.Format
         : PreferenceDataLoader.Load(TrainSpec, new DataOptions()).Format) == DataFormat.Unpaired;
+
+    /// <summary>
+    /// Training and evaluation examples of one batch kind: unpaired examples (KTO) when <paramref name="unpaired"/>,
+    /// else pairs; held out as <see cref="Pairs"/> and <see cref="Unpaired"/> do.
+    /// </summary>
+    public (IExampleSet Train, IExampleSet Eval) Examples(bool unpaired)
+    {
+        if (unpaired)
+        {
+            var (train, eval) = Unpaired();
+            return (new UnpairedExamples(train), new UnpairedExamples(eval));
+        }
+        var (trainPairs, evalPairs) = Pairs();
+        return (new PairExamples(trainPairs), new PairExamples(evalPairs));
+    }
 
     /// <summary>Training and evaluation pairs: data.eval, else data.eval_fraction of the training records held out.</summary>
     public (List<TokenizedPair> Train, List<TokenizedPair> Eval) Pairs()

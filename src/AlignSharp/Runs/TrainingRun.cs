@@ -1,3 +1,4 @@
+using AlignSharp.Distributed;
 using AlignSharp.Config;
 using AlignSharp.Training;
 
@@ -7,9 +8,10 @@ namespace AlignSharp.Runs;
 public sealed class TrainingRun(RunConfig config, ITrainingObserver observer)
 {
     /// <summary>Builds, trains (or resumes: "latest" or a checkpoint folder), saves the final model; returns the metrics log.</summary>
-    public IReadOnlyList<Dictionary<string, double>> Execute(string? resume = null)
+    /// <remarks>Under mpirun, pass the job's <paramref name="collectives"/>: each rank trains its share of every batch.</remarks>
+    public IReadOnlyList<Dictionary<string, double>> Execute(string? resume = null, ICollectives? collectives = null)
     {
         using var run = RunBuilder.Build(config, observer);
-        return run.Train(resume);
+        return run.Train(resume, collectives);
     }
 }

@@ -1,4 +1,5 @@
 using AlignSharp.Data;
+using AlignSharp.Distributed;
 using AlignSharp.Data.Batching;
 using AlignSharp.Models;
 using AlignSharp.Objectives;
@@ -46,6 +47,12 @@ public sealed record TrainingSetup(CausalLM Policy, IReferenceStrategy Reference
 
     /// <summary>Extra input providers (e.g. a reward head) beside the trainer's built-in ones.</summary>
     public IReadOnlyList<IInputProvider> InputProviders { get; init; } = [];
+
+    /// <summary>
+    /// The ranks of the job (one process unless started by mpirun): <c>training.batch_size</c> is the
+    /// global batch, split across ranks; only rank 0 logs, writes metrics and checkpoints.
+    /// </summary>
+    public ICollectives Collectives { get; init; } = SingleProcess.Instance;
 }
 
 /// <summary>
@@ -54,6 +61,9 @@ public sealed record TrainingSetup(CausalLM Policy, IReferenceStrategy Reference
 /// </summary>
 public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions options, string outputDir, ITrainingObserver observer)
 {
+    /// <summary>The ranks; only rank 0 reports and writes.</summary>
+    private readonly ICollectives comm = setup.Collectives;
+
     /// <summary>The policy's device: the run placed the model (<c>training.device</c>); batches follow it.</summary>
     private readonly Device device = setup.Policy.parameters().First().device;
 
@@ -92,15 +102,33 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         var log = new List<Dictionary<string, double>>();
         var means = new MetricMeans();
         var parameters = trainable.Parameters.Select(p => p.Parameter).ToList();
+        if (comm.Size > 1)
+        {
+            if (options.BatchSize < comm.Size)
+                throw new AlignSharpException(
+                    $"training.batch_size ({options.BatchSize}) is the global batch; it must be at least the {comm.Size} ranks");
+            GradientSync.Broadcast(policy.parameters(), comm); // every rank starts from rank 0's weights
+            policy.DataParallel = comm;
+            if (comm.Rank == 0) observer.OnMessage($"data parallel: {comm.Description}; global batch {options.BatchSize}");
+        }
+        long bucketBytes = Math.Max(1, (long)(options.AllreduceBucketMb * 1e6));
         var guard = new NonFiniteGuard(options.OnNonfinite, observer);
         string Save(int done)
         {
-            var objectiveState = (setup.Objective as IStatefulObjective)?.SaveState();
-            var saved = TrainingCheckpoint.Save(outputDir, trainable, optimizer, new TrainerState(done, stream.Position,
-                Convert.ToBase64String(GeneratorBytes(generator)), objectiveState), options.SaveTotalLimit);
-            observer.OnMessage($"saved {saved}");
+            string saved = Path.Combine(outputDir, $"checkpoint-{done}");
+            if (comm.Rank == 0)
+            {
+                var objectiveState = (setup.Objective as IStatefulObjective)?.SaveState();
+                saved = TrainingCheckpoint.Save(outputDir, trainable, optimizer, new TrainerState(done, stream.Position,
+                    Convert.ToBase64String(GeneratorBytes(generator)), objectiveState), options.SaveTotalLimit);
+                observer.OnMessage($"saved {saved}");
+            }
+            comm.Barrier(); // written once, by rank 0, before any rank moves on (or ends)
             return saved;
         }
+
+        try
+        {
 
         for (int s = state.Step; s < MaxSteps; s++)
         {
@@ -118,6 +146,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
                 (result.Loss / options.GradientAccumulationSteps).backward();
                 micro.Add(result.Metrics);
             }
+            GradientSync.AllReduce(parameters, comm, bucketBytes); // each rank's part of the global-batch gradient
             // Without clipping, the largest float as max norm: the coefficient clamps to 1 and only the norm is read.
             double gradNorm = nn.utils.clip_grad_norm_(parameters, options.MaxGradNorm > 0 ? options.MaxGradNorm : float.MaxValue);
             double lr = schedule.At(s);
@@ -143,10 +172,25 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
             if (setup.Eval.Count > 0 && ((options.EvalSteps > 0 && done % options.EvalSteps == 0) || done == MaxSteps))
                 Emit(log, done, stream.EpochProgress, Evaluate(step, policy));
             string? savedNow = (options.SaveSteps > 0 && done % options.SaveSteps == 0) || done == MaxSteps ? Save(done) : null;
-            // SIGINT/SIGTERM: stop at this step boundary with a checkpoint (the last step finishes normally).
-            if (GracefulStop.Requested && done < MaxSteps) throw new TrainingStoppedException(done, savedNow ?? Save(done));
+            // SIGINT/SIGTERM: stop at this step boundary with a checkpoint (the last step finishes normally); under
+            // mpirun the ranks agree first, so all stop at the same step.
+            if (AnyRank(GracefulStop.Requested) && done < MaxSteps) throw new TrainingStoppedException(done, savedNow ?? Save(done));
+        }
+        }
+        finally
+        {
+            policy.DataParallel = null;
         }
         return log;
+    }
+
+    /// <summary>True when <paramref name="flag"/> is set on any rank (the same answer on every rank).</summary>
+    private bool AnyRank(bool flag)
+    {
+        if (comm.Size == 1) return flag;
+        using var count = tensor(new[] { flag ? 1.0 : 0.0 });
+        comm.AllReduceSum(count);
+        return count.item<double>() > 0;
     }
 
     /// <summary>Mean metrics over the evaluation pairs under the current policy, prefixed "eval_"; no state changes.</summary>
@@ -169,6 +213,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         metrics["step"] = step;
         metrics["epoch"] = Math.Round(epoch, 4);
         log.Add(metrics);
+        if (comm.Rank != 0) return; // every rank has the same global-batch metrics; rank 0 reports them
         MetricsLog.Append(Path.Combine(outputDir, "metrics.jsonl"), metrics);
         observer.OnLog(step, MaxSteps, metrics);
     }

@@ -90,6 +90,7 @@ public static class BatchLogProbs
     /// </summary>
     public static RowLogProbs Of(CausalLM model, PreferenceBatch batch, Device device, bool perToken = false)
     {
+        if (model.DataParallel is { Size: > 1 } comm) return DataParallel.Of(model, batch, device, perToken, comm);
         using var scope = NewDisposeScope();
         var r = SequenceLogProbs.Compute(model, batch.InputIds.to(device), batch.AttentionMask.to(device),
             batch.PositionIds.to(device), batch.CompletionMask.to(device), perToken: perToken);

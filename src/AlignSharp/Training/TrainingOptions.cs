@@ -48,6 +48,8 @@ public sealed record TrainingOptions
     public int Threads { get; init; }
     /// <summary>Batch order: length-bucketed (less padding) or random; both shuffled deterministically under the seed.</summary>
     public BatchOrder BatchOrder { get; init; } = BatchOrder.Bucketed;
+    /// <summary>Data-parallel runs: gradients are summed over ranks in flattened buckets of at most this many MB.</summary>
+    public double AllreduceBucketMb { get; init; } = 25;
     /// <summary>A NaN or infinite loss or gradient: stop (default) or skip_batch (skip the update, count it).</summary>
     public NonFinitePolicy OnNonfinite { get; init; } = NonFinitePolicy.Stop;
     /// <summary>

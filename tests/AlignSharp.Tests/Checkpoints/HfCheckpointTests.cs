@@ -15,7 +15,7 @@ public sealed class HfCheckpointTests : IDisposable
 
     public static TheoryData<string> Folders => new(GoldenModel.Names);
 
-    private static string Golden(string name) => Path.Combine(GoldenModel.Root, name);
+    private static string Golden(string name) => GoldenModel.DirOf(name);
 
     /// <summary>Copies a golden folder (config + weights) into a scratch folder the test may corrupt.</summary>
     private string CopyOf(string name)
@@ -210,9 +210,9 @@ public sealed class HfCheckpointTests : IDisposable
         SafetensorsFile.Write(path, t);
         Assert.Contains("missing tensor 'model.layers.1.mlp.up_proj.weight'", LoadFails(dir).Message);
 
-        t = new Dictionary<string, Tensor>(original) { ["model.layers.0.self_attn.rotary_emb.inv_freq"] = torch.ones(4) };
+        t = new Dictionary<string, Tensor>(original) { ["model.layers.0.self_attn.scale"] = torch.ones(4) };
         SafetensorsFile.Write(path, t);
-        Assert.Contains("unexpected tensor 'model.layers.0.self_attn.rotary_emb.inv_freq'", LoadFails(dir).Message);
+        Assert.Contains("unexpected tensor 'model.layers.0.self_attn.scale'", LoadFails(dir).Message);
 
         t = new Dictionary<string, Tensor>(original) { ["model.norm.weight"] = torch.ones(31) };
         SafetensorsFile.Write(path, t);
@@ -230,5 +230,95 @@ public sealed class HfCheckpointTests : IDisposable
         var e = LoadFails(dir);
         Assert.Contains(path, e.Message);
         Assert.Contains("past the end", e.Message);
+    }
+
+    [Theory]
+    [InlineData("qwen3-tiny", "lm_head.weight")]
+    [InlineData("gemma3-tiny", "model.embed_tokens.weight")]
+    [InlineData("qwen2-tiny", "lm_head.weight")]
+    public void A_tied_pair_saved_once_under_either_name_loads_and_generates_like_both(string folder, string storedAs)
+    {
+        string both = CopyOf(folder);
+        string path = Path.Combine(both, HfCheckpoint.WeightsFile);
+        var tensors = SafetensorsFile.ReadAll(path);
+        var embed = tensors["model.embed_tokens.weight"];
+        tensors["lm_head.weight"] = embed.clone();
+        SafetensorsFile.Write(path, tensors);
+        string one = CopyOf(folder);
+        string onePath = Path.Combine(one, HfCheckpoint.WeightsFile);
+        var only = new Dictionary<string, Tensor>(tensors);
+        only.Remove("model.embed_tokens.weight");
+        only.Remove("lm_head.weight");
+        only[storedAs] = embed;
+        string other = storedAs == "lm_head.weight" ? "model.embed_tokens.weight" : "lm_head.weight";
+        SafetensorsFile.Write(onePath, only, new Dictionary<string, string> { [other] = storedAs }); // save_model's alias
+        using var a = HfCheckpoint.Load(both).Model;
+        using var b = HfCheckpoint.Load(one).Model;
+        AssertSameState(a, b);
+        var options = new AlignSharp.Generation.GenerationOptions { MaxNewTokens = 8 };
+        var ga = AlignSharp.Generation.TextGenerator.Generate(a, [[3, 14, 15, 9]], options).Single();
+        var gb = AlignSharp.Generation.TextGenerator.Generate(b, [[3, 14, 15, 9]], options).Single();
+        Assert.Equal(ga.Tokens, gb.Tokens);
+    }
+
+    [Fact]
+    public void Rotary_inv_freq_buffers_of_older_files_are_skipped_with_a_note()
+    {
+        string dir = CopyOf("qwen3-tiny");
+        string path = Path.Combine(dir, HfCheckpoint.WeightsFile);
+        var t = SafetensorsFile.ReadAll(path);
+        t["model.layers.0.self_attn.rotary_emb.inv_freq"] = torch.ones(8);
+        t["model.layers.1.self_attn.rotary_emb.inv_freq"] = torch.ones(8);
+        SafetensorsFile.Write(path, t);
+        var loaded = HfCheckpoint.Load(dir);
+        using var model = loaded.Model;
+        using var original = HfCheckpoint.Load(Golden("qwen3-tiny")).Model;
+        AssertSameState(original, model);
+        var note = Assert.Single(loaded.Notes);
+        Assert.Contains("'model.layers.0.self_attn.rotary_emb.inv_freq'", note);
+        Assert.Contains("2 non-persistent buffers", note);
+    }
+
+    [Fact]
+    public void An_untied_head_missing_but_named_as_an_alias_in_metadata_loads_from_its_target()
+    {
+        string dir = CopyOf("llama-tiny");
+        string path = Path.Combine(dir, HfCheckpoint.WeightsFile);
+        var t = SafetensorsFile.ReadAll(path);
+        t.Remove("lm_head.weight");
+        SafetensorsFile.Write(path, t, new Dictionary<string, string> { ["lm_head.weight"] = "model.embed_tokens.weight" });
+        using var model = HfCheckpoint.Load(dir).Model;
+        var s = model.state_dict();
+        TensorAssert.BitEqual(s["model.embed_tokens.weight"], s["lm_head.weight"], "aliased head");
+    }
+
+    [Fact]
+    public void F16_storage_saves_f16_and_reloads_to_the_rounded_weights()
+    {
+        using var model = HfCheckpoint.Load(Golden("gemma3-tiny")).Model;
+        string saved = Path.Combine(tmp, "f16");
+        HfCheckpoint.Save(model, saved, new HfSaveOptions { DType = ScalarType.Float16 });
+        using (var f = SafetensorsFile.Open(Path.Combine(saved, HfCheckpoint.WeightsFile)))
+            Assert.All(f.Tensors.Values, e => Assert.Equal("F16", e.DType));
+        Assert.Equal("float16", JsonNode.Parse(File.ReadAllText(Path.Combine(saved, "config.json")))!["torch_dtype"]!.GetValue<string>());
+        using var back = HfCheckpoint.Load(saved).Model;
+        var a = model.state_dict();
+        var b = back.state_dict();
+        foreach (var k in a.Keys) TensorAssert.BitEqual(a[k].to(ScalarType.Float16).to(ScalarType.Float32), b[k], k);
+    }
+
+    [Theory]
+    [InlineData("[1, 106]", new[] { 1, 3, 106 })]
+    [InlineData("107", new[] { 1, 3, 107 })]
+    public void Generation_config_eos_ids_one_or_a_list_join_the_config_ones(string eos, int[] expected)
+    {
+        string dir = CopyOf("gemma3-tiny"); // config.json eos_token_id [1, 3]
+        File.WriteAllText(Path.Combine(dir, "generation_config.json"), $"{{\"eos_token_id\": {eos}}}");
+        var loaded = HfCheckpoint.Load(dir);
+        using var model = loaded.Model;
+        Assert.Equal(expected, loaded.EosTokenIds);
+        File.WriteAllText(Path.Combine(dir, "generation_config.json"), "{\"eos_token_id\": \"end\"}");
+        var e = LoadFails(dir);
+        Assert.Contains("generation_config.json: 'eos_token_id' must be an integer", e.Message);
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AlignSharp.Checkpoints;
 using AlignSharp.Models;
+using AlignSharp.Models.Families;
 
 namespace AlignSharp.Tests.Checkpoints;
 
@@ -14,7 +15,7 @@ public sealed class HfConfigTests
     public void Llama_defaults_follow_hf()
     {
         var c = Parse($"{{\"model_type\": \"llama\", {Llama}, \"head_dim\": null, \"eos_token_id\": 2}}");
-        Assert.Equal(ModelFamily.Llama, c.Family);
+        Assert.Same(LlamaFamily.Instance, c.Family);
         Assert.Equal(8, c.NumKeyValueHeads); // = num_attention_heads
         Assert.Equal(8, c.HeadDim); // hidden / heads
         Assert.Equal(10000, c.RopeTheta);
@@ -61,7 +62,7 @@ public sealed class HfConfigTests
     public void Gpt2_defaults_follow_hf()
     {
         var c = Parse("{\"model_type\": \"gpt2\", \"n_embd\": 48, \"n_head\": 6, \"n_layer\": 3, \"n_positions\": 32, \"vocab_size\": 50, \"n_inner\": null}");
-        Assert.Equal(ModelFamily.Gpt2, c.Family);
+        Assert.Same(Gpt2Family.Instance, c.Family);
         Assert.Equal(4 * 48, c.IntermediateSize);
         Assert.Equal(8, c.HeadDim);
         Assert.True(c.TieWordEmbeddings);

@@ -6,15 +6,17 @@ using AlignSharp.Training;
 
 namespace AlignSharp.Tests.Checkpoints;
 
-/// <summary>The "done when": DPO training runs on a loaded Llama-family fixture and saves a folder that reloads.</summary>
+/// <summary>The "done when": DPO training runs on a loaded fixture of each RoPE family and saves a folder that reloads.</summary>
 public sealed class TrainLoadedCheckpointTests
 {
     [Theory]
     [InlineData("llama-tiny")]
     [InlineData("qwen2-tiny")]
+    [InlineData("qwen3-tiny")]
+    [InlineData("gemma3-tiny")]
     public void Dpo_trains_a_loaded_checkpoint_and_the_saved_folder_reloads_bit_exactly(string folder)
     {
-        string src = Path.Combine(GoldenModel.Root, folder);
+        string src = GoldenModel.DirOf(folder);
         using var policy = HfCheckpoint.Load(src).Model;
         using var reference = new FrozenReference(HfCheckpoint.Load(src).Model);
         var setup = new TrainingSetup(policy, reference, new Dpo(0.1), TinyRun.Pairs(8), [], 0);

@@ -48,7 +48,9 @@ internal sealed class FakeChatServer : IAsyncDisposable
     /// <summary>The API base, e.g. http://127.0.0.1:41234/v1.</summary>
     public Uri BaseUrl { get; private set; } = null!;
 
-    /// <summary>Starts a server answering with <paramref name="script"/> (request number from 0, user message).</summary>
+    /// <summary>
+    /// Starts a server answering with <paramref name="script"/> (request number from 0, user message).
+    /// </summary>
     public static async Task<FakeChatServer> StartAsync(Func<int, string, ServerReply> script)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
@@ -60,7 +62,8 @@ internal sealed class FakeChatServer : IAsyncDisposable
         app.UseRouting();
         app.MapPost("/v1/chat/completions", server.HandleAsync);
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
+        var address = addresses.Addresses.First();
         server.BaseUrl = new Uri(address.TrimEnd('/') + "/v1");
         return server;
     }
@@ -103,7 +106,10 @@ internal sealed class FakeChatServer : IAsyncDisposable
                         ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = a.Content },
                         ["finish_reason"] = "stop",
                     }),
-                    ["usage"] = new JsonObject { ["prompt_tokens"] = 1, ["completion_tokens"] = 1, ["total_tokens"] = 2 },
+                    ["usage"] = new JsonObject
+                    {
+                        ["prompt_tokens"] = 1, ["completion_tokens"] = 1, ["total_tokens"] = 2,
+                    },
                 });
                 return;
         }

@@ -36,7 +36,7 @@ public sealed class GenerationTests
     [InlineData("llama3-tiny")]
     public void Cached_hidden_states_equal_the_uncached_forward_with_left_padding(string folder)
     {
-        using var model = HfCheckpoint.Load(Path.Combine(GoldenModel.Root, folder)).Model;
+        using var model = HfCheckpoint.Load(GoldenModel.DirOf(folder)).Model;
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         var ids = torch.tensor(new long[] { 0, 0, 0, 11, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29 }, [2, 10]);
@@ -56,7 +56,7 @@ public sealed class GenerationTests
     [Fact]
     public void Batched_generation_equals_per_row_generation_for_prompts_of_different_lengths()
     {
-        using var model = HfCheckpoint.Load(Path.Combine(GoldenModel.Root, "qwen2-tiny")).Model;
+        using var model = HfCheckpoint.Load(GoldenModel.DirOf("qwen2-tiny")).Model;
         int[][] prompts = [[5, 6, 7], [1, 2, 3, 4, 5, 6, 7, 8, 9], [42], [90, 80, 70, 60]];
         var options = new GenerationOptions { MaxNewTokens = 12 };
         var batched = TextGenerator.Generate(model, prompts, options);
@@ -84,7 +84,7 @@ public sealed class GenerationTests
     [Fact]
     public void Sampling_is_deterministic_under_a_seed_and_depends_on_it()
     {
-        using var model = HfCheckpoint.Load(Path.Combine(GoldenModel.Root, "gpt2-tiny")).Model;
+        using var model = HfCheckpoint.Load(GoldenModel.DirOf("gpt2-tiny")).Model;
         int[][] prompts = [[5, 6, 7], [1, 2]];
         var options = new GenerationOptions { MaxNewTokens = 20, Temperature = 1.5, TopK = 20, TopP = 0.95 };
         IReadOnlyList<GenerationResult> Run(ulong seed)
@@ -102,7 +102,7 @@ public sealed class GenerationTests
     [Fact]
     public void Top_k_1_and_a_tiny_top_p_reduce_sampling_to_greedy()
     {
-        using var model = HfCheckpoint.Load(Path.Combine(GoldenModel.Root, "llama3-tiny")).Model;
+        using var model = HfCheckpoint.Load(GoldenModel.DirOf("llama3-tiny")).Model;
         int[][] prompts = [[3, 1, 4, 1, 5], [9, 2, 6]];
         var greedy = TextGenerator.Generate(model, prompts, new GenerationOptions { MaxNewTokens = 10 });
         using var rng = new torch.Generator(7);
@@ -143,7 +143,7 @@ public sealed class GenerationTests
     [Fact]
     public void Invalid_settings_and_prompts_are_errors_naming_them()
     {
-        using var model = HfCheckpoint.Load(Path.Combine(GoldenModel.Root, "gpt2-tiny")).Model;
+        using var model = HfCheckpoint.Load(GoldenModel.DirOf("gpt2-tiny")).Model;
         Assert.Contains("top_p", Assert.Throws<GenerationException>(() => TextGenerator.Generate(model, [[1]], new GenerationOptions { Temperature = 1, TopP = 0 })).Message);
         Assert.Contains("token id 500", Assert.Throws<GenerationException>(() => TextGenerator.Generate(model, [[1, 500]], new GenerationOptions())).Message);
         Assert.Contains("64 positions", Assert.Throws<GenerationException>(() => TextGenerator.Generate(model, [[1, 2]], new GenerationOptions { MaxNewTokens = 63 })).Message);

@@ -24,20 +24,41 @@ internal sealed record GoldenGreedy(long[] Prompt, int MaxNewTokens, long[] NewT
 internal sealed record GoldenModel(string Name, string Dir, IReadOnlyList<GoldenBatch> Batches, IReadOnlyList<GoldenGreedy> Greedy,
     double[][] FinalNormOutput, double[]? RopeInvFreq)
 {
+    /// <summary>The shared fixtures (../shared/golden/models).</summary>
     public static string Root => Path.Combine(TestSetup.Shared, "golden", "models");
 
-    /// <summary>The model folders manifest.json lists, in its order.</summary>
-    public static string[] Names => [.. Manifest.GetProperty("models").EnumerateObject().Select(m => m.Name)];
+    /// <summary>The project's own fixtures (tests/fixtures/models, written by generate.py there).</summary>
+    public static string ProjectRoot => Path.Combine(TestSetup.RepoRoot, "tests", "fixtures", "models");
 
-    /// <summary>manifest.json's "tolerance" entry <paramref name="key"/> (a max absolute difference).</summary>
-    public static double Tolerance(string key) => Manifest.GetProperty("tolerance").GetProperty(key).GetDouble();
+    /// <summary>Every fixture folder: the shared manifest's models, then the project's (same schema and conventions).</summary>
+    public static string[] Names => [.. ManifestNames(Root), .. ManifestNames(ProjectRoot)];
 
-    private static JsonElement Manifest =>
-        JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Root, "manifest.json"))).RootElement;
+    /// <summary>The folder of fixture <paramref name="name"/>, in whichever set lists it.</summary>
+    public static string DirOf(string name) =>
+        ManifestNames(Root).Contains(name) ? Path.Combine(Root, name) : Path.Combine(ProjectRoot, name);
+
+    /// <summary>The model_type of each fixture folder, read from its config.json.</summary>
+    public static string ModelTypeOf(string name)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(DirOf(name), "config.json")));
+        return doc.RootElement.GetProperty("model_type").GetString()!;
+    }
+
+    private static string[] ManifestNames(string root)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(root, "manifest.json")));
+        return [.. doc.RootElement.GetProperty("models").EnumerateObject().Select(p => p.Name)];
+    }
+
+    /// <summary>The shared manifest.json's "tolerance" entry <paramref name="key"/> (a max absolute difference; the
+    /// project's manifest states the same values).</summary>
+    public static double Tolerance(string key) =>
+        JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Root, "manifest.json"))).RootElement
+            .GetProperty("tolerance").GetProperty(key).GetDouble();
 
     public static GoldenModel Load(string name)
     {
-        string dir = Path.Combine(Root, name);
+        string dir = DirOf(name);
         using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, "golden.json")));
         var r = doc.RootElement;
         var batches = r.GetProperty("batches").EnumerateArray().Select(b => new GoldenBatch(

@@ -1,5 +1,4 @@
 using AlignSharp.Models;
-using AlignSharp.Models.Families;
 using AlignSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -14,14 +13,14 @@ public sealed class GradientCheckpointingTests
 {
     private static ModelConfig TinyLlama() => new()
     {
-        Family = ModelFamily.Llama, ModelType = "llama", VocabSize = 96, HiddenSize = 32, NumLayers = 3, NumHeads = 4,
+        ModelType = "llama", VocabSize = 96, HiddenSize = 32, NumLayers = 3, NumHeads = 4,
         NumKeyValueHeads = 2, HeadDim = 8, IntermediateSize = 64, MaxPositions = 32, TieWordEmbeddings = false,
     };
 
     private static CausalLM Build(ModelConfig cfg)
     {
         torch.manual_seed(11);
-        return cfg.Family == ModelFamily.Gpt2 ? new Gpt2Model(cfg) : new LlamaModel(cfg);
+        return ModelFactory.Create(cfg);
     }
 
     /// <summary>Weighted completion log-probs of a padded 3-row batch, back-propagated; returns (sums, grads by name).</summary>
@@ -37,13 +36,14 @@ public sealed class GradientCheckpointingTests
         return (rows.Sums.data<float>().ToArray(), model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.data<float>().ToArray()));
     }
 
-    public static TheoryData<string> Families => new() { "gpt2", "llama" };
+    /// <summary>Every registered model_type (the tests iterate the registry).</summary>
+    public static TheoryData<string> Families => new(ModelFamilies.ModelTypes);
 
     [Theory]
     [MemberData(nameof(Families))]
     public void CheckpointedGradientsEqualOrdinaryGradients(string family)
     {
-        var cfg = family == "gpt2" ? ModelConfig.TinyGpt2(96, hidden: 32, layers: 3, heads: 4, maxPositions: 32) : TinyLlama();
+        var cfg = ModelFamilies.ForModelType(family).TinyConfig(family, 96);
         using var model = Build(cfg);
         var (plainSums, plainGrads) = Run(model);
         model.GradientCheckpointing = true;

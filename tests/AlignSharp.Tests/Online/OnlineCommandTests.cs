@@ -32,12 +32,14 @@ public sealed class OnlineCommandTests
         {
             var (code, output, err) = Run("online", "--config",
                 Path.Combine(TestSetup.RepoRoot, "examples", "online", "iterative_dpo.yaml"),
-                "--set", $"model.path={OnlineFixtures.Base(OnlineTask.Review)}", "--set", "online.base.pretrain_steps=0",
-                "--set", "online.iterations=2", "--set", "online.prompts_per_iteration=3", "--set", "training.threads=1",
+                "--set", $"model.path={OnlineFixtures.Base(OnlineTask.Review)}",
+                "--set", "online.base.pretrain_steps=0", "--set", "online.iterations=2",
+                "--set", "online.prompts_per_iteration=3", "--set", "training.threads=1",
                 "--set", "online.sample.max_new_tokens=8", "--set", $"output_dir={root}");
             Assert.True(code == 0, err);
             Assert.Contains("iteration  pairs  invalid  steps  tok/s  task reward", output);
-            Assert.Equal(2, output.Split('\n').Count(l => l.TrimStart().StartsWith("1 ") || l.TrimStart().StartsWith("2 ")));
+            Assert.Equal(2, output.Split('\n').Select(l => l.TrimStart())
+                .Count(l => l.StartsWith("1 ") || l.StartsWith("2 ")));
             Assert.True(Directory.Exists(Path.Combine(root, "iteration-0002")));
         }
         finally

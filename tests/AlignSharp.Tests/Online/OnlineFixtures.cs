@@ -37,9 +37,11 @@ internal static class OnlineFixtures
         return run.Model.Path!;
     })).Value;
 
-    /// <summary>A tiny review-task loop from the shared base: 3 iterations of 4 prompts x 3 samples of 12 tokens.</summary>
-    public static string TinyYaml(string outputDir, string extraOnline = "", string objective = "{name: dpo, beta: 0.1}",
-        int iterations = 3) => $"""
+    /// <summary>
+    /// A tiny review-task loop from the shared base: 3 iterations of 4 prompts x 3 samples of 12 tokens.
+    /// </summary>
+    public static string TinyYaml(string outputDir, string extraOnline = "",
+        string objective = "{name: dpo, beta: 0.1}", int iterations = 3) => $"""
         {ModelYaml}
         model: {"{"}path: {Base(OnlineTask.Review)}{"}"}
         tokenizer: byte

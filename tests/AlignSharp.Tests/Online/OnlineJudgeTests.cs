@@ -13,10 +13,13 @@ public sealed partial class OnlineJudgeTests
     private static readonly string[] Malformed = ["review: the film", "review: the book"];
     private static readonly string[] Failing = ["review: the food", "review: the hotel"];
 
-    [GeneratedRegex(@"^\[Prompt\]\n(?<p>.*)\n\n\[Response A\]\n(?<a>.*)\n\n\[Response B\]\n(?<b>.*)\n\n", RegexOptions.Singleline)]
+    [GeneratedRegex(@"^\[Prompt\]\n(?<p>.*)\n\n\[Response A\]\n(?<a>.*)\n\n\[Response B\]\n(?<b>.*)\n\n",
+        RegexOptions.Singleline)]
     private static partial Regex Shown();
 
-    /// <summary>Honest by the ground-truth reward, except: malformed replies for some subjects, HTTP 500 for others.</summary>
+    /// <summary>
+    /// Honest by the ground-truth reward, except: malformed replies for some subjects, HTTP 500 for others.
+    /// </summary>
     private static ServerReply Script(string user)
     {
         var m = Shown().Match(user);
@@ -36,7 +39,8 @@ public sealed partial class OnlineJudgeTests
         string root = OnlineFixtures.TempDir();
         try
         {
-            string judge = $"score: {{kind: judge, judge: {{kind: endpoint, url: '{server.BaseUrl}', model: judge-model, " +
+            string judge = "score: {kind: judge, judge: {kind: endpoint, " +
+                $"url: '{server.BaseUrl}', model: judge-model, " +
                 "max_attempts: 2, timeout_seconds: 20}}";
             var config = OnlineFixtures.Parse(OnlineFixtures.TinyYaml(root, judge, iterations: 2));
             var reports = await new OnlineLoop(config, new OnlineFixtures.Silent()).RunAsync();
@@ -61,7 +65,8 @@ public sealed partial class OnlineJudgeTests
                 Assert.InRange(p.ChosenWinProb, 0, 1);
                 Assert.True(p.ChosenWinProb > p.RejectedWinProb);
                 // The honest judge prefers the higher ground-truth reward.
-                Assert.True(ReviewReward.Default.Score(p.Prompt, p.Chosen) > ReviewReward.Default.Score(p.Prompt, p.Rejected));
+                var reward = ReviewReward.Default;
+                Assert.True(reward.Score(p.Prompt, p.Chosen) > reward.Score(p.Prompt, p.Rejected));
             }
             Assert.All(server.Requests, r => Assert.Equal("judge-model", r.Model));
         }

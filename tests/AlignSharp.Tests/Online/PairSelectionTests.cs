@@ -5,7 +5,8 @@ namespace AlignSharp.Tests.Online;
 public sealed class PairSelectionTests
 {
     private static ScoredGroup Group(string prompt, params double[] scores) =>
-        new(new SampleGroup(prompt, [1], [.. scores.Select((_, i) => new Candidate($"c{i}", [i + 2], "policy"))]), scores);
+        new(new SampleGroup(prompt, [1], [.. scores.Select((_, i) => new Candidate($"c{i}", [i + 2], "policy"))]),
+            scores);
 
     private static List<(int C, int R)> Pairs(PairSection options, params ScoredGroup[] groups) =>
         [.. PairSelection.Select(groups, options, new Random(1)).Select(p => (p.Chosen, p.Rejected))];
@@ -14,7 +15,8 @@ public sealed class PairSelectionTests
     public void Best_vs_worst_takes_the_extremes_and_skips_ties_and_invalid_groups()
     {
         var invalid = new ScoredGroup(Group("x", 1, 0).Group, [], "no verdict");
-        Assert.Equal([(2, 1)], Pairs(new PairSection(), Group("p", 0.2, -0.5, 0.9, 0.1), Group("q", 0.3, 0.3), invalid));
+        Assert.Equal([(2, 1)],
+            Pairs(new PairSection(), Group("p", 0.2, -0.5, 0.9, 0.1), Group("q", 0.3, 0.3), invalid));
     }
 
     [Fact]

@@ -6,7 +6,8 @@ namespace AlignSharp.Tests.Online;
 [Collection("TorchGlobalSeed")]
 public sealed class PresetTests
 {
-    private static string PresetPath(string name) => Path.Combine(TestSetup.RepoRoot, "examples", "online", name + ".yaml");
+    private static string PresetPath(string name) =>
+        Path.Combine(TestSetup.RepoRoot, "examples", "online", name + ".yaml");
 
     private static List<string> Names() =>
         [.. Directory.GetFiles(Path.Combine(TestSetup.RepoRoot, "examples", "online"), "*.yaml")
@@ -17,7 +18,8 @@ public sealed class PresetTests
     [Fact]
     public void The_presets_are_the_eight_the_docs_describe_and_each_cites_its_paper()
     {
-        Assert.Equal(["curry_dpo", "dice", "ilr_dpo", "iterative_dpo", "online_dpo", "self_rewarding", "self_training", "sppo"],
+        Assert.Equal(
+            ["curry_dpo", "dice", "ilr_dpo", "iterative_dpo", "online_dpo", "self_rewarding", "self_training", "sppo"],
             Names());
         foreach (var name in Names())
         {
@@ -38,7 +40,8 @@ public sealed class PresetTests
             var config = OnlineConfig.Load(PresetPath(name),
             [
                 $"model.path={OnlineFixtures.Base(preset.Online.Task)}", "online.base.pretrain_steps=0",
-                "online.iterations=2", "online.prompts_per_iteration=4", $"online.sample.n={Math.Min(preset.Online.Sample.N, 4)}",
+                "online.iterations=2", "online.prompts_per_iteration=4",
+                $"online.sample.n={Math.Min(preset.Online.Sample.N, 4)}",
                 $"online.sample.max_new_tokens={(preset.Online.Task == OnlineTask.Arithmetic ? 40 : 12)}",
                 "training.batch_size=4", "training.threads=1", $"output_dir={root}",
             ]);
@@ -47,13 +50,15 @@ public sealed class PresetTests
             Assert.Equal([1, 2], reports.Select(r => r.Iteration));
             Assert.True(File.Exists(Path.Combine(root, "final", "config.json")));
             Assert.Equal(2, File.ReadAllLines(Path.Combine(root, "metrics.jsonl")).Length);
-            var pairs = reports.Select(r => PairRecordsFile.Read(Path.Combine(root, $"iteration-{r.Iteration:0000}", "pairs.jsonl")))
+            var pairs = reports
+                .Select(r => PairRecordsFile.Read(Path.Combine(root, $"iteration-{r.Iteration:0000}", "pairs.jsonl")))
                 .ToList();
             Assert.Equal(reports.Select(r => r.Pairs), pairs.Select(p => p.Count));
             Assert.True(reports.Sum(r => r.Pairs) > 0, "no pairs in any iteration");
             Assert.All(pairs.SelectMany(p => p), p => Assert.True(p.ChosenScore > p.RejectedScore));
             Assert.All(reports, r => Assert.Equal(r.Pairs + r.ReplayedPairs > 0, r.OptimizerSteps > 0));
-            if (preset.Online.Mode == OnlineMode.PerStep) Assert.All(reports, r => Assert.InRange(r.OptimizerSteps, 0, 1));
+            if (preset.Online.Mode == OnlineMode.PerStep)
+                Assert.All(reports, r => Assert.InRange(r.OptimizerSteps, 0, 1));
             if (preset.Online.Score.Kind is ScoreKind.Judge or ScoreKind.SelfJudge)
                 Assert.All(pairs.SelectMany(p => p), p => Assert.InRange(p.ChosenWinProb, 0, 1));
             if (preset.Online.Reference.Update != ReferenceUpdate.Fixed)

@@ -21,6 +21,9 @@ public sealed class ReferenceSyncTests
         }
         ReferenceSync.Blend(reference, policy, 1.0);
         foreach (var (name, p) in policy.named_parameters())
-            Assert.True(reference.named_parameters().Single(x => x.name == name).parameter.eq(p).all().item<bool>(), name);
+        {
+            var got = reference.named_parameters().Single(x => x.name == name).parameter;
+            Assert.True(got.eq(p).all().item<bool>(), name);
+        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using AlignSharp.Models;
+using AlignSharp.Runs;
 using AlignSharp.Models.Families;
 using AlignSharp.Tokenization;
 using AlignSharp.Training;

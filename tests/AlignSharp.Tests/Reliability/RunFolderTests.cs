@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AlignSharp.Config;
+using AlignSharp.Runs;
 using AlignSharp.Tests.Training;
 using AlignSharp.Training;
 

@@ -21,6 +21,27 @@ public enum DataFormat
     Unpaired,
     /// <summary><c>prompt</c>, <c>responses</c> (several) and <c>scores</c>, turned into pairs by a <see cref="RankedPairing"/> rule.</summary>
     Ranked,
+    /// <summary>
+    /// Step-annotated solutions (Step-DPO, SCDPO): <c>prompt</c>, the correct prefix steps (<c>prefix_steps</c> list
+    /// or <c>initial_reason_steps</c> text, may be empty; appended to the prompt), <c>chosen</c>/<c>rejected</c> next
+    /// step or suffix (text or list of steps).
+    /// </summary>
+    Steps,
+    /// <summary>Multi-turn agent trajectories (DMPO): <c>task</c> and <c>chosen</c>/<c>rejected</c> message lists.</summary>
+    Trajectory,
+    /// <summary>
+    /// Segment-annotated dialogues (SDPO): <c>history</c>, <c>chosen</c>/<c>rejected</c> turns from the first
+    /// erroneous one, <c>segment</c> = [start, end] turn indices of the key segment.
+    /// </summary>
+    Segment,
+    /// <summary>N-way ranked responses split in steps (TPO): <c>prompt</c>, <c>responses</c> (lists of steps), <c>scores</c>.</summary>
+    Tree,
+    /// <summary>Two samples with their rewards (CoPG): <c>prompt</c>, <c>samples</c> = [{text, reward}, {text, reward}].</summary>
+    Scored,
+    /// <summary>Pairs with a refinement prompt (Sr-DPO): <c>prompt</c>, <c>chosen</c>, <c>rejected</c>, <c>refinement_prompt</c>.</summary>
+    Refinement,
+    /// <summary>Pairs whose chosen is a minimal edit of rejected (BMC): <c>prompt</c>, <c>chosen</c>, <c>rejected</c>.</summary>
+    Edit,
 }
 
 /// <summary>Format names for the command line, and detection from a record's fields.</summary>
@@ -34,6 +55,13 @@ public static class DataFormats
     /// <summary>The format a record's fields indicate, or null when they fit none.</summary>
     public static DataFormat? Detect(JsonObject record)
     {
+        if (record.ContainsKey("initial_reason_steps") || record.ContainsKey("prefix_steps")) return DataFormat.Steps;
+        if (record.ContainsKey("samples")) return DataFormat.Scored;
+        if (record.ContainsKey("refinement_prompt")) return DataFormat.Refinement;
+        if (record.ContainsKey("segment")) return DataFormat.Segment;
+        if (record.ContainsKey("task") && record.ContainsKey("chosen")) return DataFormat.Trajectory;
+        if (record["responses"] is JsonArray { Count: > 0 } rs && rs[0] is JsonArray first && first.All(x => x is JsonValue))
+            return DataFormat.Tree;
         if (record.ContainsKey("responses")) return DataFormat.Ranked;
         if (record.ContainsKey("completion") && record.ContainsKey("label")) return DataFormat.Unpaired;
         if (!record.ContainsKey("chosen") || !record.ContainsKey("rejected")) return null;

@@ -6,7 +6,11 @@ using AlignSharp.Data.Validation;
 namespace AlignSharp.Data.Formats;
 
 /// <summary>What one record became: pairs, unpaired examples, or the problem that kept it from being used.</summary>
-public sealed record Conversion(IReadOnlyList<PreferenceExample> Pairs, IReadOnlyList<UnpairedExample> Unpaired, RecordProblem? Problem);
+public sealed record Conversion(IReadOnlyList<PreferenceExample> Pairs, IReadOnlyList<UnpairedExample> Unpaired, RecordProblem? Problem)
+{
+    /// <summary>Preference trees (TPO's format).</summary>
+    public IReadOnlyList<TreeExample> Trees { get; init; } = [];
+}
 
 /// <summary>
 /// Interprets one JSON record in a given <see cref="DataFormat"/>. Checks what every format needs (fields present and
@@ -14,7 +18,7 @@ public sealed record Conversion(IReadOnlyList<PreferenceExample> Pairs, IReadOnl
 /// problem instead of throwing. Top-level numeric fields are kept as extras; <c>score_chosen</c>/<c>score_rejected</c>
 /// are also exposed as <c>chosen_score</c>/<c>rejected_score</c> (the names ODPO reads).
 /// </summary>
-public sealed class RecordConverter(DataFormat format, IChatFormatter chat, RankedPairing pairing = RankedPairing.BestVsWorst)
+public sealed partial class RecordConverter(DataFormat format, IChatFormatter chat, RankedPairing pairing = RankedPairing.BestVsWorst)
 {
     /// <summary>Converts one record.</summary>
     public Conversion Convert(JsonObject record, SourceLocation where)
@@ -28,6 +32,13 @@ public sealed class RecordConverter(DataFormat format, IChatFormatter chat, Rank
                 DataFormat.Conversational => Paired(Conversational(record, where)),
                 DataFormat.Unpaired => new Conversion([], [UnpairedOf(record, where)], null),
                 DataFormat.Ranked => new Conversion(Ranked(record, where), [], null),
+                DataFormat.Steps => Paired(Steps(record, where)),
+                DataFormat.Trajectory => Paired(Trajectory(record, where)),
+                DataFormat.Segment => Paired(Segment(record, where)),
+                DataFormat.Tree => new Conversion([], [], null) { Trees = [Tree(record, where)] },
+                DataFormat.Scored => Paired(Scored(record, where)),
+                DataFormat.Refinement => Paired(Refinement(record, where)),
+                DataFormat.Edit => Paired(Explicit(record, where) with { Annotations = new PairAnnotations { Edit = true } }),
                 _ => throw new ArgumentOutOfRangeException(nameof(format), format, "resolve Auto before converting"),
             };
         }

@@ -41,7 +41,9 @@ public sealed record DataInspection(
         // Unpaired examples are measured as prompt + completion (both columns the same).
         var examples = loaded.Format == DataFormat.Unpaired
             ? loaded.Unpaired.Select(u => new PreferenceExample(u.Prompt, u.Completion, u.Completion, u.Source)).ToList()
-            : loaded.Pairs.ToList();
+            : loaded.Format == DataFormat.Tree // trees are measured as their best vs worst response
+                ? loaded.Trees.Select(t => new PreferenceExample(t.Prompt, t.Text(0), t.Text(t.Count - 1), t.Source)).ToList()
+                : loaded.Pairs.ToList();
         var lengths = examples.Select(pt.Measure).ToList();
         var pairs = pt.TokenizeAll(examples, loaded.Report, BadRecordPolicy.Skip);
 

@@ -25,6 +25,8 @@ public enum RecordIssue
     TooLong,
     /// <summary>A data file holds no records at all.</summary>
     EmptyFile,
+    /// <summary>A token-level annotation is unusable: steps, turns, a segment out of range, a wrong sample count.</summary>
+    InvalidAnnotation,
 }
 
 /// <summary>Display names of <see cref="RecordIssue"/> (snake_case, as in reports and logs).</summary>
@@ -44,6 +46,7 @@ public static class RecordIssues
         RecordIssue.NoRankedPair => "no_ranked_pair",
         RecordIssue.TooLong => "too_long_after_truncation",
         RecordIssue.EmptyFile => "empty_file",
+        RecordIssue.InvalidAnnotation => "invalid_annotation",
         _ => throw new ArgumentOutOfRangeException(nameof(issue), issue, null),
     };
 }

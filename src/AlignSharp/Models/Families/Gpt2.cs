@@ -1,4 +1,4 @@
-using AlignSharp.Models;
+using System.Text.Json.Nodes;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -133,7 +133,7 @@ public sealed class Gpt2Model : CausalLM
     /// <summary>Builds a randomly initialised GPT-2 from <paramref name="cfg"/> (torch's generator must be seeded by the caller).</summary>
     public Gpt2Model(ModelConfig cfg) : base("gpt2")
     {
-        if (cfg.Family != ModelFamily.Gpt2) throw new ArgumentException("Gpt2Model needs a GPT-2 config", nameof(cfg));
+        if (cfg.Family != Gpt2Family.Instance) throw new ArgumentException("Gpt2Model needs a GPT-2 config", nameof(cfg));
         if (!cfg.TieWordEmbeddings) throw new NotSupportedException("GPT-2 with an untied LM head is not supported");
         config = cfg;
         transformer = new Gpt2Trunk(cfg);
@@ -153,4 +153,119 @@ public sealed class Gpt2Model : CausalLM
 
     /// <inheritdoc />
     public override Tensor LmHead(Tensor hidden) => F.linear(hidden, transformer.wte.weight!); // (..., C) -> (..., V)
+}
+
+/// <summary>
+/// GPT-2 (<c>model_type: gpt2</c>): LayerNorm, learned absolute positions (sequences are capped at
+/// <c>n_positions</c>), fused Conv1D <c>c_attn</c> stored [in, out], <c>gelu_new</c>, tied head. Original OpenAI files
+/// without the <c>transformer.</c> prefix and with the causal-mask buffers load too.
+/// </summary>
+public sealed class Gpt2Family : IModelFamily
+{
+    private const string Prefix = "transformer.";
+
+    /// <summary>The registered instance.</summary>
+    public static readonly Gpt2Family Instance = new();
+
+    private Gpt2Family() { }
+
+    /// <inheritdoc />
+    public string Name => "gpt2";
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> ModelTypes { get; } = ["gpt2"];
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> ConfigKeys { get; } =
+    [
+        "vocab_size", "n_embd", "n_layer", "n_head", "n_inner", "n_positions", "layer_norm_epsilon",
+        "activation_function", "scale_attn_by_inverse_layer_idx", "scale_attn_weights", "tie_word_embeddings",
+    ];
+
+    /// <inheritdoc />
+    public string EmbeddingName => "transformer.wte.weight";
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> LinearModules { get; } = ["c_attn", "c_proj", "c_fc"];
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> DefaultAdapterTargets { get; } = ["c_attn"];
+
+    /// <inheritdoc />
+    public bool LinearWeightsAreInOut => true;
+
+    /// <inheritdoc />
+    public ModelConfig ParseConfig(HfConfigReader r, string modelType)
+    {
+        int hidden = r.Int("n_embd") ?? 768;
+        int heads = r.Int("n_head") ?? 12;
+        string act = r.String("activation_function") ?? "gelu_new";
+        if (act is not ("gelu_new" or "gelu_pytorch_tanh"))
+            throw r.Error("activation_function", $"'{act}' is not supported (GPT-2 here uses gelu_new)");
+        if (r.Bool("scale_attn_by_inverse_layer_idx") == true)
+            throw r.Error("scale_attn_by_inverse_layer_idx", "true is not supported");
+        if (r.Bool("scale_attn_weights") == false) throw r.Error("scale_attn_weights", "false is not supported");
+        if (r.Bool("tie_word_embeddings") == false)
+            throw r.Error("tie_word_embeddings", "an untied GPT-2 head is not supported");
+        if (hidden % heads != 0) throw r.Error("n_head", $"n_embd {hidden} is not divisible by n_head {heads}");
+        return new ModelConfig
+        {
+            VocabSize = r.Int("vocab_size") ?? 50257,
+            HiddenSize = hidden,
+            NumLayers = r.Int("n_layer") ?? 12,
+            NumHeads = heads,
+            NumKeyValueHeads = heads,
+            HeadDim = hidden / heads,
+            IntermediateSize = r.Int("n_inner") ?? 4 * hidden,
+            MaxPositions = r.Int("n_positions") ?? 1024,
+            NormEps = r.Double("layer_norm_epsilon") ?? 1e-5,
+            TieWordEmbeddings = true,
+        };
+    }
+
+    /// <inheritdoc />
+    public void WriteConfig(ModelConfig cfg, JsonObject o)
+    {
+        o["architectures"] = new JsonArray("GPT2LMHeadModel");
+        o["n_embd"] = cfg.HiddenSize;
+        o["n_layer"] = cfg.NumLayers;
+        o["n_head"] = cfg.NumHeads;
+        o["n_inner"] = cfg.IntermediateSize == 4 * cfg.HiddenSize ? null : cfg.IntermediateSize;
+        o["n_positions"] = cfg.MaxPositions;
+        o["n_ctx"] = cfg.MaxPositions;
+        o["layer_norm_epsilon"] = cfg.NormEps;
+        o["activation_function"] = "gelu_new";
+        o["scale_attn_weights"] = true;
+        o["scale_attn_by_inverse_layer_idx"] = false;
+    }
+
+    /// <inheritdoc />
+    public ModelConfig TinyConfig(string modelType, int vocabSize) =>
+        ModelConfig.TinyGpt2(vocabSize, hidden: 32, layers: 2, heads: 4, maxPositions: 64);
+
+    /// <inheritdoc />
+    public CausalLM Create(ModelConfig config) => new Gpt2Model(config);
+
+    /// <inheritdoc />
+    public string MapCheckpointKey(string key, IReadOnlySet<string> expected) =>
+        key.StartsWith(Prefix, StringComparison.Ordinal) || expected.Contains(key) ? key : Prefix + key;
+
+    /// <inheritdoc />
+    public bool IsNonPersistentBuffer(string name) =>
+        name.StartsWith(Prefix + "h.", StringComparison.Ordinal)
+        && (name.EndsWith(".attn.bias", StringComparison.Ordinal)
+            || name.EndsWith(".attn.masked_bias", StringComparison.Ordinal));
+
+    /// <inheritdoc />
+    public int? MaxSequenceLength(ModelConfig config) => config.MaxPositions;
+
+    /// <inheritdoc />
+    public long LayerMatmulWeights(ModelConfig c)
+    {
+        long d = c.HiddenSize;
+        return d * 3 * d + d * d + 2 * d * c.IntermediateSize; // c_attn, attn c_proj, c_fc, mlp c_proj
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
 }

@@ -1,183 +1,162 @@
-using AlignSharp.Models;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
+using System.Text.Json.Nodes;
 
 namespace AlignSharp.Models.Families;
 
-/// <summary>Llama-family self-attention: q/k/v/o projections, RoPE on q and k, grouped-query attention (KV heads shared by H/KV query heads).</summary>
-internal sealed class LlamaAttention : nn.Module
-{
-    private readonly Linear q_proj;
-    private readonly Linear k_proj;
-    private readonly Linear v_proj;
-    private readonly Linear o_proj;
-    private readonly int heads, kvHeads, headDim;
-
-    public LlamaAttention(ModelConfig cfg) : base("self_attn")
-    {
-        heads = cfg.NumHeads;
-        kvHeads = cfg.NumKeyValueHeads;
-        headDim = cfg.HeadDim;
-        q_proj = nn.Linear(cfg.HiddenSize, heads * headDim, hasBias: cfg.QkvBias);
-        k_proj = nn.Linear(cfg.HiddenSize, kvHeads * headDim, hasBias: cfg.QkvBias);
-        v_proj = nn.Linear(cfg.HiddenSize, kvHeads * headDim, hasBias: cfg.QkvBias);
-        o_proj = nn.Linear(heads * headDim, cfg.HiddenSize, hasBias: cfg.OutputBias);
-        RegisterComponents();
-    }
-
-    /// <summary>x (B, T, C), cos/sin (B, 1, T, D), additive mask (B, 1, T, S) -> (B, T, C).</summary>
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer)
-    {
-        using var scope = NewDisposeScope();
-        long b = x.shape[0], t = x.shape[1];
-        var q = q_proj.call(x).view(b, t, heads, headDim).transpose(1, 2); // (B, T, H*D) -> (B, H, T, D)
-        var k = k_proj.call(x).view(b, t, kvHeads, headDim).transpose(1, 2); // (B, T, KV*D) -> (B, KV, T, D)
-        var v = v_proj.call(x).view(b, t, kvHeads, headDim).transpose(1, 2); // (B, T, KV*D) -> (B, KV, T, D)
-        q = Rotary.Apply(q, cos, sin);
-        k = Rotary.Apply(k, cos, sin);
-        if (cache is not null) (k, v) = cache.Append(layer, k, v); // (B, KV, S, D)
-        int groups = heads / kvHeads;
-        if (groups > 1)
-        {
-            k = k.repeat_interleave(groups, 1); // (B, KV, S, D) -> (B, H, S, D): query head h uses KV head h / groups
-            v = v.repeat_interleave(groups, 1);
-        }
-        var y = F.scaled_dot_product_attention(q, k, v, mask); // (B, H, T, D)
-        y = y.transpose(1, 2).reshape(b, t, heads * headDim); // (B, H, T, D) -> (B, T, H*D)
-        return o_proj.call(y).MoveToOuterDisposeScope();
-    }
-}
-
-/// <summary>SiLU-gated MLP: down(silu(gate(x)) * up(x)).</summary>
-internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
-{
-    private readonly Linear gate_proj;
-    private readonly Linear up_proj;
-    private readonly Linear down_proj;
-
-    public LlamaMlp(ModelConfig cfg) : base("mlp")
-    {
-        gate_proj = nn.Linear(cfg.HiddenSize, cfg.IntermediateSize, hasBias: cfg.MlpBias);
-        up_proj = nn.Linear(cfg.HiddenSize, cfg.IntermediateSize, hasBias: cfg.MlpBias);
-        down_proj = nn.Linear(cfg.IntermediateSize, cfg.HiddenSize, hasBias: cfg.MlpBias);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        return down_proj.call(F.silu(gate_proj.call(x)) * up_proj.call(x)).MoveToOuterDisposeScope();
-    }
-}
-
-/// <summary>Pre-norm decoder layer: x += attn(input_layernorm(x)); x += mlp(post_attention_layernorm(x)).</summary>
-internal sealed class LlamaDecoderLayer : nn.Module
-{
-    private readonly RmsNorm input_layernorm;
-    private readonly LlamaAttention self_attn;
-    private readonly RmsNorm post_attention_layernorm;
-    private readonly LlamaMlp mlp;
-
-    public LlamaDecoderLayer(ModelConfig cfg) : base("layer")
-    {
-        input_layernorm = new RmsNorm(cfg.HiddenSize, cfg.NormEps);
-        self_attn = new LlamaAttention(cfg);
-        post_attention_layernorm = new RmsNorm(cfg.HiddenSize, cfg.NormEps);
-        mlp = new LlamaMlp(cfg);
-        RegisterComponents();
-    }
-
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer)
-    {
-        using var scope = NewDisposeScope();
-        var h = x + self_attn.Forward(input_layernorm.forward(x), cos, sin, mask, cache, layer);
-        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
-    }
-}
-
-/// <summary>The Llama trunk, saved under HF's <c>model.</c> prefix.</summary>
-internal sealed class LlamaTrunk : nn.Module
-{
-    internal readonly Embedding embed_tokens;
-    private readonly ModuleList<LlamaDecoderLayer> layers;
-    private readonly RmsNorm norm;
-    private readonly double[] invFreq;
-    private readonly int? window;
-
-    public LlamaTrunk(ModelConfig cfg) : base("model")
-    {
-        embed_tokens = nn.Embedding(cfg.VocabSize, cfg.HiddenSize);
-        layers = nn.ModuleList(Enumerable.Range(0, cfg.NumLayers).Select(_ => new LlamaDecoderLayer(cfg)).ToArray());
-        norm = new RmsNorm(cfg.HiddenSize, cfg.NormEps);
-        invFreq = Rotary.InverseFrequencies(cfg);
-        window = cfg.SlidingWindow;
-        RegisterComponents();
-    }
-
-    public Tensor Forward(Tensor ids, Tensor attentionMask, Tensor positions, KvCache? cache, bool checkpoint = false)
-    {
-        using var scope = NewDisposeScope();
-        var x = embed_tokens.forward(ids); // (B, T, C)
-        var (cos, sin) = Rotary.Tables(invFreq, positions, x.dtype); // (B, 1, T, D)
-        var mask = Attention.AdditiveMask(attentionMask, ids.shape[1], x.dtype, window); // (B, 1, T, S)
-        for (int i = 0; i < layers.Count; i++)
-        {
-            var layer = layers[i];
-            x = checkpoint && cache is null
-                ? Checkpointing.Run((input, c) => layer.Forward(input, c[0], c[1], c[2], null, 0), x, cos, sin, mask)
-                : layer.Forward(x, cos, sin, mask, cache, i);
-        }
-        return norm.forward(x).MoveToOuterDisposeScope();
-    }
-}
-
 /// <summary>
-/// Llama-family language model (HF <c>LlamaForCausalLM</c>, <c>Qwen2ForCausalLM</c>, <c>MistralForCausalLM</c> names:
-/// <c>model.embed_tokens.weight</c>, ..., <c>lm_head.weight</c>). With tied embeddings there is no <c>lm_head</c>: the head
-/// reuses <c>model.embed_tokens.weight</c> (the same Parameter, not a copy).
+/// The Llama family: <c>llama</c> (Llama 2/3.x, SmolLM; llama3 rope scaling, <c>attention_bias</c>, <c>mlp_bias</c>),
+/// <c>qwen2</c> (Qwen2/2.5: q/k/v biases) and <c>mistral</c> (<c>sliding_window</c>). RMSNorm, rotate-half RoPE, GQA,
+/// SiLU-gated MLP, tied or separate head; built as a <see cref="RopeDecoderModel"/> with <see cref="DecoderSpec.ForLlama"/>.
 /// </summary>
-public sealed class LlamaModel : CausalLM
+public sealed class LlamaFamily : IModelFamily
 {
-    private readonly LlamaTrunk model;
-    private readonly Linear? lm_head;
-    private readonly ModelConfig config;
+    /// <summary>The registered instance.</summary>
+    public static readonly LlamaFamily Instance = new();
 
-    /// <summary>Builds a randomly initialised model (N(0, 0.02) matrices, zero biases, unit norms; seed torch's generator first).</summary>
-    public LlamaModel(ModelConfig cfg) : base("llama")
+    private LlamaFamily() { }
+
+    /// <inheritdoc />
+    public string Name => "llama";
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> ModelTypes { get; } = ["llama", "mistral", "qwen2"];
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> ConfigKeys { get; } =
+    [
+        "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
+        "intermediate_size", "hidden_act", "max_position_embeddings", "rms_norm_eps", "tie_word_embeddings",
+        "rope_theta", "rope_scaling", "attention_bias", "mlp_bias", "sliding_window", "use_sliding_window",
+    ];
+
+    /// <inheritdoc />
+    public string EmbeddingName => "model.embed_tokens.weight";
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> LinearModules { get; } =
+        ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> DefaultAdapterTargets { get; } = ["q_proj", "v_proj"];
+
+    /// <inheritdoc />
+    public ModelConfig ParseConfig(HfConfigReader r, string modelType)
     {
-        if (cfg.Family != ModelFamily.Llama) throw new ArgumentException("LlamaModel needs a Llama-family config", nameof(cfg));
-        if (cfg.NumHeads % cfg.NumKeyValueHeads != 0)
-            throw new ArgumentException($"num_attention_heads {cfg.NumHeads} is not a multiple of num_key_value_heads {cfg.NumKeyValueHeads}", nameof(cfg));
-        if (cfg.HeadDim % 2 != 0) throw new ArgumentException($"head_dim {cfg.HeadDim} must be even for RoPE", nameof(cfg));
-        config = cfg;
-        model = new LlamaTrunk(cfg);
-        if (!cfg.TieWordEmbeddings) lm_head = nn.Linear(cfg.HiddenSize, cfg.VocabSize, hasBias: false);
-        RegisterComponents();
-        using (torch.no_grad())
+        var cfg = ParseRopeDecoder(r, defaultTie: false);
+        bool attentionBias = modelType == "llama" && r.Bool("attention_bias") == true;
+        if (modelType == "qwen2" && r.Bool("use_sliding_window") == true)
+            throw r.Error("use_sliding_window", "Qwen2 per-layer sliding windows are not supported");
+        return cfg with
         {
-            foreach (var (name, p) in named_parameters())
-            {
-                if (name.EndsWith("norm.weight", StringComparison.Ordinal)) continue; // RMSNorm weights stay 1
-                if (name.EndsWith(".bias", StringComparison.Ordinal)) p.zero_();
-                else p.normal_(0, 0.02);
-            }
-        }
+            QkvBias = modelType == "qwen2" || attentionBias,
+            OutputBias = attentionBias,
+            MlpBias = modelType == "llama" && r.Bool("mlp_bias") == true,
+            SlidingWindow = modelType == "mistral" ? r.Int("sliding_window") : null,
+        };
+    }
+
+    /// <summary>
+    /// The keys every RoPE decoder shares (sizes, head_dim defaulting to hidden / heads, num_key_value_heads to heads,
+    /// rms_norm_eps, rope_theta 10000, rope_scaling, tie_word_embeddings); <c>hidden_act</c> must be SiLU unless
+    /// <paramref name="activation"/> names another accepted value.
+    /// </summary>
+    internal static ModelConfig ParseRopeDecoder(HfConfigReader r, bool defaultTie, string activationKey = "hidden_act",
+        string activation = "silu")
+    {
+        int hidden = r.RequiredInt("hidden_size");
+        int heads = r.RequiredInt("num_attention_heads");
+        int kv = r.Int("num_key_value_heads") ?? heads;
+        string act = r.String(activationKey) ?? activation;
+        if (act != activation) throw r.Error(activationKey, $"'{act}' is not supported (expected {activation})");
+        if (heads % kv != 0) throw r.Error("num_key_value_heads", $"{kv} does not divide num_attention_heads {heads}");
+        int? headDim = r.Int("head_dim");
+        if (headDim is null && hidden % heads != 0)
+            throw r.Error("num_attention_heads", $"hidden_size {hidden} is not divisible by {heads}");
+        return new ModelConfig
+        {
+            VocabSize = r.RequiredInt("vocab_size"),
+            HiddenSize = hidden,
+            NumLayers = r.RequiredInt("num_hidden_layers"),
+            NumHeads = heads,
+            NumKeyValueHeads = kv,
+            HeadDim = headDim ?? hidden / heads,
+            IntermediateSize = r.RequiredInt("intermediate_size"),
+            MaxPositions = r.Int("max_position_embeddings") ?? 2048,
+            NormEps = r.Double("rms_norm_eps") ?? 1e-6,
+            TieWordEmbeddings = r.Bool("tie_word_embeddings") ?? defaultTie,
+            RopeTheta = r.Double("rope_theta") ?? 10000,
+            RopeScaling = RopeScaling.Parse(r),
+        };
+    }
+
+    /// <summary>Writes the keys <see cref="ParseRopeDecoder"/> reads, with <c>architectures</c> = [<paramref name="architecture"/>].</summary>
+    internal static void WriteRopeDecoder(ModelConfig cfg, JsonObject o, string architecture,
+        string activationKey = "hidden_act", string activation = "silu")
+    {
+        o["architectures"] = new JsonArray(architecture);
+        o["hidden_size"] = cfg.HiddenSize;
+        o["num_hidden_layers"] = cfg.NumLayers;
+        o["num_attention_heads"] = cfg.NumHeads;
+        o["num_key_value_heads"] = cfg.NumKeyValueHeads;
+        o["head_dim"] = cfg.HeadDim;
+        o["intermediate_size"] = cfg.IntermediateSize;
+        o["max_position_embeddings"] = cfg.MaxPositions;
+        o["rms_norm_eps"] = cfg.NormEps;
+        o["rope_theta"] = cfg.RopeTheta;
+        o[activationKey] = activation;
+        o["rope_scaling"] = RopeScaling.ToJson(cfg.RopeScaling);
     }
 
     /// <inheritdoc />
-    public override ModelConfig Config => config;
+    public void WriteConfig(ModelConfig cfg, JsonObject o)
+    {
+        string architecture = cfg.ModelType switch
+        {
+            "qwen2" => "Qwen2ForCausalLM",
+            "mistral" => "MistralForCausalLM",
+            _ => "LlamaForCausalLM",
+        };
+        WriteRopeDecoder(cfg, o, architecture);
+        if (cfg.ModelType == "llama")
+        {
+            o["attention_bias"] = cfg.QkvBias;
+            o["mlp_bias"] = cfg.MlpBias;
+        }
+        if (cfg.ModelType == "mistral") o["sliding_window"] = cfg.SlidingWindow;
+        if (cfg.ModelType == "qwen2") o["use_sliding_window"] = false;
+    }
 
     /// <inheritdoc />
-    public override Tensor ForwardHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds) =>
-        model.Forward(inputIds, attentionMask, positionIds, null, GradientCheckpointing);
+    public ModelConfig TinyConfig(string modelType, int vocabSize)
+    {
+        var cfg = ModelConfig.TinyLlama(vocabSize, hidden: 32, layers: 2, heads: 4, kvHeads: 2, maxPositions: 64)
+            with { ModelType = modelType };
+        return modelType switch
+        {
+            "qwen2" => cfg with { QkvBias = true, TieWordEmbeddings = true, RopeTheta = 1e6 },
+            "mistral" => cfg with { SlidingWindow = 4 },
+            _ => cfg with { RopeScaling = new RopeScaling(RopeScaling.Llama3, 8, 1, 4, 16), RopeTheta = 500000 },
+        };
+    }
 
     /// <inheritdoc />
-    public override Tensor ForwardHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KvCache cache) =>
-        model.Forward(inputIds, attentionMask, positionIds, cache);
+    public CausalLM Create(ModelConfig config) => new RopeDecoderModel(config, DecoderSpec.ForLlama(config));
 
     /// <inheritdoc />
-    public override Tensor LmHead(Tensor hidden) =>
-        lm_head is null ? F.linear(hidden, model.embed_tokens.weight!) : lm_head.call(hidden); // (..., C) -> (..., V)
+    public bool IsNonPersistentBuffer(string name) => IsRotaryBuffer(name);
+
+    /// <summary>The rotary frequency buffer older transformers versions saved (<c>...rotary_emb.inv_freq</c>).</summary>
+    internal static bool IsRotaryBuffer(string name) => name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal);
+
+    /// <inheritdoc />
+    public int? MaxSequenceLength(ModelConfig config) => null;
+
+    /// <inheritdoc />
+    public long LayerMatmulWeights(ModelConfig c)
+    {
+        long d = c.HiddenSize, q = (long)c.NumHeads * c.HeadDim, kv = (long)c.NumKeyValueHeads * c.HeadDim;
+        return d * q + 2 * d * kv + q * d + 3 * d * c.IntermediateSize; // q, k, v, o, gate, up, down
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
 }

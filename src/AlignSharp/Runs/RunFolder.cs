@@ -6,7 +6,7 @@ using System.Text.Json.Serialization;
 using AlignSharp.Config;
 using AlignSharp.IO;
 
-namespace AlignSharp.Training;
+namespace AlignSharp.Runs;
 
 /// <summary>How a run may use an output folder that already holds a run.</summary>
 public enum RunFolderMode
