@@ -82,13 +82,6 @@ public sealed record AdapterSection
     public IReadOnlyList<string> ModulesToSave { get; init; } = [];
     /// <summary>An adapter folder (ours or PEFT's) to start from instead of a fresh adapter; its settings win.</summary>
     public string? Path { get; init; }
-
-    /// <summary>The adapter settings, or null for full fine-tuning.</summary>
-    public AlignSharp.Adapters.LoraOptions? ToLoraOptions() => Type == AdapterKind.None ? null : new()
-    {
-        R = R, Alpha = Alpha, Dropout = Dropout, TargetModules = TargetModules, UseRsLora = UseRslora,
-        ModulesToSave = ModulesToSave,
-    };
 }
 
 /// <summary>Where reference log-probs come from.</summary>

@@ -147,7 +147,7 @@ public static class RunBuilder
     /// </summary>
     public static LoraAdapter? Adapter(RunConfig config, CausalLM policy, ITrainingObserver observer)
     {
-        var lora = config.Adapter.ToLoraOptions();
+        var lora = LoraOptionsOf(config.Adapter);
         if (lora is null)
             return config.Adapter.Path is null ? null
                 : throw new ConfigException("adapter.path: an adapter folder needs adapter.type: lora");
@@ -157,6 +157,13 @@ public static class RunBuilder
             + "trainable parameters; base frozen");
         return adapter;
     }
+
+    /// <summary>The adapter settings of an <c>adapter:</c> section, or null for full fine-tuning.</summary>
+    public static LoraOptions? LoraOptionsOf(AdapterSection a) => a.Type == AdapterKind.None ? null : new()
+    {
+        R = a.R, Alpha = a.Alpha, Dropout = a.Dropout, TargetModules = a.TargetModules, UseRsLora = a.UseRslora,
+        ModulesToSave = a.ModulesToSave,
+    };
 
     /// <summary>The reference model: the <c>reference_path</c> folder when given, else the starting model again.</summary>
     private static CausalLM ReferenceModel(RunConfig config, ITokenizer tokenizer, ComputeTarget target) =>

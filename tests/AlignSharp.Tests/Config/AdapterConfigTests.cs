@@ -1,4 +1,5 @@
 using AlignSharp.Config;
+using AlignSharp.Runs;
 
 namespace AlignSharp.Tests.Config;
 
@@ -27,7 +28,7 @@ public sealed class AdapterConfigTests
             training:
               gradient_checkpointing: true
             """);
-        var o = c.Adapter.ToLoraOptions()!;
+        var o = RunBuilder.LoraOptionsOf(c.Adapter)!;
         Assert.Equal(16, o.R);
         Assert.Equal(32, o.Alpha);
         Assert.Equal(0.05, o.Dropout);
@@ -41,9 +42,9 @@ public sealed class AdapterConfigTests
     [Fact]
     public void Without_an_adapter_section_the_run_trains_every_parameter_and_set_overrides_lists()
     {
-        Assert.Null(Parse("output_dir: out").Adapter.ToLoraOptions());
+        Assert.Null(RunBuilder.LoraOptionsOf(Parse("output_dir: out").Adapter));
         var c = Parse("adapter: {type: lora}", "adapter.target_modules=q_proj,o_proj", "reference_path=/models/ref");
-        Assert.Equal(["q_proj", "o_proj"], c.Adapter.ToLoraOptions()!.TargetModules!);
+        Assert.Equal(["q_proj", "o_proj"], RunBuilder.LoraOptionsOf(c.Adapter)!.TargetModules!);
         Assert.Null(Parse("adapter: {type: lora}").Adapter.TargetModules); // the family's defaults
         Assert.Equal("/models/ref", c.ReferencePath);
     }
@@ -59,5 +60,16 @@ public sealed class AdapterConfigTests
         Assert.Contains("lora", kind.Message);
         var list = Assert.Throws<ConfigException>(() => Parse("adapter:\n  target_modules: {a: 1}\n"));
         Assert.Contains("'adapter.target_modules'", list.Message);
+    }
+
+    [Fact]
+    public void The_lora_example_config_parses()
+    {
+        var c = RunConfig.Load(Path.Combine(TestSetup.RepoRoot, "examples", "lora-dpo.yaml"));
+        var o = RunBuilder.LoraOptionsOf(c.Adapter)!;
+        Assert.Equal(16, o.R);
+        Assert.Equal(2.0, o.Scaling);
+        Assert.True(c.Training.GradientCheckpointing);
+        Assert.Equal(ModelDType.Bfloat16, c.Model.Dtype);
     }
 }
