@@ -80,20 +80,24 @@ internal sealed class RewardCommand : ICliCommand
         };
         var outputFile = new Option<FileInfo?>("--output", "-o") { Description = "write the scores here (default: stdout)" };
         var batch = new Option<int>("--batch-size") { Description = "rows per forward pass", DefaultValueFactory = _ => 16 };
+        var tokenizerSpec = new Option<string?>("--tokenizer")
+        {
+            Description = "tokenizer: 'byte', a folder or a tokenizer.json (default: the model folder)",
+        };
         var maxLength = new Option<int>("--max-length")
         {
             Description = "tokens per row (prompt + completion) before TRL's truncation", DefaultValueFactory = _ => 1024,
         };
         var cmd = new Command("score", "Score texts with a reward model: one JSON line per record.")
         {
-            model, data, outputFile, batch, maxLength,
+            model, data, outputFile, batch, maxLength, tokenizerSpec,
         };
         cmd.SetAction(r =>
         {
             string dir = r.GetValue(model)!.FullName, path = r.GetValue(data)!.FullName;
             var records = ScoreRecords.Read(path);
             using var reward = RewardModelFolder.Load(dir);
-            var tokenizer = RunTokenizer.Load(dir);
+            var tokenizer = RunTokenizer.Load(r.GetValue(tokenizerSpec) ?? dir);
             int max = Math.Min(r.GetValue(maxLength), reward.Backbone.Config.MaxSequenceLength ?? int.MaxValue);
             var scorer = new RewardModelScorer(reward, tokenizer, TokenizationOptions.WithHalfPrompt(max), r.GetValue(batch));
             var texts = records.SelectMany(x => x.Completions.Select(c => (x.Prompt, c))).ToList();
