@@ -36,12 +36,25 @@ public static class DataParallel
             local = SequenceLogProbs.Compute(model, Share(batch.InputIds), Share(batch.AttentionMask),
                 Share(batch.PositionIds), Share(batch.CompletionMask), perToken: perToken);
         }
+        // A partial last batch may leave a rank without rows (fewer rows than ranks). Its backward must still reach every
+        // parameter the others' does (GradientSync sums every gradient), so it runs one row and adds it times zero.
+        Tensor? anchor = null;
+        if (local is null && rows > 0 && is_grad_enabled())
+        {
+            long t = batch.AttentionMask.narrow(0, 0, 1).sum(1).max().item<long>();
+            Tensor First(Tensor x) => x.narrow(0, 0, 1).narrow(1, 0, t).to(device); // (R, T) -> (1, t)
+            var one = SequenceLogProbs.Compute(model, First(batch.InputIds), First(batch.AttentionMask),
+                First(batch.PositionIds), First(batch.CompletionMask), perToken: false);
+            anchor = one.Sums.sum() * 0; // () with a graph, value 0
+        }
         var sums = Splice(local?.Sums ?? zeros(0, dtype), comm, lo, hi, device); // (R)
+        if (anchor is not null) sums = sums + anchor;
         var counts = scoredCounts.to(dtype).to(device); // (R), the same integers the forward counts
         if (!perToken) return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope());
         var tokens = local?.Tokens ?? zeros(0, width, dtype);
         tokens = F.pad(tokens, [0, width - tokens.shape[1]]); // (n, Tc share) -> (n, Tc)
         var all = Splice(tokens, comm, lo, hi, device); // (R, Tc)
+        if (anchor is not null) all = all + anchor;
         var mask = (arange(width).unsqueeze(0) < scoredCounts.unsqueeze(1)).to(dtype).to(device); // (R, Tc)
         return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope())
         {
