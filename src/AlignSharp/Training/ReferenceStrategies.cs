@@ -98,6 +98,7 @@ public static class BatchLogProbs
         {
             Tokens = r.Tokens?.MoveToOuterDisposeScope(),
             TokenMask = r.TokenMask?.MoveToOuterDisposeScope(),
+            LogitSums = r.LogitSums?.MoveToOuterDisposeScope(),
         };
     }
 }
