@@ -133,10 +133,13 @@ public sealed record TrainingOptions
     [Setting("Where the models live: cpu, cuda or cuda:N (needs a CUDA libtorch runtime; README \"Run on a GPU\").",
         Trl = "use_cpu")]
     public string Device { get; init; } = "cpu";
+
     /// <summary>
     /// Where metrics go besides <c>metrics.jsonl</c> (TRL's <c>report_to</c>): <c>tensorboard</c> writes TensorBoard
     /// event files under <c>&lt;output_dir&gt;/runs</c>; empty or <c>none</c> writes nothing else.
     /// </summary>
+    [Setting("Where metrics go besides metrics.jsonl: tensorboard (event files under output_dir/runs), or none.",
+        Trl = "report_to")]
     public IReadOnlyList<string> ReportTo { get; init; } = [];
 
     /// <summary>The <see cref="ReportTo"/> value that writes TensorBoard event files.</summary>
