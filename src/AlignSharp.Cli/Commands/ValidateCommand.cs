@@ -24,8 +24,9 @@ internal sealed class ValidateCommand : ICliCommand
         {
             var cfg = ConfigArguments.Load(r.GetValue(config), r.GetValue(set), allowDefaults: false);
             RunCheck.Validate(cfg, Console.WriteLine);
+            string sets = string.Concat((r.GetValue(set) ?? []).Select(s => $" --set {s}"));
             Console.WriteLine($"ok: {r.GetValue(config)!.Name} is ready to train ('alignsharp train --config " +
-                $"{r.GetValue(config)!.FullName}')");
+                $"{r.GetValue(config)!.FullName}{sets}')");
             return 0;
         });
         return cmd;

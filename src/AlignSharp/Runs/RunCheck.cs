@@ -24,7 +24,15 @@ public static class RunCheck
             $"dtype {ConfigYaml.Scalar(config.Model.Dtype)}");
         OutputWritable(config);
         log($"output_dir: {Path.GetFullPath(config.OutputDir)} (writable)");
-        var tokenizer = RunTokenizer.Load(RunTokenizer.SpecOf(config));
+        string spec = RunTokenizer.SpecOf(config);
+        Tokenization.ITokenizer tokenizer;
+        try { tokenizer = RunTokenizer.Load(spec); }
+        catch (Tokenization.TokenizerException e)
+        {
+            string key = config.Tokenizer is not null ? "tokenizer" : "model.path";
+            throw new ConfigException($"{config.PlaceOf(key)}: {key}: {e.Message} (the tokenizer is 'tokenizer', else " +
+                "model.path's folder: give a folder with tokenizer.json, a tokenizer.json file, or 'byte')");
+        }
         log($"tokenizer: {RunTokenizer.SpecOf(config)} ({tokenizer.VocabSize} tokens)");
         if (config.Model.Path is { } path) Model("model.path", path, tokenizer.VocabSize, config, log);
         else log($"model: a fresh GPT-2 (hidden {config.Model.HiddenSize}, {config.Model.NumLayers} layers), seed " +
