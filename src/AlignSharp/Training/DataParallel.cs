@@ -47,10 +47,13 @@ public static class DataParallel
                 First(batch.PositionIds), First(batch.CompletionMask), perToken: false);
             anchor = one.Sums.sum() * 0; // () with a graph, value 0
         }
-        var sums = Splice(local?.Sums ?? zeros(0, dtype), comm, lo, hi, device); // (R)
+        // One gather for both per-row values: (n) sums with graph and (n) detached logit sums -> (n, 2) -> (R, 2).
+        var pairs = local is null ? zeros(0, 2, dtype) : stack([local.Sums, local.LogitSums ?? zeros_like(local.Sums)], 1);
+        var gathered = Splice(pairs, comm, lo, hi, device); // (R, 2)
+        var sums = gathered[.., 0]; // (R)
         if (anchor is not null) sums = sums + anchor;
+        var logitSums = gathered[.., 1].detach(); // (R)
         var counts = scoredCounts.to(dtype).to(device); // (R), the same integers the forward counts
-        var logitSums = Splice(local?.LogitSums ?? zeros(0, dtype), comm, lo, hi, device); // (R), detached
         if (!perToken)
             return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope())
             {
