@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using AlignSharp.Checkpoints;
 using AlignSharp.Data;
+using AlignSharp.Evaluation;
 using AlignSharp.Data.Chat;
 using AlignSharp.Data.Formats;
 using AlignSharp.Data.Inspection;
@@ -53,7 +55,37 @@ internal sealed class DataCommand : ICliCommand
                 return 1;
             }
         });
-        var cmd = new Command("data", "Preference data tools.") { inspect };
+        var filterData = new Option<string>("--data", "-d") { Description = "preference data (any format `data inspect` reads)", Required = true };
+        var filterModel = new Option<DirectoryInfo>("--model", "-m") { Description = "the model whose hidden states CHES reads (the policy DPO starts from)", Required = true };
+        var filterTokenizer = new Option<string?>("--tokenizer") { Description = "'byte', a folder or a tokenizer.json (default: the model folder)" };
+        var quantile = new Option<double>("--ches-quantile") { Description = "share of pairs with the highest CHES score to drop, in [0, 1)", Required = true };
+        var filterOutput = new Option<FileInfo>("--output", "-o") { Description = "JSONL of the kept pairs (with a ches_score column)", Required = true };
+        var filterMax = new Option<int>("--max-length") { Description = "max tokens of prompt + completion", DefaultValueFactory = _ => defaults.MaxLength };
+        var filterBatch = new Option<int>("--batch-size") { Description = "pairs per forward pass", DefaultValueFactory = _ => 16 };
+        var filter = new Command("filter", "Drop the pairs most prone to likelihood displacement: the highest CHES scores (Razin et al. 2024).")
+        {
+            filterData, filterModel, filterTokenizer, quantile, filterOutput, filterMax, filterBatch,
+        };
+        filter.SetAction(r =>
+        {
+            string dir = r.GetValue(filterModel)!.FullName;
+            var tok = RunTokenizer.Load(r.GetValue(filterTokenizer) ?? dir);
+            var loaded = PreferenceDataLoader.Load(r.GetValue(filterData)!);
+            var pairs = new PairTokenizer(tok, TokenizationOptions.WithHalfPrompt(r.GetValue(filterMax)))
+                .TokenizeAll(loaded.Pairs, loaded.Report);
+            if (pairs.Count == 0) throw new AlignSharpException($"{r.GetValue(filterData)}: no usable pairs");
+            using var model = HfCheckpoint.Load(dir).Model;
+            var scores = Ches.Scores(model, pairs, PadRule.IdFor(tok), r.GetValue(filterBatch));
+            var keep = Ches.Keep(scores, r.GetValue(quantile));
+            PreferenceJsonlWriter.Write(r.GetValue(filterOutput)!.FullName, keep.Select(i => pairs[i].Example with
+            {
+                Extras = new Dictionary<string, double>(pairs[i].Example.Extras) { ["ches_score"] = scores[i] },
+            }));
+            Console.WriteLine($"kept {keep.Count} of {pairs.Count} pairs (dropped the {pairs.Count - keep.Count} with the "
+                + $"highest CHES); {loaded.Report.RecordsReported + loaded.Report.ExamplesTooLong} records or pairs not used: {r.GetValue(filterOutput)!.FullName}");
+            return 0;
+        });
+        var cmd = new Command("data", "Preference data tools.") { inspect, filter };
         return cmd;
 
         int Inspect(ParseResult r)
