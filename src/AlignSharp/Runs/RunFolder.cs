@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using AlignSharp.Config;
 using AlignSharp.IO;
+using AlignSharp.Training;
 
 namespace AlignSharp.Runs;
 
@@ -182,7 +183,11 @@ public sealed class RunFolder : IDisposable
         foreach (var d in Directory.GetDirectories(dir, "checkpoint-*").Concat(Directory.GetDirectories(dir, ".checkpoint-*")))
             Directory.Delete(d, true);
         if (Directory.Exists(Path.Combine(dir, "final"))) Directory.Delete(Path.Combine(dir, "final"), true);
-        foreach (var f in new[] { "metrics.jsonl", "latest", ConfigFile }) File.Delete(Path.Combine(dir, f));
+        foreach (var f in new[] { "metrics.jsonl", "latest", ConfigFile, TrainResults.FileName, "loss.png" })
+            File.Delete(Path.Combine(dir, f));
+        string events = Path.Combine(dir, PreferenceTrainer.TensorBoardDir);
+        if (Directory.Exists(events))
+            foreach (var f in Directory.GetFiles(events, "events.out.tfevents.*")) File.Delete(f);
     }
 
     private static RunFolder TakeLock(string dir, Action<string> message)

@@ -38,7 +38,12 @@ public static class DataParallel
         }
         var sums = Splice(local?.Sums ?? zeros(0, dtype), comm, lo, hi, device); // (R)
         var counts = scoredCounts.to(dtype).to(device); // (R), the same integers the forward counts
-        if (!perToken) return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope());
+        var logitSums = Splice(local?.LogitSums ?? zeros(0, dtype), comm, lo, hi, device); // (R), detached
+        if (!perToken)
+            return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope())
+            {
+                LogitSums = logitSums.MoveToOuterDisposeScope(),
+            };
         var tokens = local?.Tokens ?? zeros(0, width, dtype);
         tokens = F.pad(tokens, [0, width - tokens.shape[1]]); // (n, Tc share) -> (n, Tc)
         var all = Splice(tokens, comm, lo, hi, device); // (R, Tc)
@@ -47,6 +52,7 @@ public static class DataParallel
         {
             Tokens = all.MoveToOuterDisposeScope(),
             TokenMask = mask.MoveToOuterDisposeScope(),
+            LogitSums = logitSums.MoveToOuterDisposeScope(),
         };
     }
 

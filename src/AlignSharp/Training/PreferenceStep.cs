@@ -54,6 +54,7 @@ public sealed class PreferenceStep
         var extras = inputs.For(new InputContext(batch, policy, reference, policyRows, device));
         ObjectiveOutput output;
         Tensor chosenLogps, rejectedLogps;
+        Tensor chosenRows, rejectedRows; // (R) bool: which rows are chosen (desirable) and rejected (undesirable)
         if (batch.Kind == BatchKind.Pairs)
         {
             var stats = new PairStats(
@@ -63,6 +64,8 @@ public sealed class PreferenceStep
             { Inputs = extras };
             output = objective.Compute(stats, context);
             (chosenLogps, rejectedLogps) = stats.Policy(objective.Reduction);
+            chosenRows = arange(2 * n, device: device) < n;
+            rejectedRows = chosenRows.logical_not();
         }
         else
         {
@@ -75,15 +78,35 @@ public sealed class PreferenceStep
                 ? policyRows.Sums : policyRows.Sums / policyRows.Counts; // (N)
             var desirable = stats.Labels.to(ScalarType.Bool);
             (chosenLogps, rejectedLogps) = (logps[desirable], logps[desirable.logical_not()]);
+            (chosenRows, rejectedRows) = (desirable, desirable.logical_not());
         }
-        return Result(output, chosenLogps, rejectedLogps, paired: batch.Kind == BatchKind.Pairs);
+        var logits = new Dictionary<string, double>();
+        if (policyRows.LogitSums is { } sums)
+        {
+            AddMeanLogits(logits, "logits/chosen", sums, policyRows.Counts, chosenRows);
+            AddMeanLogits(logits, "logits/rejected", sums, policyRows.Counts, rejectedRows);
+        }
+        return Result(output, chosenLogps, rejectedLogps, logits, paired: batch.Kind == BatchKind.Pairs);
+    }
+
+    /// <summary>
+    /// TRL's <c>logits/chosen</c> (<c>logits/rejected</c>): the mean of the policy's logits over every completion token
+    /// of the selected rows and every vocabulary entry, i.e. the selected rows' summed per-token vocabulary means over
+    /// their token count. Nothing when the rows hold no completion token.
+    /// </summary>
+    private static void AddMeanLogits(Dictionary<string, double> metrics, string name, Tensor logitSums, Tensor counts,
+        Tensor rows)
+    {
+        double tokens = counts[rows].to(ScalarType.Float64).sum().item<double>();
+        if (tokens > 0) metrics[name] = logitSums[rows].to(ScalarType.Float64).sum().item<double>() / tokens;
     }
 
     /// <summary>
     /// The mean loss and TRL's metrics; accuracies and margins compare each pair's rewards, so they exist for pairs
     /// only, and a side with no example in the batch (all desirable, say) reports nothing.
     /// </summary>
-    private static StepResult Result(ObjectiveOutput output, Tensor chosenLogps, Tensor rejectedLogps, bool paired)
+    private static StepResult Result(ObjectiveOutput output, Tensor chosenLogps, Tensor rejectedLogps,
+        IReadOnlyDictionary<string, double> logits, bool paired)
     {
         var loss = output.Losses.mean();
         var metrics = new Dictionary<string, double> { ["loss"] = Mean(loss) }; // float32 or float64 models
@@ -97,6 +120,7 @@ public sealed class PreferenceStep
         }
         if (chosenLogps.numel() > 0) metrics["logps/chosen"] = Mean(chosenLogps);
         if (rejectedLogps.numel() > 0) metrics["logps/rejected"] = Mean(rejectedLogps);
+        foreach (var (name, value) in logits) metrics[name] = value;
         foreach (var (name, value) in output.Metrics) metrics[name] = value.to(ScalarType.Float64).item<double>();
         return new StepResult(loss, metrics);
     }

@@ -127,6 +127,13 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
             return saved;
         }
 
+        using var events = comm.Rank == 0 && options.ReportsToTensorBoard
+            ? new TensorBoardEvents(Path.Combine(outputDir, TensorBoardDir)) : null;
+        tensorBoard = events;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int firstStep = state.Step;
+        double lossSum = 0;
+        int lossCount = 0;
         try
         {
 
@@ -157,6 +164,8 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
                 foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
                 optimizer.step();
                 foreach (var r in micro) means.Add(r);
+                lossSum += micro.Average(r => r["loss"]);
+                lossCount++;
                 means.Add(new Dictionary<string, double> { ["grad_norm"] = gradNorm, ["learning_rate"] = lr });
                 if (CrashPoints.Enabled) CrashPoints.Reach($"step-{done}/update");
             }
@@ -180,9 +189,30 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         finally
         {
             policy.DataParallel = null;
+            tensorBoard = null;
+        }
+        int ran = MaxSteps - firstStep;
+        if (ran > 0 && comm.Rank == 0)
+        {
+            Results = TrainResults.From(clock.Elapsed, ran, options.BatchSize * options.GradientAccumulationSteps,
+                lossSum, lossCount, stream.EpochProgress);
+            Results.Write(outputDir);
+            observer.OnMessage(Results.Summary());
         }
         return log;
     }
+
+    /// <summary>The folder of TensorBoard event files under the output folder (Hugging Face's logging_dir is runs/...).</summary>
+    public const string TensorBoardDir = "runs";
+
+    /// <summary>The event file of the running <see cref="Run"/> when <c>report_to</c> names TensorBoard (rank 0).</summary>
+    private TensorBoardEvents? tensorBoard;
+
+    /// <summary>
+    /// The end-of-run summary of the last <see cref="Run"/> (also written to <c>train_results.json</c>); null before a
+    /// run, when the run had no step left to do, and on ranks other than 0.
+    /// </summary>
+    public TrainResults? Results { get; private set; }
 
     /// <summary>True when <paramref name="flag"/> is set on any rank (the same answer on every rank).</summary>
     private bool AnyRank(bool flag)
@@ -215,6 +245,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         log.Add(metrics);
         if (comm.Rank != 0) return; // every rank has the same global-batch metrics; rank 0 reports them
         MetricsLog.Append(Path.Combine(outputDir, "metrics.jsonl"), metrics);
+        tensorBoard?.Write(step, metrics);
         observer.OnLog(step, MaxSteps, metrics);
     }
 

@@ -104,6 +104,7 @@ public static class BatchLogProbs
         {
             Tokens = r.Tokens?.MoveToOuterDisposeScope(),
             TokenMask = r.TokenMask?.MoveToOuterDisposeScope(),
+            LogitSums = r.LogitSums?.MoveToOuterDisposeScope(),
         };
     }
 }

@@ -17,6 +17,13 @@ public sealed record RowLogProbs(Tensor Sums, Tensor Counts)
 
     /// <summary>1 on completion tokens (R, Tc), or null on the sums-only fast path.</summary>
     public Tensor? TokenMask { get; init; }
+
+    /// <summary>
+    /// Per row (R), detached: the sum over scored tokens of the token's mean logit over the vocabulary. Divided by
+    /// the counts of a set of rows it is TRL's <c>logits/chosen</c> (the mean of the LM head's logits over the
+    /// completion tokens and the vocabulary); null where a strategy does not compute it (cached reference rows).
+    /// </summary>
+    public Tensor? LogitSums { get; init; }
 }
 
 /// <summary>
@@ -48,6 +55,7 @@ public static class SequenceLogProbs
         var targets = inputIds[.., 1..].reshape(-1).index_select(0, flat); // (N)
         var rowOf = flat.div(inputIds.shape[1] - 1, rounding_mode: RoundingMode.floor); // (N)
         var parts = new List<Tensor>();
+        var logitParts = new List<Tensor>();
         for (long start = 0; start < flat.shape[0]; start += chunk)
         {
             // Each chunk's (n, V) logits and log-softmax are released before the next chunk: without grad the peak
@@ -57,11 +65,18 @@ public static class SequenceLogProbs
             var logits = model.LmHead(h.narrow(0, start, end - start)); // (n, V)
             var lp = F.log_softmax(logits.to(dtype), 1).gather(1, targets.narrow(0, start, end - start).unsqueeze(1)).squeeze(1); // (n)
             parts.Add(lp.MoveToOuterDisposeScope());
+            logitParts.Add(logits.detach().to(dtype).mean([1]).MoveToOuterDisposeScope()); // (n, V) -> (n)
         }
         var all = parts.Count == 0 ? torch.zeros(0, dtype, hidden.device) : torch.cat(parts, 0);
         var sums = torch.zeros(rows, dtype, hidden.device).index_add(0, rowOf, all, 1);
+        var tokenLogits = logitParts.Count == 0 ? torch.zeros(0, dtype, hidden.device) : torch.cat(logitParts, 0);
+        var logitSums = torch.zeros(rows, dtype, hidden.device).index_add(0, rowOf, tokenLogits, 1); // (R)
         var counts = scored.sum(1).to(dtype);
-        if (!perToken) return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope());
+        if (!perToken)
+            return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope())
+            {
+                LogitSums = logitSums.MoveToOuterDisposeScope(),
+            };
         // Completion tokens are contiguous in a row, so a scored token's place in its completion is the running count.
         var place = (scored.to(ScalarType.Int64).cumsum(1) - 1).reshape(-1).index_select(0, flat); // (R, T-1) -> (N)
         long width = flat.shape[0] == 0 ? 0 : scored.sum(1).max().item<long>(); // Tc: the longest completion
@@ -72,6 +87,7 @@ public static class SequenceLogProbs
         {
             Tokens = tokens.MoveToOuterDisposeScope(),
             TokenMask = tokenMask.to(dtype).MoveToOuterDisposeScope(),
+            LogitSums = logitSums.MoveToOuterDisposeScope(),
         };
     }
 }

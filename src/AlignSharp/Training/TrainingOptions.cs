@@ -61,4 +61,24 @@ public sealed record TrainingOptions
     /// (<c>AlignSharp.Runs</c>), which places the models; the trainer follows the policy's device.
     /// </summary>
     public string Device { get; init; } = "cpu";
+    /// <summary>
+    /// Where metrics go besides <c>metrics.jsonl</c> (TRL's <c>report_to</c>): <c>tensorboard</c> writes TensorBoard
+    /// event files under <c>&lt;output_dir&gt;/runs</c>; empty or <c>none</c> writes nothing else.
+    /// </summary>
+    public IReadOnlyList<string> ReportTo { get; init; } = [];
+
+    /// <summary>The <see cref="ReportTo"/> value that writes TensorBoard event files.</summary>
+    public const string TensorBoard = "tensorboard";
+
+    /// <summary>True when <see cref="ReportTo"/> asks for TensorBoard; an unknown destination is an error naming it.</summary>
+    public bool ReportsToTensorBoard
+    {
+        get
+        {
+            foreach (var r in ReportTo)
+                if (r is not (TensorBoard or "none"))
+                    throw new AlignSharpException($"training.report_to: '{r}' is not supported (supported: {TensorBoard}, none)");
+            return ReportTo.Contains(TensorBoard);
+        }
+    }
 }

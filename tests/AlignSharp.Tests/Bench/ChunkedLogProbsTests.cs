@@ -92,4 +92,31 @@ public sealed class ChunkedLogProbsTests
         var chunked = SequenceLogProbs.Compute(model, ids, mask, pos, completion, 2).Sums.data<float>().ToArray();
         Assert.Equal(naive, chunked, (a, b) => Math.Abs(a - b) <= 1e-4f);
     }
+
+    /// <summary>
+    /// TRL's <c>logits/chosen</c> is <c>logits[loss_mask].mean()</c> over the full (R, T, V) logits: per row, the chunked
+    /// path's sum of per-token vocabulary means over its token count gives the same number for any set of rows.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1024)]
+    public void LogitSumsGiveTrlsMeanLogitsOverCompletionTokens(int chunk)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (ids, mask, pos, completion) = Batch();
+        using var model = Model();
+        using var _ = torch.no_grad();
+        var logits = model.Logits(ids, mask, pos)[.., ..^1, ..]; // (R, T-1, V): position t predicts token t+1
+        var scored = completion[.., 1..].to(ScalarType.Bool); // (R, T-1)
+        var rows = SequenceLogProbs.Compute(model, ids, mask, pos, completion, chunk);
+        foreach (var pick in new[] { new[] { 0L, 1 }, [2L, 3], [1L] })
+        {
+            var index = torch.tensor(pick);
+            // TRL: the selected rows' logits at loss-mask positions, (N, V), averaged over everything.
+            double expected = logits.index_select(0, index)[scored.index_select(0, index)].mean().item<float>();
+            double actual = rows.LogitSums!.index_select(0, index).sum().item<float>()
+                / rows.Counts.index_select(0, index).sum().item<float>();
+            Assert.True(Math.Abs(expected - actual) <= 1e-5, $"rows {string.Join(",", pick)}: {actual} vs {expected}");
+        }
+    }
 }
