@@ -106,7 +106,7 @@ public static class OnlineExperimentReport
         plot.XLabel(byKl ? "KL(π ‖ π_base), nats per completion (estimated from samples)"
             : "preference labels used (DICE: offline DPO's labels; its unlabelled rounds drawn just right of them)");
         plot.YLabel("mean ground-truth reward of samples");
-        plot.ShowLegend(Alignment.LowerRight);
+        plot.ShowLegend(Alignment.UpperLeft);
         return plot;
     }
 
