@@ -39,6 +39,22 @@ public interface ICollectives : IDisposable
     void Abort(int code);
 }
 
+/// <summary>Decisions every rank must take alike.</summary>
+public static class CollectiveDecisions
+{
+    /// <summary>
+    /// True when <paramref name="flag"/> is set on any rank: the same answer on every rank (one 8-byte allreduce;
+    /// nothing in one process). Use it wherever ranks must agree on whether to enter a collective.
+    /// </summary>
+    public static bool AnyRank(this ICollectives comm, bool flag)
+    {
+        if (comm.Size == 1) return flag;
+        using var count = tensor(new[] { flag ? 1.0 : 0.0 });
+        comm.AllReduceSum(count);
+        return count.item<double>() > 0;
+    }
+}
+
 /// <summary>One process: every collective is the identity, and nothing of MPI is loaded.</summary>
 public sealed class SingleProcess : ICollectives
 {

@@ -58,10 +58,13 @@ public sealed class PreparedRun : IDisposable
     /// returns the metrics log.
     /// </summary>
     /// <param name="resume">"latest" or a checkpoint folder, or null to start fresh.</param>
-    /// <param name="collectives">The ranks of a data-parallel job (one process when null); only rank 0 writes.</param>
+    /// <param name="collectives">
+    /// The ranks of a data-parallel job (when null, those the run was built with: one process unless given to
+    /// <see cref="RunBuilder.Build"/>); only rank 0 writes.
+    /// </param>
     public IReadOnlyList<Dictionary<string, double>> Train(string? resume = null, ICollectives? collectives = null)
     {
-        var comm = collectives ?? SingleProcess.Instance;
+        var comm = collectives ?? Setup.Collectives;
         var trainer = new PreferenceTrainer(Setup with { Collectives = comm }, Config.Training, OutputDir, observer);
         string? from = resume is null ? null : TrainingCheckpoint.Resolve(OutputDir, resume);
         var log = trainer.Run(from);

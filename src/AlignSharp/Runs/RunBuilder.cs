@@ -3,6 +3,7 @@ using AlignSharp.Checkpoints;
 using AlignSharp.Config;
 using AlignSharp.Data;
 using AlignSharp.Data.Batching;
+using AlignSharp.Distributed;
 using AlignSharp.IO;
 using AlignSharp.Models;
 using AlignSharp.Objectives;
@@ -20,9 +21,15 @@ namespace AlignSharp.Runs;
 /// </summary>
 public static class RunBuilder
 {
-    /// <summary>Builds every piece of the run; disposing the result releases the models.</summary>
-    public static PreparedRun Build(RunConfig config, ITrainingObserver observer)
+    /// <summary>
+    /// Builds every piece of the run; disposing the result releases the models. <c>training.threads</c> applies from
+    /// here on (building a cached reference already runs forwards). In a data-parallel job pass its
+    /// <paramref name="collectives"/>: the reference cache is then computed in shares across the ranks.
+    /// </summary>
+    public static PreparedRun Build(RunConfig config, ITrainingObserver observer, ICollectives? collectives = null)
     {
+        if (config.Training.Threads > 0) torch.set_num_threads(config.Training.Threads);
+        var comm = collectives ?? SingleProcess.Instance;
         var target = ComputeTarget.From(config);
         var tokenizer = RunTokenizer.Load(RunTokenizer.SpecOf(config));
         var objective = config.CreateObjective();
@@ -39,8 +46,8 @@ public static class RunBuilder
             observer.OnMessage(train.Kind == BatchKind.Pairs
                 ? $"data: {train.Count} training pairs, {eval.Count} evaluation pairs"
                 : $"data: {train.Count} training examples, {eval.Count} evaluation examples (unpaired)");
-            reference = Reference(config, objective, tokenizer, target, [train, eval], pad, observer, adapter);
-            var setup = new TrainingSetup(policy, reference, objective, train, eval, pad);
+            reference = Reference(config, objective, tokenizer, target, [train, eval], pad, observer, adapter, comm);
+            var setup = new TrainingSetup(policy, reference, objective, train, eval, pad) { Collectives = comm };
             if (adapter is not null) setup = setup with { Trainable = new AdapterWeights(adapter, config.Model.Path) };
             return new PreparedRun(config, tokenizer, target, setup, observer) { Adapter = adapter };
         }
@@ -119,7 +126,8 @@ public static class RunBuilder
     /// The reference strategy: none for reference-free objectives; a frozen copy run every step (<c>reference:
     /// frozen</c>); or log-probs precomputed once for the rows of <paramref name="examples"/> (pairs or unpaired
     /// examples; per token too when the objective requests per-token log-probs) and cached on disk (the default).
-    /// Rows built per batch (KTO's mismatched rows) are added to the cache as batches arrive.
+    /// Rows built per batch (KTO's mismatched rows) are added to the cache as batches arrive. Under
+    /// <paramref name="collectives"/> of several ranks, each rank runs the reference on its share of the rows.
     /// </summary>
     /// <remarks>
     /// Under an adapter (and without <c>reference_path</c>) the reference is the policy with its adapter disabled: run
@@ -127,16 +135,22 @@ public static class RunBuilder
     /// </remarks>
     public static IReferenceStrategy Reference(RunConfig config, IPreferenceObjective objective, ITokenizer tokenizer,
         ComputeTarget target, IReadOnlyList<IExampleSet> examples, int padId, ITrainingObserver observer,
-        LoraAdapter? adapter = null)
+        LoraAdapter? adapter = null, ICollectives? collectives = null)
     {
+        var comm = collectives ?? SingleProcess.Instance;
         if (!objective.NeedsReference) return new NoReference();
         bool fromAdapter = adapter is not null && config.ReferencePath is null;
         if (fromAdapter && config.Reference == ReferenceKind.Frozen) return new AdapterDisabledReference(adapter!);
         if (!fromAdapter && config.Reference == ReferenceKind.Frozen)
-            return new FrozenReference(ReferenceModel(config, tokenizer, target));
+        {
+            var frozen = new FrozenReference(ReferenceModel(config, tokenizer, target));
+            frozen.Distribute(comm);
+            return frozen;
+        }
         var cached = fromAdapter
             ? new CachedReference(adapter!.Model, ReferenceCacheRoot, adapter.Disable)
             : new CachedReference(ReferenceModel(config, tokenizer, target), ReferenceCacheRoot);
+        cached.Distribute(comm);
         bool perToken = objective.Inputs.Any(r => r is CompletionTokenLogProbs);
         foreach (var set in examples) cached.Precompute(set, config.Training.BatchSize, padId, perToken);
         observer.OnMessage($"reference log-probs: {cached.LoadedRows} rows from cache, {cached.Forwards} reference " +

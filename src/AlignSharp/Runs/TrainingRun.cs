@@ -11,7 +11,7 @@ public sealed class TrainingRun(RunConfig config, ITrainingObserver observer)
     /// <remarks>Under mpirun, pass the job's <paramref name="collectives"/>: each rank trains its share of every batch.</remarks>
     public IReadOnlyList<Dictionary<string, double>> Execute(string? resume = null, ICollectives? collectives = null)
     {
-        using var run = RunBuilder.Build(config, observer);
-        return run.Train(resume, collectives);
+        using var run = RunBuilder.Build(config, observer, collectives);
+        return run.Train(resume);
     }
 }

@@ -2,6 +2,7 @@ using AlignSharp.IO;
 using System.Security.Cryptography;
 using AlignSharp.Data;
 using AlignSharp.Data.Batching;
+using AlignSharp.Distributed;
 using AlignSharp.Models;
 using static TorchSharp.torch;
 
@@ -15,6 +16,8 @@ namespace AlignSharp.Training;
 /// Per-token values, for objectives that request them, are kept beside the sums in a second file
 /// (<c>reftokens-*.bin</c>), filled only when asked for: 4 bytes per completion token plus 20 per row, so 10,000 pairs
 /// of 200-token completions take 16 MB (the sums file takes 24 bytes per row).
+/// In a data-parallel job (<see cref="Distribute"/>) each rank computes its share of every missing batch's rows and
+/// gathers the rest, so every rank holds the whole cache, and only rank 0 writes the files.
 /// </summary>
 public sealed class CachedReference : IReferenceStrategy
 {
@@ -26,6 +29,7 @@ public sealed class CachedReference : IReferenceStrategy
     private readonly string tokenFile;
     private Dictionary<UInt128, float[]>? tokens;
     private bool dirty, tokensDirty;
+    private ICollectives comm = SingleProcess.Instance;
 
     /// <summary>Opens (or starts) the cache for <paramref name="model"/> under <paramref name="cacheRoot"/>; takes ownership of the model.</summary>
     public CachedReference(CausalLM model, string cacheRoot) : this(model, cacheRoot, owns: true, referenceMode: null)
@@ -89,7 +93,7 @@ public sealed class CachedReference : IReferenceStrategy
         foreach (var chunk in Enumerable.Range(0, examples.Count).Chunk(Math.Max(1, batchSize)))
         {
             using var b = examples.Collate(chunk, padId);
-            if (Has(Keys(b), perToken)) continue;
+            if (!Missing(Keys(b), perToken)) continue;
             Fill(b, device, perToken);
         }
         Save();
@@ -99,7 +103,7 @@ public sealed class CachedReference : IReferenceStrategy
     public Tensor? LogProbs(PreferenceBatch batch, Device device)
     {
         var keys = Keys(batch);
-        if (Has(keys, perToken: false)) Hits++;
+        if (!Missing(keys, perToken: false)) Hits++;
         else Fill(batch, device, perToken: false);
         return tensor(keys.Select(k => values[k]).ToArray()).to(ScalarType.Float32).to(device);
     }
@@ -108,7 +112,7 @@ public sealed class CachedReference : IReferenceStrategy
     public Tensor? TokenLogProbs(PreferenceBatch batch, Device device)
     {
         var keys = Keys(batch);
-        if (Has(keys, perToken: true)) Hits++;
+        if (!Missing(keys, perToken: true)) Hits++;
         else Fill(batch, device, perToken: true);
         int width = keys.Max(k => tokens![k].Length);
         var flat = new float[keys.Count * width];
@@ -116,9 +120,13 @@ public sealed class CachedReference : IReferenceStrategy
         return tensor(flat, [keys.Count, width]).to(device); // (R, Tc), zeros after each completion
     }
 
-    /// <summary>Writes new rows to disk atomically.</summary>
+    /// <inheritdoc />
+    public void Distribute(ICollectives comm) => this.comm = comm;
+
+    /// <summary>Writes new rows to disk atomically (rank 0 of a data-parallel job; the other ranks hold the same rows).</summary>
     public void Save()
     {
+        if (comm.Rank != 0) (dirty, tokensDirty) = (false, false);
         if (dirty)
         {
             AtomicFile.WriteStream(file, stream =>
@@ -152,6 +160,12 @@ public sealed class CachedReference : IReferenceStrategy
         if (ownsModel) model.Dispose();
     }
 
+    /// <summary>
+    /// True when a row of <paramref name="keys"/> lacks its values on any rank: ranks enter <see cref="Fill"/>'s
+    /// collectives together even if they opened the cache file at different moments.
+    /// </summary>
+    private bool Missing(List<UInt128> keys, bool perToken) => comm.AnyRank(!Has(keys, perToken));
+
     /// <summary>True when every row has its sum (and its per-token values when <paramref name="perToken"/>).</summary>
     private bool Has(List<UInt128> keys, bool perToken)
     {
@@ -167,7 +181,17 @@ public sealed class CachedReference : IReferenceStrategy
         using var _ = no_grad();
         using var mode = referenceMode?.Invoke();
         Forwards++;
-        var rows = BatchLogProbs.Of(model, batch, device, perToken);
+        var previous = model.DataParallel;
+        model.DataParallel = comm.Size > 1 ? comm : null; // each rank computes its share of the rows
+        RowLogProbs rows;
+        try
+        {
+            rows = BatchLogProbs.Of(model, batch, device, perToken);
+        }
+        finally
+        {
+            model.DataParallel = previous;
+        }
         var sums = rows.Sums.to(ScalarType.Float64).cpu().data<double>().ToArray();
         var keys = Keys(batch);
         for (int i = 0; i < keys.Count; i++) values[keys[i]] = sums[i];

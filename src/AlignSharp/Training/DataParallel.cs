@@ -36,9 +36,12 @@ public static class DataParallel
             local = SequenceLogProbs.Compute(model, Share(batch.InputIds), Share(batch.AttentionMask),
                 Share(batch.PositionIds), Share(batch.CompletionMask), perToken: perToken);
         }
-        var sums = Splice(local?.Sums ?? zeros(0, dtype), comm, lo, hi, device); // (R)
+        // One gather for both per-row values: (n) sums with graph and (n) detached logit sums -> (n, 2) -> (R, 2).
+        var pairs = local is null ? zeros(0, 2, dtype) : stack([local.Sums, local.LogitSums ?? zeros_like(local.Sums)], 1);
+        var gathered = Splice(pairs, comm, lo, hi, device); // (R, 2)
+        var sums = gathered[.., 0]; // (R)
+        var logitSums = gathered[.., 1].detach(); // (R)
         var counts = scoredCounts.to(dtype).to(device); // (R), the same integers the forward counts
-        var logitSums = Splice(local?.LogitSums ?? zeros(0, dtype), comm, lo, hi, device); // (R), detached
         if (!perToken)
             return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope())
             {

@@ -109,6 +109,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
                     $"training.batch_size ({options.BatchSize}) is the global batch; it must be at least the {comm.Size} ranks");
             GradientSync.Broadcast(policy.parameters(), comm); // every rank starts from rank 0's weights
             policy.DataParallel = comm;
+            setup.Reference.Distribute(comm); // reference forwards split like the policy's, not repeated per rank
             if (comm.Rank == 0) observer.OnMessage($"data parallel: {comm.Description}; global batch {options.BatchSize}");
         }
         long bucketBytes = Math.Max(1, (long)(options.AllreduceBucketMb * 1e6));
@@ -183,7 +184,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
             string? savedNow = (options.SaveSteps > 0 && done % options.SaveSteps == 0) || done == MaxSteps ? Save(done) : null;
             // SIGINT/SIGTERM: stop at this step boundary with a checkpoint (the last step finishes normally); under
             // mpirun the ranks agree first, so all stop at the same step.
-            if (AnyRank(GracefulStop.Requested) && done < MaxSteps) throw new TrainingStoppedException(done, savedNow ?? Save(done));
+            if (comm.AnyRank(GracefulStop.Requested) && done < MaxSteps) throw new TrainingStoppedException(done, savedNow ?? Save(done));
         }
         }
         finally
@@ -213,15 +214,6 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
     /// run, when the run had no step left to do, and on ranks other than 0.
     /// </summary>
     public TrainResults? Results { get; private set; }
-
-    /// <summary>True when <paramref name="flag"/> is set on any rank (the same answer on every rank).</summary>
-    private bool AnyRank(bool flag)
-    {
-        if (comm.Size == 1) return flag;
-        using var count = tensor(new[] { flag ? 1.0 : 0.0 });
-        comm.AllReduceSum(count);
-        return count.item<double>() > 0;
-    }
 
     /// <summary>Mean metrics over the evaluation pairs under the current policy, prefixed "eval_"; no state changes.</summary>
     public Dictionary<string, double> Evaluate(PreferenceStep step, CausalLM policy)

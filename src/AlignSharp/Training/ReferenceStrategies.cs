@@ -1,4 +1,5 @@
 using AlignSharp.Data;
+using AlignSharp.Distributed;
 using AlignSharp.Models;
 using static TorchSharp.torch;
 
@@ -24,6 +25,14 @@ public interface IReferenceStrategy : IDisposable
     /// </summary>
     Tensor? TokenLogProbs(PreferenceBatch batch, Device device) =>
         throw new AlignSharpException($"the reference strategy '{Name}' gives no per-token log-probs");
+
+    /// <summary>
+    /// Joins the ranks of a data-parallel job: from now on each rank runs the reference forward on its share of a
+    /// batch's rows only and gathers the rest (as the policy does), instead of every rank running all of them. The
+    /// default does nothing: a strategy without a model of its own (none, the adapter-disabled policy) has nothing
+    /// to split.
+    /// </summary>
+    void Distribute(ICollectives comm) { }
 }
 
 /// <summary>No reference (reference-free objectives): no forward, no memory.</summary>
@@ -82,6 +91,9 @@ public sealed class FrozenReference : IReferenceStrategy
         Forwards++;
         return BatchLogProbs.Of(model, batch, device, perToken: true).Tokens;
     }
+
+    /// <inheritdoc />
+    public void Distribute(ICollectives comm) => model.DataParallel = comm.Size > 1 ? comm : null;
 
     /// <inheritdoc />
     public void Dispose() => model.Dispose();
