@@ -9,12 +9,21 @@ namespace AlignSharp.Cli.Commands;
 /// <summary>
 /// <c>alignsharp train --config run.yaml [--set key=value ...] [--resume latest|DIR] [--overwrite]
 /// [--allow-config-change]</c>; exit 130 when stopped by SIGINT/SIGTERM (a checkpoint is written first).
+/// <c>--print-config</c> prints the resolved config as YAML instead. Before any work the run is checked as
+/// <c>alignsharp validate</c> checks it.
 /// </summary>
 internal sealed class TrainCommand : ICliCommand
 {
     public Command Build()
     {
-        var config = new Option<FileInfo>("--config", "-c") { Description = "YAML run configuration", Required = true };
+        var config = new Option<FileInfo?>("--config", "-c")
+        {
+            Description = "YAML run configuration (every key: docs/config.md)",
+        };
+        var printConfig = new Option<bool>("--print-config")
+        {
+            Description = "print the resolved config (--config and --set applied, every default filled in) as YAML and exit",
+        };
         var set = new Option<string[]>("--set") { Description = "override a config value, e.g. --set training.learning_rate=1e-5 (repeatable)" };
         var resume = new Option<string?>("--resume") { Description = "continue from 'latest' or a checkpoint folder" };
         var overwrite = new Option<bool>("--overwrite")
@@ -25,9 +34,11 @@ internal sealed class TrainCommand : ICliCommand
         {
             Description = "resume although the config differs from the one the run started with",
         };
-        var cmd = new Command("train", "Train a policy on preference pairs (DPO and its family).")
+        var cmd = new Command("train", "Train a policy on preference pairs (DPO and its family). The run is checked " +
+            "first (config ranges, model and tokenizer, data batches, output folder), as 'alignsharp validate --config " +
+            "FILE' does on its own; --print-config shows the resolved config.")
         {
-            config, set, resume, overwrite, allowChange,
+            config, set, resume, overwrite, allowChange, printConfig,
         };
         cmd.SetAction(r =>
         {
@@ -35,7 +46,14 @@ internal sealed class TrainCommand : ICliCommand
             using var comm = Collectives.FromEnvironment();
             try
             {
-                var cfg = RunConfig.Load(r.GetValue(config)!.FullName, r.GetValue(set) ?? []);
+                var cfg = ConfigArguments.Load(r.GetValue(config), r.GetValue(set), allowDefaults: r.GetValue(printConfig));
+                if (r.GetValue(printConfig))
+                {
+                    Console.Write(ConfigYaml.Write(cfg, ConfigArguments.Header(r.GetValue(config), r.GetValue(set))));
+                    return 0;
+                }
+                // Everything a run needs, checked in seconds before the folder is claimed or a model is built.
+                RunCheck.Validate(cfg, _ => { });
                 string? from = r.GetValue(resume);
                 if (from is not null && r.GetValue(overwrite))
                     throw new RunFolderException("--resume continues the run in output_dir and --overwrite replaces it: give one");

@@ -87,6 +87,20 @@ public static class HfCheckpoint
     }
 
     /// <summary>
+    /// Checks that <paramref name="dir"/> would load without reading any weight: config.json parses into a known family,
+    /// and every weight file's header (single file or the shards an index names) is valid. Returns the config.
+    /// </summary>
+    public static ModelConfig Inspect(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new CheckpointException($"{dir}: model folder not found");
+        var cfg = HfConfig.Read(Path.Combine(dir, "config.json"));
+        foreach (var file in WeightSources(dir).Values.Distinct())
+            if (!File.Exists(file)) throw new CheckpointException($"{file}: weight file named in {IndexFile} not found");
+            else SafetensorsFile.Open(file).Dispose();
+        return cfg;
+    }
+
+    /// <summary>
     /// Copies the folder's weights into <paramref name="model"/>, checking names and shapes strictly, and returns notes
     /// on what was tolerated. A tied model loads its embedding from either the embedding's name or the head's
     /// (transformers saves a tied pair once, under either); a stored copy under the other name must be equal.

@@ -19,7 +19,9 @@ public sealed class BatchStream(BatchPlanner plan, BatchPosition start)
     {
         while (position.Batch >= current.Count)
         {
-            if (current.Count == 0) throw new AlignSharpException("the training data yields no full batch: lower batch_size or add data");
+            if (current.Count == 0)
+                throw new AlignSharpException($"training.drop_last: the {plan.Count} training examples make no full " +
+                    $"batch of training.batch_size {plan.BatchSize}; lower batch_size, add data or set drop_last: false");
             position = new BatchPosition(position.Epoch + 1, 0);
             current = plan.Epoch(position.Epoch);
         }

@@ -36,10 +36,22 @@ public static class DataParallel
             local = SequenceLogProbs.Compute(model, Share(batch.InputIds), Share(batch.AttentionMask),
                 Share(batch.PositionIds), Share(batch.CompletionMask), perToken: perToken);
         }
+        // A partial last batch may leave a rank without rows (fewer rows than ranks). Its backward must still reach every
+        // parameter the others' does (GradientSync sums every gradient), so it runs one row and adds it times zero.
+        Tensor? anchor = null;
+        if (local is null && rows > 0 && is_grad_enabled())
+        {
+            long t = batch.AttentionMask.narrow(0, 0, 1).sum(1).max().item<long>();
+            Tensor First(Tensor x) => x.narrow(0, 0, 1).narrow(1, 0, t).to(device); // (R, T) -> (1, t)
+            var one = SequenceLogProbs.Compute(model, First(batch.InputIds), First(batch.AttentionMask),
+                First(batch.PositionIds), First(batch.CompletionMask), perToken: false);
+            anchor = one.Sums.sum() * 0; // () with a graph, value 0
+        }
         // One gather for both per-row values: (n) sums with graph and (n) detached logit sums -> (n, 2) -> (R, 2).
         var pairs = local is null ? zeros(0, 2, dtype) : stack([local.Sums, local.LogitSums ?? zeros_like(local.Sums)], 1);
         var gathered = Splice(pairs, comm, lo, hi, device); // (R, 2)
         var sums = gathered[.., 0]; // (R)
+        if (anchor is not null) sums = sums + anchor;
         var logitSums = gathered[.., 1].detach(); // (R)
         var counts = scoredCounts.to(dtype).to(device); // (R), the same integers the forward counts
         if (!perToken)
@@ -50,6 +62,7 @@ public static class DataParallel
         var tokens = local?.Tokens ?? zeros(0, width, dtype);
         tokens = F.pad(tokens, [0, width - tokens.shape[1]]); // (n, Tc share) -> (n, Tc)
         var all = Splice(tokens, comm, lo, hi, device); // (R, Tc)
+        if (anchor is not null) all = all + anchor;
         var mask = (arange(width).unsqueeze(0) < scoredCounts.unsqueeze(1)).to(dtype).to(device); // (R, Tc)
         return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope())
         {

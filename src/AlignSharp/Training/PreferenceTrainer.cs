@@ -68,8 +68,23 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
     private readonly Device device = setup.Policy.parameters().First().device;
 
     /// <summary>Total optimizer steps of this run.</summary>
-    public int MaxSteps => options.MaxSteps > 0 ? options.MaxSteps
-        : Math.Max(1, (int)Math.Ceiling(options.Epochs * (setup.Train.Count / options.BatchSize) / options.GradientAccumulationSteps));
+    public int MaxSteps => StepsFor(options, setup.Train.Count);
+
+    /// <summary>
+    /// Optimizer steps of a run over <paramref name="examples"/> training examples: <c>max_steps</c> when positive, else
+    /// ceil(epochs x batches per epoch / accumulation), at least 1.
+    /// </summary>
+    public static int StepsFor(TrainingOptions options, int examples) => options.MaxSteps > 0 ? options.MaxSteps
+        : Math.Max(1, (int)Math.Ceiling(options.Epochs * BatchesPerEpoch(options, examples)
+            / options.GradientAccumulationSteps));
+
+    /// <summary>
+    /// Batches in one epoch of <paramref name="examples"/>: ceil(examples / batch_size), or floor with
+    /// <c>drop_last</c> (the last partial batch dropped).
+    /// </summary>
+    public static int BatchesPerEpoch(TrainingOptions options, int examples) => options.DropLast
+        ? examples / options.BatchSize
+        : (examples + options.BatchSize - 1) / options.BatchSize;
 
     /// <summary>Runs (or resumes from <paramref name="resumeFrom"/>, a checkpoint folder) to the last step; returns the final metrics log.</summary>
     public IReadOnlyList<Dictionary<string, double>> Run(string? resumeFrom = null)
@@ -99,6 +114,9 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         }
         var lengths = Enumerable.Range(0, setup.Train.Count).Select(setup.Train.Length).ToList();
         var stream = new BatchStream(Planner(lengths, options), state.Data);
+        if (comm.Rank == 0)
+            observer.OnMessage(BatchPlanSummary.Of(options, setup.Train.Count, setup.Eval.Count,
+                setup.Train.Kind == BatchKind.Pairs ? "pairs" : "examples").Describe(options));
         var log = new List<Dictionary<string, double>>();
         var means = new MetricMeans();
         var parameters = trainable.Parameters.Select(p => p.Parameter).ToList();
@@ -248,9 +266,13 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         return step.Run(batch, context);
     }
 
-    /// <summary>The run's batch plan: full batches only, so every optimizer step sees the same number of pairs.</summary>
+    /// <summary>
+    /// The run's batch plan: each epoch's last batch holds the remainder (batch_size does not divide the examples)
+    /// unless <c>drop_last</c>, as TRL's data loader does. Shared by every rank: a partial global batch is split like a
+    /// full one (<see cref="DataParallel"/>).
+    /// </summary>
     private static BatchPlanner Planner(IReadOnlyList<int> lengths, TrainingOptions o) =>
-        new(lengths, o.BatchSize, unchecked((int)o.Seed), o.BatchOrder, dropLast: true);
+        new(lengths, o.BatchSize, unchecked((int)o.Seed), o.BatchOrder, dropLast: o.DropLast);
 
     /// <summary>AdamW over the trainable parameters, with no weight decay on 1-D tensors (biases, norms), as HF's Trainer does.</summary>
     public static AdamW CreateOptimizer(CausalLM policy, TrainingOptions options) =>

@@ -13,58 +13,133 @@ public enum ScheduleKind
     Constant,
 }
 
-/// <summary>Optimisation settings of one run, with TRL-like defaults in one place.</summary>
+/// <summary>
+/// Optimisation settings of one run (the <c>training:</c> section), with TRL-like defaults in one place. Each key's
+/// meaning, TRL name and range are in its <see cref="SettingAttribute"/> (docs/config.md is generated from them).
+/// </summary>
 public sealed record TrainingOptions
 {
-    /// <summary>Pairs per micro-batch (per forward).</summary>
+    /// <summary>Pairs per micro-batch (per forward); under MPI the global batch, split across ranks.</summary>
+    [Setting("Pairs per micro-batch (one forward); under MPI the global batch, split across ranks. Evaluation uses it too.",
+        Trl = "per_device_train_batch_size, per_device_eval_batch_size", Min = 1)]
     public int BatchSize { get; init; } = 8;
+
     /// <summary>Micro-batches accumulated into one optimizer step.</summary>
+    [Setting("Micro-batches accumulated into one optimizer step.", Trl = "gradient_accumulation_steps", Min = 1)]
     public int GradientAccumulationSteps { get; init; } = 1;
-    /// <summary>Optimizer steps; when 0, derived from <see cref="Epochs"/>.</summary>
+
+    /// <summary>Optimizer steps; 0 or -1 (TRL's default): derived from <see cref="Epochs"/>.</summary>
+    [Setting("Optimizer steps; 0 or -1 (TRL's default): derived from epochs.", Trl = "max_steps", Min = -1)]
     public int MaxSteps { get; init; }
-    /// <summary>Passes over the training pairs, used when <see cref="MaxSteps"/> is 0.</summary>
+
+    /// <summary>Passes over the training pairs, used when <see cref="MaxSteps"/> is 0 or -1.</summary>
+    [Setting("Passes over the training pairs (fractions allowed), used when max_steps is 0 or -1.",
+        Trl = "num_train_epochs", Min = 0, MinExclusive = true)]
     public double Epochs { get; init; } = 1;
+
+    /// <summary>Peak learning rate of AdamW.</summary>
+    [Setting("Peak learning rate of AdamW (reached after warm-up).", Trl = "learning_rate", Min = 0, MinExclusive = true)]
     public double LearningRate { get; init; } = 5e-6;
+
+    /// <summary>Learning-rate shape after warm-up.</summary>
+    [Setting("Learning-rate shape after warm-up.", Trl = "lr_scheduler_type")]
     public ScheduleKind Schedule { get; init; } = ScheduleKind.Linear;
+
     /// <summary>Warm-up steps (linear from 0); takes precedence over <see cref="WarmupRatio"/> when positive.</summary>
+    [Setting("Warm-up steps (linear from 0); wins over warmup_ratio when positive.", Trl = "warmup_steps", Min = 0)]
     public int WarmupSteps { get; init; }
+
+    /// <summary>Warm-up as a fraction of the run's steps.</summary>
+    [Setting("Warm-up as a fraction of the run's optimizer steps.", Trl = "warmup_ratio", Min = 0, Max = 1)]
     public double WarmupRatio { get; init; }
+
+    /// <summary>AdamW weight decay (not applied to 1-D tensors: biases, norms).</summary>
+    [Setting("AdamW weight decay (not applied to 1-D tensors: biases and norms).", Trl = "weight_decay", Min = 0)]
     public double WeightDecay { get; init; }
+
+    /// <summary>AdamW's first-moment decay.</summary>
+    [Setting("AdamW's first-moment decay.", Trl = "adam_beta1", Min = 0, Max = 1, MaxExclusive = true)]
     public double AdamBeta1 { get; init; } = 0.9;
+
+    /// <summary>AdamW's second-moment decay.</summary>
+    [Setting("AdamW's second-moment decay.", Trl = "adam_beta2", Min = 0, Max = 1, MaxExclusive = true)]
     public double AdamBeta2 { get; init; } = 0.999;
+
+    /// <summary>AdamW's denominator epsilon.</summary>
+    [Setting("AdamW's denominator epsilon.", Trl = "adam_epsilon", Min = 0, MinExclusive = true)]
     public double AdamEpsilon { get; init; } = 1e-8;
-    /// <summary>Gradient-norm clip; 0 or less disables clipping (the norm is still logged).</summary>
+
+    /// <summary>Gradient-norm clip; 0 disables clipping (the norm is still logged).</summary>
+    [Setting("Gradient-norm clip; 0 disables clipping (grad_norm is still logged).", Trl = "max_grad_norm", Min = 0)]
     public double MaxGradNorm { get; init; } = 1.0;
+
+    /// <summary>Seed of data order, splits, fresh weights, adapters and the objectives' sampling.</summary>
+    [Setting("Seed of the data split and order, fresh weights and adapters, and objectives that sample.", Trl = "seed",
+        Min = 0)]
     public long Seed { get; init; } = 42;
+
     /// <summary>Log every N optimizer steps.</summary>
+    [Setting("Write a metrics line every N optimizer steps (and at the last).", Trl = "logging_steps", Min = 1)]
     public int LoggingSteps { get; init; } = 1;
+
     /// <summary>Evaluate every N steps (0: only at the end when eval data exists).</summary>
+    [Setting("Evaluate every N steps; 0: only at the end (when there is evaluation data).", Trl = "eval_steps", Min = 0)]
     public int EvalSteps { get; init; }
+
     /// <summary>Checkpoint every N steps (0: only at the end).</summary>
+    [Setting("Write checkpoint-N/ every N steps; 0: only at the end.", Trl = "save_steps", Min = 0)]
     public int SaveSteps { get; init; }
+
     /// <summary>Keep at most this many step checkpoints (0 keeps all).</summary>
+    [Setting("Keep at most this many step checkpoints; 0 keeps all.", Trl = "save_total_limit", Min = 0)]
     public int SaveTotalLimit { get; init; } = 2;
+
     /// <summary>Intra-op threads for libtorch (0 keeps libtorch's default).</summary>
+    [Setting("Intra-op threads for libtorch; 0 keeps libtorch's default (under MPI: cores / ranks).", Min = 0)]
     public int Threads { get; init; }
+
     /// <summary>Batch order: length-bucketed (less padding) or random; both shuffled deterministically under the seed.</summary>
+    [Setting("bucketed (similar lengths together, less padding) or random; both shuffled under the seed.",
+        Trl = "group_by_length")]
     public BatchOrder BatchOrder { get; init; } = BatchOrder.Bucketed;
+
+    /// <summary>
+    /// Drop the last, smaller batch of each epoch (false, the default, keeps it: every pair is trained on each epoch).
+    /// </summary>
+    [Setting("Drop each epoch's last partial batch; false (default) trains on every pair every epoch.",
+        Trl = "dataloader_drop_last")]
+    public bool DropLast { get; init; }
+
     /// <summary>Data-parallel runs: gradients are summed over ranks in flattened buckets of at most this many MB.</summary>
+    [Setting("Under MPI: gradients are summed over ranks in flattened buckets of at most this many MB.",
+        Trl = "ddp_bucket_cap_mb", Min = 0, MinExclusive = true)]
     public double AllreduceBucketMb { get; init; } = 25;
+
     /// <summary>A NaN or infinite loss or gradient: stop (default) or skip_batch (skip the update, count it).</summary>
+    [Setting("A NaN or infinite loss or gradient: stop (default), or skip_batch (skip the update and count it).")]
     public NonFinitePolicy OnNonfinite { get; init; } = NonFinitePolicy.Stop;
+
     /// <summary>
     /// Recompute each decoder block during backward instead of keeping its activations (less memory, one more forward).
     /// </summary>
+    [Setting("Recompute each decoder block in backward instead of keeping its activations (less memory, one more " +
+        "forward).", Trl = "gradient_checkpointing")]
     public bool GradientCheckpointing { get; init; }
+
     /// <summary>
     /// Where the run's models live: cpu (default), cuda or cuda:N. Read once by the composition root
     /// (<c>AlignSharp.Runs</c>), which places the models; the trainer follows the policy's device.
     /// </summary>
+    [Setting("Where the models live: cpu, cuda or cuda:N (needs a CUDA libtorch runtime; README \"Run on a GPU\").",
+        Trl = "use_cpu")]
     public string Device { get; init; } = "cpu";
+
     /// <summary>
     /// Where metrics go besides <c>metrics.jsonl</c> (TRL's <c>report_to</c>): <c>tensorboard</c> writes TensorBoard
     /// event files under <c>&lt;output_dir&gt;/runs</c>; empty or <c>none</c> writes nothing else.
     /// </summary>
+    [Setting("Where metrics go besides metrics.jsonl: tensorboard (event files under output_dir/runs), or none.",
+        Trl = "report_to")]
     public IReadOnlyList<string> ReportTo { get; init; } = [];
 
     /// <summary>The <see cref="ReportTo"/> value that writes TensorBoard event files.</summary>

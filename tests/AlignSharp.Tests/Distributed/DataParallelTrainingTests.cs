@@ -166,6 +166,34 @@ public sealed class DataParallelTrainingTests
         return rows;
     }
 
+    [MpiFact]
+    public void A_partial_global_batch_splits_across_ranks_even_when_a_rank_gets_no_rows()
+    {
+        // Global batch = training pairs - 1: each epoch is one full batch and a single pair (2 rows), so one of 3 ranks
+        // has no rows in it and only runs the zero-weighted row that keeps its backward complete. 3 steps cross it.
+        var timeout = TimeSpan.FromMinutes(4);
+        string probe = TinyRun.TempDir();
+        var check = MpiRun.Single(["validate", .. Args(probe).Skip(1)], timeout);
+        Assert.True(check.ExitCode == 0, check.Output);
+        int pairs = int.Parse(System.Text.RegularExpressions.Regex.Match(check.Output, @"batches: (\d+) pairs").Groups[1].Value,
+            System.Globalization.CultureInfo.InvariantCulture);
+        string[] more = ["--set", $"training.batch_size={pairs - 1}", "--set", "training.eval_steps=0"];
+        string single = TinyRun.TempDir(), parallel = TinyRun.TempDir();
+        var one = MpiRun.Single(Args(single, more), timeout);
+        Assert.True(one.ExitCode == 0, one.Output);
+        Assert.Contains($"(the last holds 1)", one.Output);
+        var three = MpiRun.Cli(3, Args(parallel, more), timeout);
+        Assert.True(three.ExitCode == 0, three.Output);
+        var (a, b) = (Metrics(single), Metrics(parallel));
+        Assert.Equal(a.Count, b.Count);
+        for (int i = 0; i < a.Count; i++)
+            foreach (var key in new[] { "loss", "eval_loss", "rewards/margins", "grad_norm" })
+                if (a[i].ContainsKey(key))
+                    Assert.True(Math.Abs(Number(a[i], key) - Number(b[i], key)) < Tolerance,
+                        $"line {i + 1} {key}: {Number(a[i], key)} vs {Number(b[i], key)}");
+        AssertSameWeights(Path.Combine(single, "final"), Path.Combine(parallel, "final"));
+    }
+
     private static List<JsonObject> Metrics(string dir) =>
         File.ReadAllLines(Path.Combine(dir, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
 

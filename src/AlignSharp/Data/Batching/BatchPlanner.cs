@@ -55,6 +55,9 @@ public sealed class BatchPlanner
     /// <summary>Whether a last, smaller batch is dropped.</summary>
     public bool DropLast { get; }
 
+    /// <summary>Examples planned.</summary>
+    public int Count => _lengths.Length;
+
     /// <summary>Batches in one epoch.</summary>
     public int BatchesPerEpoch => DropLast ? _lengths.Length / BatchSize : (_lengths.Length + BatchSize - 1) / BatchSize;
 
