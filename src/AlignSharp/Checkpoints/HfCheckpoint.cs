@@ -258,7 +258,7 @@ public static class HfCheckpoint
     }
 
     /// <summary>Tensor name -> safetensors file, from model.safetensors or the sharded index.</summary>
-    private static Dictionary<string, string> WeightSources(string dir)
+    internal static Dictionary<string, string> WeightSources(string dir)
     {
         string single = Path.Combine(dir, WeightsFile);
         string index = Path.Combine(dir, IndexFile);
@@ -290,7 +290,7 @@ public static class HfCheckpoint
         return result;
     }
 
-    private static void WriteWeights(string dir, List<string> names, Dictionary<string, Tensor> tensors, long maxShardBytes)
+    internal static void WriteWeights(string dir, List<string> names, Dictionary<string, Tensor> tensors, long maxShardBytes)
     {
         static long Bytes(Tensor t) => t.NumberOfElements * t.ElementSize;
         long total = names.Sum(n => Bytes(tensors[n]));
@@ -323,7 +323,7 @@ public static class HfCheckpoint
         File.WriteAllText(Path.Combine(dir, IndexFile), indexJson.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
-    private static string TorchDtypeName(ScalarType t) => t switch
+    internal static string TorchDtypeName(ScalarType t) => t switch
     {
         ScalarType.Float32 => "float32",
         ScalarType.BFloat16 => "bfloat16",

@@ -74,4 +74,20 @@ public interface IModelFamily
 
     /// <summary>Weights of one decoder layer's matrix multiplications (the FLOP count per token is twice this).</summary>
     long LayerMatmulWeights(ModelConfig config);
+
+    /// <summary>
+    /// The <c>architectures</c> entry transformers writes for this family's sequence-classification model (a reward
+    /// model): the causal architecture with its LM-head suffix (<c>LMHeadModel</c>, <c>ForCausalLM</c>) replaced by
+    /// <c>ForSequenceClassification</c>, e.g. <c>GPT2ForSequenceClassification</c>, <c>LlamaForSequenceClassification</c>.
+    /// </summary>
+    string SequenceClassificationArchitecture(ModelConfig config)
+    {
+        var json = new JsonObject();
+        WriteConfig(config, json);
+        string causal = json["architectures"] is JsonArray { Count: > 0 } a && a[0] is JsonValue v
+            && v.TryGetValue(out string? s) ? s : Name;
+        foreach (var suffix in new[] { "LMHeadModel", "ForCausalLM" })
+            if (causal.EndsWith(suffix, StringComparison.Ordinal)) return causal[..^suffix.Length] + "ForSequenceClassification";
+        return causal + "ForSequenceClassification";
+    }
 }

@@ -54,6 +54,9 @@ public sealed class CombinedObjective : IPreferenceObjective, IStatefulObjective
     public IReadOnlyList<InputRequest> Inputs => [.. members.SelectMany(m => m.Objective.Inputs).Distinct()];
 
     /// <inheritdoc />
+    public bool ReadsLogProbs => members.Any(m => m.Objective.ReadsLogProbs);
+
+    /// <inheritdoc />
     public ObjectiveOutput Compute(PairStats stats, ObjectiveContext context)
     {
         Tensor? total = null;

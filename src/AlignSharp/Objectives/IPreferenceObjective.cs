@@ -104,6 +104,12 @@ public interface IPreferenceObjective
     /// </summary>
     IReadOnlyList<InputRequest> Inputs => [];
 
+    /// <summary>
+    /// False for objectives that read nothing of the language model's log-probs (a reward model's Bradley-Terry
+    /// loss): the trainer then skips the LM-head pass and logs no <c>logps/*</c>; <see cref="PairStats"/> sums are 0.
+    /// </summary>
+    bool ReadsLogProbs => true;
+
     /// <summary>Computes per-pair losses and rewards for one batch.</summary>
     ObjectiveOutput Compute(PairStats stats, ObjectiveContext context);
 }

@@ -46,6 +46,12 @@ public abstract record InputRequest<TValue> : InputRequest where TValue : class;
 /// <param name="Meaning">What the value means.</param>
 public sealed record DatasetColumn(string Key, string Column, string Meaning) : InputRequest<Tensor>
 {
+    /// <summary>
+    /// True for a column the objective reads when the data has it (every record, or none): without it the trainer
+    /// adds no value and the objective finds none (<see cref="ObjectiveInputs.Find{TValue}"/>).
+    /// </summary>
+    public bool Optional { get; init; }
+
     /// <inheritdoc />
     public override IReadOnlyList<string> Keys => [Key];
 
@@ -56,7 +62,7 @@ public sealed record DatasetColumn(string Key, string Column, string Meaning) : 
     public override string Description => Meaning;
 
     /// <inheritdoc />
-    public override string Source => $"dataset column `{Column}`";
+    public override string Source => Optional ? $"dataset column `{Column}` (optional)" : $"dataset column `{Column}`";
 
     internal override object? FromKeys(IReadOnlyDictionary<string, Tensor> keyed, out string missing)
     {
@@ -135,7 +141,8 @@ public sealed record PairValues(Tensor Chosen, Tensor Rejected);
 
 /// <summary>
 /// Scalar reward-head outputs for the chosen and rejected completions, shape (B) each (Direct Preference Heads).
-/// Produced by a reward head on the policy; no trainer here has one yet, so asking for it is an error up front.
+/// Produced by a reward head on the policy (<c>Training.HeadRewardProvider</c>), which the run builds when an objective
+/// asks for it.
 /// </summary>
 public sealed record HeadRewards : InputRequest<PairValues>
 {
@@ -156,7 +163,7 @@ public sealed record HeadRewards : InputRequest<PairValues>
 
     /// <inheritdoc />
     public override string Source =>
-        "a reward head on the policy (no built-in provider yet: training asks for one up front)";
+        "trainer (a one-output head on the policy's final hidden state at the last non-pad token)";
 
     internal override object? FromKeys(IReadOnlyDictionary<string, Tensor> keyed, out string missing)
     {

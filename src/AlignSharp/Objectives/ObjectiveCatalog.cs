@@ -68,24 +68,40 @@ public static class ObjectiveCatalog
 
     private static readonly OutputEntry[] OutputEntries = [TokenRewards.Entry];
 
+    /// <summary>
+    /// The DPO paper's baselines (Preferred-FT, Unlikelihood) and the reward model's Bradley-Terry loss: not in the
+    /// spec's tables, trained and documented like the rest.
+    /// </summary>
+    private static readonly ObjectiveEntry[] BaselineEntries =
+    [
+        PreferredFt.Entry,
+        Unlikelihood.Entry,
+        BradleyTerry.Entry,
+    ];
+
     /// <summary>Every objective of the sequence-level table, in table order.</summary>
     public static IReadOnlyList<ObjectiveEntry> All => Entries;
 
     /// <summary>The token-level table's objectives, in table order.</summary>
     public static IReadOnlyList<ObjectiveEntry> TokenLevel => TokenLevelEntries;
 
+    /// <summary>The DPO paper's baselines and the reward-model loss, in table order.</summary>
+    public static IReadOnlyList<ObjectiveEntry> Baselines => BaselineEntries;
+
     /// <summary>Per-token outputs that are not losses (token_rewards).</summary>
     public static IReadOnlyList<OutputEntry> Outputs => OutputEntries;
 
-    /// <summary>The entry for <paramref name="id"/> in either table, or null.</summary>
+    /// <summary>The entry for <paramref name="id"/> in any table, or null.</summary>
     public static ObjectiveEntry? Find(string id) =>
-        Entries.FirstOrDefault(e => e.Id == id) ?? TokenLevelEntries.FirstOrDefault(e => e.Id == id);
+        Entries.FirstOrDefault(e => e.Id == id) ?? TokenLevelEntries.FirstOrDefault(e => e.Id == id)
+        ?? BaselineEntries.FirstOrDefault(e => e.Id == id);
 
     /// <summary>The entry for <paramref name="id"/>; unknown ids are an error listing the known ones.</summary>
     public static ObjectiveEntry Get(string id) =>
         Find(id)
         ?? throw new ObjectiveException(
-            $"unknown objective '{id}' (known: {string.Join(", ", Entries.Concat(TokenLevelEntries).Select(e => e.Id))})");
+            $"unknown objective '{id}' (known: "
+                + $"{string.Join(", ", Entries.Concat(TokenLevelEntries).Concat(BaselineEntries).Select(e => e.Id))})");
 
     /// <summary>Creates the objective <paramref name="id"/>; unknown ids and unknown parameters are errors naming them.</summary>
     public static IPreferenceObjective Create(string id, ObjectiveParams parameters) => Get(id).Create(parameters);

@@ -70,6 +70,7 @@ public static class ObjectiveDocs
             sb.Append($"- `{e.Id}`: {Escape(e.Loss)}\n");
         sb.Append("- `kto` keeps no state across batches: its reference point z0 is recomputed per batch from mismatched pairs.\n");
         TokenLevelSection(sb);
+        BaselineSection(sb);
         return sb.ToString();
     }
 
@@ -110,6 +111,34 @@ public static class ObjectiveDocs
         sb.Append("### Token-level inputs\n\n");
         sb.Append("| id | request | keys | shape | source | meaning |\n|---|---|---|---|---|---|\n");
         foreach (var e in ObjectiveCatalog.TokenLevel)
+            foreach (var i in e.Inputs)
+            {
+                string keys = string.Join(", ", i.Keys.Select(k => $"`{k}`"));
+                sb.Append($"| `{e.Id}` | `{i.GetType().Name}` | {keys} | {i.Shape} | {Escape(i.Source)} | ");
+                sb.Append($"{Escape(i.Description)} |\n");
+            }
+    }
+
+    /// <summary>The DPO paper's baselines and the reward-model loss.</summary>
+    private static void BaselineSection(StringBuilder sb)
+    {
+        sb.Append("\n## Baselines and reward models\n\n");
+        sb.Append("The DPO paper's supervised baselines, and the Bradley-Terry loss `alignsharp reward train` fits a reward\n");
+        sb.Append("model with (`rw`, `rl` = the reward head's outputs; see docs/rewards.md). `lw[t]`, `ll[t]` = policy\n");
+        sb.Append("log-prob of chosen and rejected token t; `S` and `m` as above.\n\n");
+        sb.Append("| id | objective | parameters (default) | reference | data | per-pair loss |\n");
+        sb.Append("|---|---|---|---|---|---|\n");
+        foreach (var e in ObjectiveCatalog.Baselines)
+        {
+            sb.Append($"| `{e.Id}` | [{Escape(e.Description)}]({e.Paper}) | {ParameterList(e.Parameters)} | ");
+            sb.Append($"{(e.NeedsReference ? "yes" : "no")} | {Escape(e.Data)} | `{Escape(e.Loss)}` |\n");
+        }
+        sb.Append("\n| id | parameter | default | accepted | meaning |\n|---|---|---|---|---|\n");
+        foreach (var e in ObjectiveCatalog.Baselines)
+            foreach (var p in e.Parameters)
+                sb.Append($"| `{e.Id}` | `{p.Name}` | {p.DefaultText} | {Escape(p.AcceptedText)} | {Escape(p.Description)} |\n");
+        sb.Append("\n| id | request | keys | shape | source | meaning |\n|---|---|---|---|---|---|\n");
+        foreach (var e in ObjectiveCatalog.Baselines)
             foreach (var i in e.Inputs)
             {
                 string keys = string.Join(", ", i.Keys.Select(k => $"`{k}`"));

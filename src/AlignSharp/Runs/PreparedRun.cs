@@ -25,6 +25,15 @@ public sealed class PreparedRun : IDisposable
     /// <summary>The run's LoRA adapter on the frozen policy, or null for full fine-tuning.</summary>
     public LoraAdapter? Adapter { get; init; }
 
+    /// <summary>
+    /// The reward head on the policy (Direct Preference Heads), or the reward model of a reward run
+    /// (<see cref="IsRewardModel"/>); null otherwise. It shares the policy's decoder.
+    /// </summary>
+    public RewardModel? Head { get; init; }
+
+    /// <summary>True for a reward run: <see cref="Head"/> is the model trained, saved as a reward-model folder.</summary>
+    public bool IsRewardModel { get; init; }
+
     /// <summary>The configuration the run was built from.</summary>
     public RunConfig Config { get; }
 
@@ -76,6 +85,15 @@ public sealed class PreparedRun : IDisposable
                 + "'alignsharp adapters merge'");
             return log;
         }
+        if (IsRewardModel && Head is not null)
+        {
+            string? source = RunTokenizer.Folder(RunTokenizer.SpecOf(Config));
+            var options = new HfSaveOptions { SourceDir = source is not null && Directory.Exists(source) ? source : null };
+            RewardModelFolder.Save(Head, FinalDir, options);
+            observer.OnMessage($"saved the trained reward model ({Head.Backbone.Config.Family
+                .SequenceClassificationArchitecture(Head.Backbone.Config)}): {FinalDir}");
+            return log;
+        }
         SaveFinal();
         return log;
     }
@@ -89,6 +107,7 @@ public sealed class PreparedRun : IDisposable
         string? source = RunTokenizer.Folder(RunTokenizer.SpecOf(Config));
         HfCheckpoint.Save(Policy, FinalDir,
             new HfSaveOptions { SourceDir = source is not null && Directory.Exists(source) ? source : null });
+        if (Head is not null) PolicyWithHeadWeights.SaveHead(Head, FinalDir); // written atomically beside the weights
         observer.OnMessage($"saved the trained model as a Hugging Face folder: {FinalDir}");
     }
 
@@ -97,6 +116,7 @@ public sealed class PreparedRun : IDisposable
     {
         Setup.Reference.Dispose();
         Adapter?.Dispose();
-        Setup.Policy.Dispose();
+        if (Head is not null) Head.Dispose(); // the head and the policy under it
+        else Setup.Policy.Dispose();
     }
 }

@@ -49,7 +49,10 @@ public static class RunBuilder
             reference = Reference(config, objective, tokenizer, target, [train, eval], pad, observer, adapter, comm);
             var setup = new TrainingSetup(policy, reference, objective, train, eval, pad) { Collectives = comm };
             if (adapter is not null) setup = setup with { Trainable = new AdapterWeights(adapter, config.Model.Path) };
-            return new PreparedRun(config, tokenizer, target, setup, observer) { Adapter = adapter };
+            var head = HeadFor(config, objective, policy, pad, adapter, observer);
+            if (head is not null)
+                setup = setup with { InputProviders = [new HeadRewardProvider(head)], Trainable = new PolicyWithHeadWeights(head) };
+            return new PreparedRun(config, tokenizer, target, setup, observer) { Adapter = adapter, Head = head };
         }
         catch
         {
@@ -89,6 +92,89 @@ public static class RunBuilder
             policy?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A reward run (<c>alignsharp reward train</c>): a reward model (a one-output head on the starting model's
+    /// decoder, or the reward-model folder <c>model.path</c> names, to continue training it) fitted with the
+    /// Bradley-Terry loss (<c>objective: {name: bradley_terry, center_rewards_coefficient: c}</c>, the default when
+    /// the config names no objective) on the run's pairs. Checkpoints and <c>final/</c> are reward-model folders in
+    /// transformers' sequence-classification layout.
+    /// </summary>
+    public static PreparedRun BuildReward(RunConfig config, ITrainingObserver observer)
+    {
+        var target = ComputeTarget.From(config);
+        var tokenizer = RunTokenizer.Load(RunTokenizer.SpecOf(config));
+        var objective = RewardObjective(config);
+        if (config.Adapter.Type != AdapterKind.None || config.Adapter.Path is not null)
+            throw new ConfigException("adapter: reward models train every weight (no adapter) for now");
+        var data = RunData.For(config, tokenizer, observer.OnMessage);
+        RewardModel? model = null;
+        try
+        {
+            model = RewardStart(config, tokenizer, target, observer);
+            int pad = model.PadTokenId ?? throw new ConfigException(
+                $"model.path: {config.Model.Path} has no pad_token_id, which a reward model needs to find each row's last token");
+            var (train, eval) = data.Examples(unpaired: false);
+            observer.OnMessage($"data: {train.Count} training pairs, {eval.Count} evaluation pairs");
+            var setup = new TrainingSetup(model.Backbone, new NoReference(), objective, train, eval, pad)
+            {
+                InputProviders = [new HeadRewardProvider(model)],
+                Trainable = new RewardModelWeights(model),
+            };
+            return new PreparedRun(config, tokenizer, target, setup, observer) { Head = model, IsRewardModel = true };
+        }
+        catch
+        {
+            model?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The reward run's objective: bradley_terry, by default or as configured; any other is an error.</summary>
+    private static IPreferenceObjective RewardObjective(RunConfig config)
+    {
+        if (config.Objectives is [{ Where: "default" }]) return new BradleyTerry(0);
+        var objective = config.CreateObjective();
+        return objective is BradleyTerry ? objective
+            : throw new ConfigException($"{config.Objectives[0].Where}: a reward model trains objective 'bradley_terry' "
+                + $"(with its center_rewards_coefficient), not '{objective.Id}'");
+    }
+
+    /// <summary>
+    /// The reward model a reward run starts from: the folder <c>model.path</c> when it is one (continued), else a fresh
+    /// head (drawn under <c>training.seed</c>) on the run's starting model, padded by the run's pad rule.
+    /// </summary>
+    private static RewardModel RewardStart(RunConfig config, ITokenizer tokenizer, ComputeTarget target,
+        ITrainingObserver observer)
+    {
+        if (config.Model.Path is { } path && RewardModelFolder.IsRewardModel(path))
+        {
+            observer.OnMessage($"reward model: continuing {path}");
+            return RewardModelFolder.Load(path, new HfLoadOptions { DType = target.DType, Device = target.Device });
+        }
+        var backbone = StartingModel(config, tokenizer, target);
+        torch.manual_seed(config.Training.Seed);
+        observer.OnMessage($"reward model: a new score head on {backbone.Config.ModelType} "
+            + $"({backbone.Config.Family.SequenceClassificationArchitecture(backbone.Config)})");
+        return new RewardModel(backbone, PadRule.IdFor(tokenizer));
+    }
+
+    /// <summary>
+    /// The reward head an objective of the run asks for (<see cref="HeadRewards"/>: Direct Preference Heads), drawn
+    /// under <c>training.seed</c> on the policy, or null when none asks.
+    /// </summary>
+    private static RewardModel? HeadFor(RunConfig config, IPreferenceObjective objective, CausalLM policy, int pad,
+        LoraAdapter? adapter, ITrainingObserver observer)
+    {
+        var members = objective is CombinedObjective c ? c.Members.Select(m => m.Objective) : [objective];
+        if (!members.Any(o => o.Inputs.Any(r => r is HeadRewards))) return null;
+        if (adapter is not null)
+            throw new ConfigException($"{config.Objectives[0].Where}: a reward head (objective '{objective.Id}') trains "
+                + "with the full policy, not under an adapter");
+        torch.manual_seed(config.Training.Seed);
+        observer.OnMessage("reward head: a one-output head on the policy's last non-pad hidden state");
+        return new RewardModel(policy, pad);
     }
 
     /// <summary>

@@ -49,7 +49,10 @@ public sealed class PreferenceStep
     {
         Accept(batch.Kind);
         int n = batch.Count;
-        var policyRows = BatchLogProbs.Of(policy, batch, device, inputs.NeedsTokenLogProbs); // sums, counts: (R)
+        bool logProbs = objective.ReadsLogProbs || inputs.NeedsTokenLogProbs;
+        var policyRows = logProbs
+            ? BatchLogProbs.Of(policy, batch, device, inputs.NeedsTokenLogProbs) // sums, counts: (R)
+            : NoLogProbs(batch);
         var refRows = objective.NeedsReference ? reference.LogProbs(batch, device) : null; // (R) or null
         var extras = inputs.For(new InputContext(batch, policy, reference, policyRows, device));
         ObjectiveOutput output;
@@ -80,6 +83,7 @@ public sealed class PreferenceStep
             (chosenLogps, rejectedLogps) = (logps[desirable], logps[desirable.logical_not()]);
             (chosenRows, rejectedRows) = (desirable, desirable.logical_not());
         }
+        if (!logProbs) (chosenLogps, rejectedLogps) = (chosenLogps[..0], rejectedLogps[..0]); // nothing to log
         var logits = new Dictionary<string, double>();
         if (policyRows.LogitSums is { } sums)
         {
@@ -99,6 +103,18 @@ public sealed class PreferenceStep
     {
         double tokens = counts[rows].to(ScalarType.Float64).sum().item<double>();
         if (tokens > 0) metrics[name] = logitSums[rows].to(ScalarType.Float64).sum().item<double>() / tokens;
+    }
+
+    /// <summary>
+    /// Rows for an objective that reads no log-probs: sums 0 and the completion token counts, (R) each, in the
+    /// policy's float dtype (float32 for half precision), with no forward pass.
+    /// </summary>
+    private RowLogProbs NoLogProbs(PreferenceBatch batch)
+    {
+        var dtype = policy.parameters().First().dtype is ScalarType.BFloat16 or ScalarType.Float16
+            ? ScalarType.Float32 : policy.parameters().First().dtype;
+        var counts = batch.CompletionMask[.., 1..].sum(1).to(dtype).to(device); // (R, T-1) -> (R)
+        return new RowLogProbs(zeros_like(counts), counts);
     }
 
     /// <summary>

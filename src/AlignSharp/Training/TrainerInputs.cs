@@ -92,6 +92,16 @@ public sealed class TrainerInputs
         foreach (var (owner, request, _) in plan)
         {
             if (request is not DatasetColumn column) continue;
+            if (column.Optional)
+            {
+                var has = Enumerable.Range(0, examples.Count).Select(i => examples.Extras(i).ContainsKey(column.Column));
+                int first = has.Contains(true) ? has.ToList().IndexOf(false) : -1;
+                if (first >= 0)
+                    throw new DataException(examples.Source(first),
+                        $"objective '{owner}' reads the optional numeric column '{column.Column}' " +
+                        $"({column.Description}): give it in every record or in none");
+                continue;
+            }
             for (int i = 0; i < examples.Count; i++)
                 if (!examples.Extras(i).ContainsKey(column.Column))
                     throw new DataException(examples.Source(i),
@@ -114,15 +124,18 @@ public sealed class TrainerInputs
             : objective.Inputs.Select(r => (objective.Id, r));
 
     /// <summary>A numeric dataset column of every example in the batch, (B) or (N), in the policy's dtype.</summary>
-    private sealed class ColumnProvider : InputProvider<DatasetColumn, Tensor>
+    /// <remarks>An optional column the batch lacks adds nothing.</remarks>
+    private sealed class ColumnProvider : IInputProvider
     {
-        protected override Tensor Value(DatasetColumn request, InputContext c)
+        public bool Provides(InputRequest request) => request is DatasetColumn;
+
+        public ObjectiveInputs Provide(InputRequest request, InputContext c, ObjectiveInputs inputs)
         {
+            var column = (DatasetColumn)request;
             var columns = c.Batch.Extras(c.PolicyRows.Sums.dtype);
-            return columns.TryGetValue(request.Column, out var t)
-                ? t.to(c.Device)
-                : throw new ObjectiveException(
-                    $"the data has no numeric column '{request.Column}' in every example ({request.Description})");
+            if (columns.TryGetValue(column.Column, out var t)) return inputs.With(column, t.to(c.Device));
+            return column.Optional ? inputs : throw new ObjectiveException(
+                $"the data has no numeric column '{column.Column}' in every example ({column.Description})");
         }
     }
 

@@ -181,5 +181,9 @@ public sealed class Gemma3Family : IModelFamily
     public long LayerMatmulWeights(ModelConfig config) => LlamaFamily.Instance.LayerMatmulWeights(config);
 
     /// <inheritdoc />
+    /// <remarks>transformers names the text-only Gemma 3 classifier <c>Gemma3TextForSequenceClassification</c>.</remarks>
+    public string SequenceClassificationArchitecture(ModelConfig config) => "Gemma3TextForSequenceClassification";
+
+    /// <inheritdoc />
     public override string ToString() => Name;
 }
