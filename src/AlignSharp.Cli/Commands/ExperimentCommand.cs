@@ -3,7 +3,7 @@ using AlignSharp.Experiments;
 
 namespace AlignSharp.Cli.Commands;
 
-/// <summary><c>alignsharp experiment frontier [--quick | --preset test|quick|full] [--out DIR] [--seed N] [--threads N] [--steps N] [--lr X] [--betas a,b] [--methods a,b]</c>.</summary>
+/// <summary><c>alignsharp experiment online ...</c> and <c>alignsharp experiment frontier [--quick | --preset test|quick|full] [--out DIR] [--seed N] [--threads N] [--steps N] [--lr X] [--betas a,b] [--methods a,b]</c>.</summary>
 internal sealed class ExperimentCommand : ICliCommand
 {
     public Command Build()
@@ -48,6 +48,42 @@ internal sealed class ExperimentCommand : ICliCommand
             Console.WriteLine(File.ReadAllText(result.Files.Markdown));
             return 0;
         });
-        return new Command("experiment", "Controlled experiments on the project's synthetic review task.") { frontier };
+        return new Command("experiment", "Controlled experiments on the project's synthetic review task.")
+        {
+            frontier, Online(),
+        };
+    }
+
+    /// <summary><c>experiment online [--quick | --preset test|quick] [--out DIR] [--seed N] [--threads N] [--methods a,b]</c>.</summary>
+    private static Command Online()
+    {
+        var preset = new Option<string>("--preset") { Description = "test (seconds) or quick (< 15 min on 2 cores)", DefaultValueFactory = _ => "quick" };
+        var quick = new Option<bool>("--quick") { Description = "same as --preset quick" };
+        var output = new Option<string>("--out", "-o") { Description = "output folder for online.png/online-kl.png/.md/.csv", DefaultValueFactory = _ => "online-out" };
+        var seed = new Option<int?>("--seed") { Description = "seed of the whole experiment (default: the preset's)" };
+        var threads = new Option<int?>("--threads") { Description = "libtorch threads (default 1; 0 keeps libtorch's default)" };
+        var labels = new Option<int?>("--labels") { Description = "preference labels per method (default: the preset's)" };
+        var methods = new Option<string?>("--methods")
+        {
+            Description = "comma-separated methods to keep: " + string.Join(", ", OnlineExperimentOptions.AllMethods),
+        };
+        var online = new Command("online", "Offline DPO vs OAIF vs iterative DPO vs DICE vs SPPO at equal numbers of preference labels: ground-truth reward against labels used and against KL.")
+        {
+            preset, quick, output, seed, threads, labels, methods,
+        };
+        online.SetAction(r =>
+        {
+            var o = OnlineExperimentOptions.ForPreset(r.GetValue(quick) ? "quick" : r.GetValue(preset)!);
+            if (r.GetValue(seed) is { } s) o = o with { Seed = s };
+            if (r.GetValue(threads) is { } t) o = o with { Threads = t };
+            if (r.GetValue(labels) is { } n) o = o with { Labels = n };
+            if (r.GetValue(methods) is { Length: > 0 } keep)
+                o = o with { Methods = keep.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
+            var result = OnlineExperiment.Run(o, r.GetValue(output)!, line => Console.WriteLine(line));
+            Console.WriteLine();
+            Console.WriteLine(File.ReadAllText(result.Files.Markdown));
+            return 0;
+        });
+        return online;
     }
 }

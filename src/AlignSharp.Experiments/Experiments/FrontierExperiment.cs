@@ -46,14 +46,8 @@ public static class FrontierExperiment
 
         // 1. Base model: next-token training on the task corpus (pretraining + SFT in one).
         Log($"preset {o.Preset}: corpus of {o.CorpusSize} reviews, base model d={o.Hidden}, {o.Layers} layer(s), {o.PretrainSteps} steps");
-        // Reused when a previous run in the same folder had the same settings (its fingerprint file matches).
-        var baseDir = Path.Combine(outputDir, "base");
-        var baseFingerprint = FormattableString.Invariant($"seed={o.Seed} hidden={o.Hidden} layers={o.Layers} corpus={o.CorpusSize} steps={o.PretrainSteps} batch={o.PretrainBatch} lr={o.PretrainLearningRate} max_new={o.MaxNewTokens} lm=1");
-        if (!Cached(baseDir, baseFingerprint)) TrainBase(o, tokenizer, generator, baseDir, baseFingerprint, Log);
-        string baseHf = Path.Combine(baseDir, "hf");
-        using var baseModel = RunBuilder.Load(baseHf, ComputeTarget.From(BaseConfig(o, tokenizer, baseDir))).Model;
-        baseModel.eval();
-        foreach (var p in baseModel.parameters()) p.requires_grad = false;
+        var (baseHf, baseFingerprint) = EnsureBase(o, outputDir, tokenizer, Log);
+        using var baseModel = LoadBase(o, outputDir, tokenizer);
 
         // 2. Held-out prompts, and the base model's own score there.
         var evalPrompts = generator.Prompts(o.EvalPrompts, o.Seed + 101);
@@ -107,6 +101,30 @@ public static class FrontierExperiment
         var files = FrontierReport.Write(outputDir, o, points, seconds);
         Log($"wrote {files.Png}, {files.Markdown}, {files.Csv}, {files.Jsonl}");
         return new FrontierResult(points, files, seconds);
+    }
+
+    /// <summary>
+    /// The base model of <paramref name="o"/> in <c>&lt;outputDir&gt;/base/hf</c>: trained there, or reused when a
+    /// previous run in the same folder had the same settings (its fingerprint file matches). Returns the folder and
+    /// the fingerprint.
+    /// </summary>
+    internal static (string Dir, string Fingerprint) EnsureBase(FrontierOptions o, string outputDir, ITokenizer tokenizer,
+        Action<string> log)
+    {
+        var baseDir = Path.Combine(outputDir, "base");
+        var baseFingerprint = FormattableString.Invariant($"seed={o.Seed} hidden={o.Hidden} layers={o.Layers} corpus={o.CorpusSize} steps={o.PretrainSteps} batch={o.PretrainBatch} lr={o.PretrainLearningRate} max_new={o.MaxNewTokens} lm=1");
+        if (!Cached(baseDir, baseFingerprint)) TrainBase(o, tokenizer, ReviewGenerator.Default, baseDir, baseFingerprint, log);
+        return (Path.Combine(baseDir, "hf"), baseFingerprint);
+    }
+
+    /// <summary>The base model of <see cref="EnsureBase"/>, loaded on the run's device, frozen and in eval mode.</summary>
+    internal static CausalLM LoadBase(FrontierOptions o, string outputDir, ITokenizer tokenizer)
+    {
+        var baseDir = Path.Combine(outputDir, "base");
+        var model = RunBuilder.Load(Path.Combine(baseDir, "hf"), ComputeTarget.From(BaseConfig(o, tokenizer, baseDir))).Model;
+        model.eval();
+        foreach (var p in model.parameters()) p.requires_grad = false;
+        return model;
     }
 
     private static bool Cached(string dir, string fingerprint)

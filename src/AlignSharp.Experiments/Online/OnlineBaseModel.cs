@@ -18,8 +18,7 @@ internal static class OnlineBaseModel
     /// <summary>
     /// The run config to build the policy and reference from (model.path set to the base when one is made).
     /// </summary>
-    public static RunConfig Ensure(OnlineConfig config, OnlineTaskSource task, ITokenizer tokenizer, int pad,
-        ComputeTarget target, ITrainingObserver observer)
+    public static RunConfig Ensure(OnlineConfig config, OnlineTaskSource task, ITrainingObserver observer)
     {
         var b = config.Online.Base;
         var run = config.Run;
@@ -39,18 +38,19 @@ internal static class OnlineBaseModel
         }
         observer.OnMessage($"training a base model on the {task.Task.ToString().ToLowerInvariant()} corpus " +
             $"({b.PretrainSteps} steps, {b.CorpusSize} texts)");
-        using var model = RunBuilder.StartingModel(run, tokenizer, target);
-        int eos = tokenizer.EosId ?? pad;
-        var rows = task.Corpus(b.CorpusSize, unchecked((int)run.Training.Seed))
-            .Select(t => PolicySamples.EncodePrompt(tokenizer, t).Append(eos).Take(model.Config.MaxPositions).ToArray())
-            .ToList();
-        var options = new TrainingOptions
+        // An LM run of the composition root: the run's fresh model, trained on BOS + text + EOS by the one LM trainer.
+        var lmRun = run with
         {
-            MaxSteps = b.PretrainSteps, BatchSize = b.BatchSize, LearningRate = b.LearningRate,
-            WarmupSteps = Math.Max(1, b.PretrainSteps / 20), Schedule = ScheduleKind.Cosine, Seed = run.Training.Seed,
-            Threads = run.Training.Threads,
+            Training = new TrainingOptions
+            {
+                MaxSteps = b.PretrainSteps, BatchSize = b.BatchSize, LearningRate = b.LearningRate,
+                WarmupSteps = Math.Max(1, b.PretrainSteps / 20), Schedule = ScheduleKind.Cosine,
+                Seed = run.Training.Seed, Threads = run.Training.Threads,
+            },
+            OutputDir = dir,
         };
-        LanguageModelTrainer.Train(model, rows, options, pad, (s, loss) =>
+        var corpus = task.Corpus(b.CorpusSize, unchecked((int)run.Training.Seed));
+        using var model = RunBuilder.TrainLanguageModel(lmRun, corpus, (s, loss) =>
         {
             if (s % Math.Max(1, b.PretrainSteps / 4) == 0 || s == b.PretrainSteps)
                 observer.OnMessage(FormattableString.Invariant(

@@ -74,23 +74,19 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
     /// </summary>
     public async Task<IReadOnlyList<IterationReport>> RunAsync(CancellationToken cancellationToken = default)
     {
-        var run = config.Run;
-        var training = run.Training;
+        var training = config.Run.Training;
         if (training.Threads > 0) torch.set_num_threads(training.Threads);
         var task = new OnlineTaskSource(O.Task, O.Score.Verifier);
-        // The composition root picks the tokenizer, pad id, device, dtype and the starting models.
-        var target = ComputeTarget.From(run);
-        var tokenizer = RunTokenizer.Load(RunTokenizer.SpecOf(run));
-        int pad = PadRule.IdFor(tokenizer);
-        var objective = run.CreateObjective();
         Directory.CreateDirectory(OutputDir);
         foreach (var stale in Directory.GetDirectories(OutputDir, ".iteration-*" + AtomicFile.TempMarker + "*"))
             Directory.Delete(stale, true); // a killed iteration's half-written folder
 
-        var start = OnlineBaseModel.Ensure(config, task, tokenizer, pad, target, observer);
-        using var policy = RunBuilder.StartingModel(start, tokenizer, target);
-        var referenceModel = RunBuilder.StartingModel(start, tokenizer, target);
-        using var reference = new FrozenReference(referenceModel);
+        // The composition root builds the run (tokenizer, pad id, device, dtype, objective, the starting policy and
+        // the reference: a frozen copy of reference_path or of the start, which this loop may move).
+        var start = OnlineBaseModel.Ensure(config, task, observer);
+        using var run = RunBuilder.BuildWithoutData(start, observer);
+        var (tokenizer, policy, target, pad) = (run.Tokenizer, run.Policy, run.Target, run.Setup.PadId);
+        var (reference, referenceModel, objective) = (run.Setup.Reference, run.ReferenceModel!, run.Setup.Objective);
         using var optimizer = PreferenceTrainer.CreateOptimizer(policy, training);
 
         var reports = new List<IterationReport>();
@@ -146,11 +142,7 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
                 FormattableString.Invariant($"{steps} steps, task reward {report.PolicyTaskReward:0.000}"));
             observer.OnLog(it, O.Iterations, Flatten(report));
         }
-        string final = Path.Combine(OutputDir, "final");
-        string? source = RunTokenizer.Folder(RunTokenizer.SpecOf(run));
-        HfCheckpoint.Save(policy, final,
-            new HfSaveOptions { SourceDir = source is not null && Directory.Exists(source) ? source : null });
-        observer.OnMessage($"saved the final policy as a Hugging Face folder: {final}");
+        run.SaveFinal();
         return reports;
     }
 

@@ -49,6 +49,12 @@ public sealed class PreparedRun : IDisposable
     /// <summary>The model being trained.</summary>
     public CausalLM Policy => Setup.Policy;
 
+    /// <summary>
+    /// The reference as a model when the run holds one as a frozen copy (<c>reference: frozen</c>, and every run of
+    /// <see cref="RunBuilder.BuildWithoutData"/>); null for cached, adapter-disabled and absent references.
+    /// </summary>
+    public CausalLM? ReferenceModel => (Setup.Reference as FrozenReference)?.Model;
+
     /// <summary>Where metrics, checkpoints and the final model go.</summary>
     public string OutputDir => Config.OutputDir;
 
@@ -72,7 +78,6 @@ public sealed class PreparedRun : IDisposable
         string? from = resume is null ? null : TrainingCheckpoint.Resolve(OutputDir, resume);
         var log = trainer.Run(from);
         if (comm.Rank != 0) return log;
-        string? source = RunTokenizer.Folder(RunTokenizer.SpecOf(Config));
         if (Adapter is not null)
         {
             PeftAdapterFolder.Save(Adapter, FinalDir, Config.Model.Path);
@@ -80,18 +85,30 @@ public sealed class PreparedRun : IDisposable
                 + "'alignsharp adapters merge'");
             return log;
         }
-        var options = new HfSaveOptions { SourceDir = source is not null && Directory.Exists(source) ? source : null };
         if (IsRewardModel && Head is not null)
         {
+            string? source = RunTokenizer.Folder(RunTokenizer.SpecOf(Config));
+            var options = new HfSaveOptions { SourceDir = source is not null && Directory.Exists(source) ? source : null };
             RewardModelFolder.Save(Head, FinalDir, options);
             observer.OnMessage($"saved the trained reward model ({Head.Backbone.Config.Family
                 .SequenceClassificationArchitecture(Head.Backbone.Config)}): {FinalDir}");
             return log;
         }
-        HfCheckpoint.Save(Policy, FinalDir, options);
+        SaveFinal();
+        return log;
+    }
+
+    /// <summary>
+    /// Saves the policy as a Hugging Face folder in <see cref="FinalDir"/> (in the run's dtype, with the tokenizer's
+    /// files when the tokenizer is a folder).
+    /// </summary>
+    public void SaveFinal()
+    {
+        string? source = RunTokenizer.Folder(RunTokenizer.SpecOf(Config));
+        HfCheckpoint.Save(Policy, FinalDir,
+            new HfSaveOptions { SourceDir = source is not null && Directory.Exists(source) ? source : null });
         if (Head is not null) PolicyWithHeadWeights.SaveHead(Head, FinalDir); // written atomically beside the weights
         observer.OnMessage($"saved the trained model as a Hugging Face folder: {FinalDir}");
-        return log;
     }
 
     /// <summary>Releases the policy and the reference (a cached reference saves its new rows first).</summary>

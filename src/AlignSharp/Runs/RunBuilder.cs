@@ -64,6 +64,37 @@ public static class RunBuilder
     }
 
     /// <summary>
+    /// Builds a run whose pairs are made while it runs (the online loop): every piece of <see cref="Build"/> but the
+    /// data (no <c>data</c> section is read; the example sets are empty). The reference is always a model, a frozen
+    /// copy of <c>reference_path</c> or of the starting model (<see cref="PreparedRun.ReferenceModel"/>), even for a
+    /// reference-free objective, since such a run samples from it, scores with it and may move it.
+    /// </summary>
+    /// <exception cref="ConfigException">An <c>adapter</c> section (adapters train on fixed data only).</exception>
+    public static PreparedRun BuildWithoutData(RunConfig config, ITrainingObserver observer)
+    {
+        if (LoraOptionsOf(config.Adapter) is not null || config.Adapter.Path is not null)
+            throw new ConfigException("adapter: a run without a data section (the online loop) trains the full model; "
+                + "remove the adapter section");
+        var target = ComputeTarget.From(config);
+        var tokenizer = RunTokenizer.Load(RunTokenizer.SpecOf(config));
+        var objective = config.CreateObjective();
+        int pad = PadRule.IdFor(tokenizer);
+        CausalLM? policy = null;
+        try
+        {
+            policy = StartingModel(config, tokenizer, target);
+            var reference = new FrozenReference(ReferenceModel(config, tokenizer, target));
+            var setup = new TrainingSetup(policy, reference, objective, [], [], pad);
+            return new PreparedRun(config, tokenizer, target, setup, observer);
+        }
+        catch
+        {
+            policy?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// A reward run (<c>alignsharp reward train</c>): a reward model (a one-output head on the starting model's
     /// decoder, or the reward-model folder <c>model.path</c> names, to continue training it) fitted with the
     /// Bradley-Terry loss (<c>objective: {name: bradley_terry, center_rewards_coefficient: c}</c>, the default when
@@ -266,7 +297,7 @@ public static class RunBuilder
     };
 
     /// <summary>The reference model: the <c>reference_path</c> folder when given, else the starting model again.</summary>
-    private static CausalLM ReferenceModel(RunConfig config, ITokenizer tokenizer, ComputeTarget target) =>
+    public static CausalLM ReferenceModel(RunConfig config, ITokenizer tokenizer, ComputeTarget target) =>
         config.ReferencePath is { } dir ? Load(dir, target).Model : StartingModel(config, tokenizer, target);
 
 }

@@ -67,6 +67,12 @@ public sealed class FrozenReference : IReferenceStrategy
     /// <inheritdoc />
     public string Name => "frozen-copy";
 
+    /// <summary>
+    /// The frozen model (owned by this strategy). A run that moves its reference (the online loop's iterative and
+    /// TR-DPO updates) writes into its weights in place; nothing here trains it.
+    /// </summary>
+    public CausalLM Model => model;
+
     /// <summary>Reference forwards run so far (for logs and tests).</summary>
     public int Forwards { get; private set; }
 

@@ -31,9 +31,7 @@ internal static class OnlineFixtures
               task: {t.ToString().ToLowerInvariant()}
               base: {"{"}pretrain_steps: 150, corpus_size: 1000, batch_size: 16, learning_rate: 0.01{"}"}
             """);
-        var tokenizer = RunTokenizer.Load(RunTokenizer.SpecOf(config.Run));
-        var run = OnlineBaseModel.Ensure(config, new OnlineTaskSource(t), tokenizer, PadRule.IdFor(tokenizer),
-            ComputeTarget.From(config.Run), new Silent());
+        var run = OnlineBaseModel.Ensure(config, new OnlineTaskSource(t), new Silent());
         return run.Model.Path!;
     })).Value;
 

@@ -76,6 +76,39 @@ public sealed class RunBuilderTests
     }
 
     [Fact]
+    public void A_run_without_data_holds_the_reference_path_model_as_a_frozen_reference_it_can_move()
+    {
+        string dir = TinyRun.TempDir();
+        // A saved "other" model (a different seed) to serve as reference_path; the data section is never read.
+        var baseConfig = Config(dir, "") with { Data = new DataSection { Train = Path.Combine(dir, "missing.jsonl") } };
+        string other = Path.Combine(dir, "other");
+        using (var model = RunBuilder.StartingModel(baseConfig with { Training = new TrainingOptions { Seed = 99 } },
+            RunTokenizer.Load(RunTokenizer.Byte), ComputeTarget.Cpu))
+            HfCheckpoint.Save(model, other);
+        using var run = RunBuilder.BuildWithoutData(baseConfig with { ReferencePath = other }, new RecordingObserver());
+        Assert.Equal(0, run.Setup.Train.Count);
+        var reference = Assert.IsType<FrozenReference>(run.Setup.Reference);
+        Assert.Same(reference.Model, run.ReferenceModel);
+        Assert.All(run.ReferenceModel!.parameters(), p => Assert.False(p.requires_grad));
+        using var expected = RunBuilder.Load(other, ComputeTarget.Cpu).Model;
+        var want = expected.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in run.ReferenceModel.named_parameters())
+            Assert.True(p.eq(want[name]).all().item<bool>(), $"reference parameter {name} is not reference_path's");
+        var policy = run.Policy.named_parameters().First();
+        Assert.False(policy.parameter.eq(want[policy.name]).all().item<bool>(), "the policy is the starting model, not the reference");
+
+        // Without reference_path the reference is a second copy of the starting model.
+        using var plain = RunBuilder.BuildWithoutData(baseConfig, new RecordingObserver());
+        var start = plain.Policy.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        Assert.All(plain.ReferenceModel!.named_parameters(), p => Assert.True(p.parameter.eq(start[p.name]).all().item<bool>()));
+        Assert.NotSame(plain.Policy, plain.ReferenceModel);
+
+        var adapter = baseConfig with { Adapter = new AdapterSection { Type = AdapterKind.Lora } };
+        Assert.StartsWith("adapter: a run without a data section",
+            Assert.Throws<ConfigException>(() => RunBuilder.BuildWithoutData(adapter, new RecordingObserver())).Message);
+    }
+
+    [Fact]
     public void Dtype_and_device_default_to_float32_on_the_cpu_and_bad_dtype_names_the_line()
     {
         var config = RunConfig.FromTree(ConfigTree.Parse("tokenizer: byte\n", "x.yaml"));
