@@ -28,7 +28,8 @@ public sealed record RowLogProbs(Tensor Sums, Tensor Counts)
 
 /// <summary>
 /// Completion-masked sequence log-probs. The one place where the shift happens: logits at t predict token t+1.
-/// Only scored positions go through the LM head, in chunks, so the full (R, T, V) log-softmax never exists.
+/// Only scored positions go through the LM head, in chunks, so the full (R, T, V) log-softmax never exists; with
+/// gradients the head is fused with the log-softmax (<see cref="LmHeadLogProbs"/>), so backward keeps no (N, V) either.
 /// </summary>
 public static class SequenceLogProbs
 {
@@ -54,22 +55,10 @@ public static class SequenceLogProbs
         var h = hidden[.., ..^1, ..].reshape(-1, c).index_select(0, flat); // (R*(T-1), C) -> (N, C)
         var targets = inputIds[.., 1..].reshape(-1).index_select(0, flat); // (N)
         var rowOf = flat.div(inputIds.shape[1] - 1, rounding_mode: RoundingMode.floor); // (N)
-        var parts = new List<Tensor>();
-        var logitParts = new List<Tensor>();
-        for (long start = 0; start < flat.shape[0]; start += chunk)
-        {
-            // Each chunk's (n, V) logits and log-softmax are released before the next chunk: without grad the peak
-            // stays at one chunk; with grad autograd keeps only what backward needs (the log-softmax output).
-            using var chunkScope = NewDisposeScope();
-            long end = Math.Min(start + chunk, flat.shape[0]);
-            var logits = model.LmHead(h.narrow(0, start, end - start)); // (n, V)
-            var lp = F.log_softmax(logits.to(dtype), 1).gather(1, targets.narrow(0, start, end - start).unsqueeze(1)).squeeze(1); // (n)
-            parts.Add(lp.MoveToOuterDisposeScope());
-            logitParts.Add(logits.detach().to(dtype).mean([1]).MoveToOuterDisposeScope()); // (n, V) -> (n)
-        }
-        var all = parts.Count == 0 ? torch.zeros(0, dtype, hidden.device) : torch.cat(parts, 0);
+        // LM head + log-softmax + gather, fused: no (N, V) tensor outlives its chunk, with or without gradients.
+        var trainable = is_grad_enabled() && model.parameters().Any(p => p.requires_grad);
+        var (all, tokenLogits) = LmHeadLogProbs.Compute(model.LmHead, h, targets, chunk, dtype, trainable); // (N), (N)
         var sums = torch.zeros(rows, dtype, hidden.device).index_add(0, rowOf, all, 1);
-        var tokenLogits = logitParts.Count == 0 ? torch.zeros(0, dtype, hidden.device) : torch.cat(logitParts, 0);
         var logitSums = torch.zeros(rows, dtype, hidden.device).index_add(0, rowOf, tokenLogits, 1); // (R)
         var counts = scored.sum(1).to(dtype);
         if (!perToken)
