@@ -18,8 +18,12 @@ declare -A runs=(
   [lora-1.7b-bf16]="--model smollm2-1.7b --lora-r 16 --base-dtype bfloat16"
   [lora-1b-bf16]="--model llama3.2-1b --lora-r 16 --base-dtype bfloat16"
   [lora-1.7b]="--model smollm2-1.7b --lora-r 16"
+  [full-360m-ckpt]="--model smollm2-360m --checkpointing"
+  [lora-360m-ckpt]="--model smollm2-360m --lora-r 16 --checkpointing"
+  [lora-1.7b-bf16-ckpt]="--model smollm2-1.7b --lora-r 16 --base-dtype bfloat16 --checkpointing"
+  [lora-1b-bf16-ckpt]="--model llama3.2-1b --lora-r 16 --base-dtype bfloat16 --checkpointing"
 )
-order=(full-360m lora-360m lora-1.7b-bf16 lora-1b-bf16 lora-1.7b)
+order=(full-360m lora-360m lora-1.7b-bf16 lora-1b-bf16 full-360m-ckpt lora-360m-ckpt lora-1.7b-bf16-ckpt lora-1b-bf16-ckpt)
 [ $# -gt 0 ] && order=("$@")
 for name in "${order[@]}"; do
   [ -n "${runs[$name]:-}" ] || { echo "unknown configuration '$name' (have: ${!runs[*]})" >&2; exit 1; }
@@ -33,13 +37,16 @@ rows = {}
 for line in open(sys.argv[1]):
     r = json.loads(line)
     rows[r["name"]] = r  # the latest run of each configuration
-print("| configuration | model shape | trained | reference | base dtype | params | trainable | peak RSS (GiB) | step (s) | tokens/s |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| configuration | model shape | trained | reference | base dtype | gradient checkpointing | params | trainable | peak RSS (GiB) | step (s) | tokens/s |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for name, r in rows.items():
-    print(f"| {name} | {r['model']} | {r['mode']} | {r['reference']} | {r['base_dtype']} | {r['params']/1e6:.0f}M | "
+    print(f"| {name} | {r['model']} | {r['mode']} | {r['reference']} | {r['base_dtype']} | {'yes' if r.get('checkpointing') else 'no'} | {r['params']/1e6:.0f}M | "
           f"{r['trainable_params']/1e6:.2f}M | {r['peak_rss_mib']/1024:.2f} | {r['step_seconds']:.0f} | {r['tokens_per_second']:.1f} |")
-if "full-360m" in rows and "lora-360m" in rows:
-    ratio = rows["lora-360m"]["peak_rss_mib"] / rows["full-360m"]["peak_rss_mib"]
-    print(f"\nLoRA (adapter-disabled reference) / full DPO (frozen reference copy), smollm2-360m shape: {ratio:.2f}x peak RSS")
+print()
+for suffix, how in (("", "without gradient checkpointing"), ("-ckpt", "both with gradient checkpointing")):
+    lora, full = rows.get("lora-360m" + suffix), rows.get("full-360m" + suffix)
+    if lora and full:
+        ratio = lora["peak_rss_mib"] / full["peak_rss_mib"]
+        print(f"LoRA (adapter-disabled reference) / full DPO (frozen reference copy), smollm2-360m shape, {how}: {ratio:.2f}x peak RSS  ")
 PY
 cat "$out/summary.md"

@@ -63,6 +63,16 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
     /// </summary>
     internal Action<int, string>? StageHook { get; init; }
 
+    /// <summary>
+    /// The end of a stage of iteration <paramref name="it"/>: the tests' hook, and the crash point
+    /// <c>iteration-N/STAGE</c> where the reliability tests kill the process (<see cref="CrashPoints"/>).
+    /// </summary>
+    private void Stage(int it, string stage)
+    {
+        StageHook?.Invoke(it, stage);
+        if (CrashPoints.Enabled) CrashPoints.Reach($"iteration-{it}/{stage}");
+    }
+
     /// <summary>Overrides the endpoint judge's client (tests); null builds it from <c>online.score.judge</c>.</summary>
     public Microsoft.Extensions.AI.IChatClient? JudgeClient { get; init; }
 
@@ -108,17 +118,17 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
             long seed = training.Seed * 1_000_003L + it * 7_919L;
             var prompts = task.Prompts(O.PromptsPerIteration, unchecked((int)seed));
             var samples = sampler.Sample(prompts, policy, referenceModel, seed);
-            StageHook?.Invoke(it, "sampled");
+            Stage(it, "sampled");
             var groups = await scorer.ScoreAsync(samples.Groups, new ScoreContext(policy, referenceModel),
                 cancellationToken).ConfigureAwait(false);
-            StageHook?.Invoke(it, "scored");
+            Stage(it, "scored");
             var pairs = PairSelection.Select(groups, O.Pair, new Random(unchecked((int)(seed + 2))))
                 .Select(p => PairRecord.From(p, it)).ToList();
             var replay = Replay(it, pairs.Count, new Random(unchecked((int)(seed + 3))));
             var (steps, metrics) = Train(policy, referenceModel, reference, optimizer, objective, pairs, replay, pad,
                 target.Device, seed, ref globalStep);
             if (O.Reference.Update == ReferenceUpdate.Previous) ReferenceSync.Blend(referenceModel, policy, 1.0);
-            StageHook?.Invoke(it, "trained");
+            Stage(it, "trained");
 
             var policyRewards = samples.Groups.SelectMany(g => g.Candidates.Where(c => c.Source == "policy")
                 .Select(c => task.Reward.Score(g.Prompt, c.Text))).ToList();
@@ -267,12 +277,14 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
             File.WriteAllText(Path.Combine(dir, "pairs.jsonl"), PairRecordsFile.ToJsonl(pairs));
             File.WriteAllText(Path.Combine(dir, "report.json"), JsonSerializer.Serialize(report, Json));
             ModelWeights.Save(policy, Path.Combine(dir, "policy"));
+            Stage(it, "policy-written"); // inside the temporary folder: a kill here must leave no iteration behind
             optimizer.save_state_dict(Path.Combine(dir, "optimizer.bin"));
             if (O.Reference.Update != ReferenceUpdate.Fixed)
                 ModelWeights.Save(referenceModel, Path.Combine(dir, "reference"));
             var state = new LoopState(it, globalStep, (objective as IStatefulObjective)?.SaveState());
             File.WriteAllText(Path.Combine(dir, StateFile), JsonSerializer.Serialize(state, Json));
         });
+        Stage(it, "saved"); // the iteration folder is complete; metrics.jsonl not yet rewritten
         var lines = Enumerable.Range(1, it)
             .Select(i => JsonSerializer.Serialize(Flatten(i == it ? report : ReadReport(i)), JsonLine));
         AtomicFile.WriteAllText(Path.Combine(OutputDir, "metrics.jsonl"), string.Join('\n', lines) + "\n");

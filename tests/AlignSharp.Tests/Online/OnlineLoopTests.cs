@@ -9,10 +9,10 @@ public sealed class OnlineLoopTests
 {
     private sealed class Killed : Exception;
 
-    private static string[] Iterations(string dir) =>
+    internal static string[] Iterations(string dir) =>
         [.. Directory.GetDirectories(dir, "iteration-*").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
 
-    private static void AssertSameWeights(string a, string b)
+    internal static void AssertSameWeights(string a, string b)
     {
         using var ma = HfCheckpoint.Load(a).Model;
         using var mb = HfCheckpoint.Load(b).Model;
