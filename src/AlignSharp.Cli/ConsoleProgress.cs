@@ -10,8 +10,9 @@ namespace AlignSharp.Cli;
 /// </summary>
 internal static class ConsoleProgress
 {
-    /// <summary>True when output goes to an interactive terminal.</summary>
-    public static bool Interactive => !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+    /// <summary>True when output goes to an interactive terminal (never a rank's output, which a launcher relays).</summary>
+    public static bool Interactive =>
+        !LauncherConsole.Relayed && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
 
     /// <summary>Runs <paramref name="work"/> with an observer that renders to the console.</summary>
     public static T Run<T>(string title, Func<ITrainingObserver, T> work)

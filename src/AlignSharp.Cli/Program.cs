@@ -15,6 +15,7 @@ namespace AlignSharp.Cli
         /// <summary>Parses and runs one command line; returns the exit code.</summary>
         public static int Run(string[] args)
         {
+            LauncherConsole.UsePlainOutputUnderLauncher(Environment.GetEnvironmentVariable);
             var root = Build();
             try
             {

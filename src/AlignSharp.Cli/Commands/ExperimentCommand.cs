@@ -3,12 +3,12 @@ using AlignSharp.Experiments;
 
 namespace AlignSharp.Cli.Commands;
 
-/// <summary><c>alignsharp experiment online ...</c> and <c>alignsharp experiment frontier [--quick | --preset test|quick|full] [--out DIR] [--seed N] [--threads N] [--steps N] [--lr X] [--betas a,b] [--methods a,b]</c>.</summary>
+/// <summary><c>alignsharp experiment online ...</c> and <c>alignsharp experiment frontier [--quick | --preset test|quick|full] [--out DIR] [--seed N] [--threads N] [--steps N] [--lr X] [--betas a,b] [--methods a,b] [--kl-coefs a,b] [--rl-steps N] [--rl-lr X]</c>.</summary>
 internal sealed class ExperimentCommand : ICliCommand
 {
     public Command Build()
     {
-        var preset = new Option<string>("--preset") { Description = "test (seconds), quick (< 15 min on 2 cores) or full", DefaultValueFactory = _ => "quick" };
+        var preset = new Option<string>("--preset") { Description = "test (seconds), quick (< 25 min on 2 cores) or full", DefaultValueFactory = _ => "quick" };
         var quick = new Option<bool>("--quick") { Description = "same as --preset quick" };
         var output = new Option<string>("--out", "-o") { Description = "output folder for frontier.png/.md/.csv/.jsonl", DefaultValueFactory = _ => "frontier-out" };
         var seed = new Option<int?>("--seed") { Description = "seed of the whole experiment (default: the preset's)" };
@@ -16,10 +16,13 @@ internal sealed class ExperimentCommand : ICliCommand
         var steps = new Option<int?>("--steps") { Description = "optimizer steps per run (default: the preset's)" };
         var lr = new Option<double?>("--lr") { Description = "preference-training learning rate (default: the preset's)" };
         var betas = new Option<string?>("--betas") { Description = "comma-separated β values replacing every method's grid" };
-        var methods = new Option<string?>("--methods") { Description = "comma-separated objective ids to keep from the preset (default: all)" };
-        var frontier = new Command("frontier", "Reproduce the DPO paper's controlled experiment: ground-truth reward vs KL for each objective, several betas, and best-of-N.")
+        var methods = new Option<string?>("--methods") { Description = "comma-separated objective ids and RL baselines (ppo, ppo_gt, rloo) to keep from the preset (default: all)" };
+        var klCoefs = new Option<string?>("--kl-coefs") { Description = "comma-separated kl_coef values replacing every RL baseline's grid" };
+        var rlSteps = new Option<int?>("--rl-steps") { Description = "sampling rounds per RL run (default: the preset's)" };
+        var rlLr = new Option<double?>("--rl-lr") { Description = "RL learning rate (default: the preset's)" };
+        var frontier = new Command("frontier", "Reproduce the DPO paper's controlled experiment: ground-truth reward vs KL for each objective at several betas, Preferred-FT, Unlikelihood, PPO (learned reward model), PPO-GT, RLOO and best-of-N.")
         {
-            preset, quick, output, seed, threads, steps, lr, betas, methods,
+            preset, quick, output, seed, threads, steps, lr, betas, methods, klCoefs, rlSteps, rlLr,
         };
         frontier.SetAction(r =>
         {
@@ -28,20 +31,30 @@ internal sealed class ExperimentCommand : ICliCommand
             if (r.GetValue(threads) is { } t) o = o with { Threads = t };
             if (r.GetValue(steps) is { } n) o = o with { Steps = n, EvalEvery = Math.Max(1, n / 4) };
             if (r.GetValue(lr) is { } rate) o = o with { LearningRate = rate };
+            if (r.GetValue(rlSteps) is { } rounds) o = o with { RlSteps = rounds, RlEvalEvery = Math.Max(1, rounds / 4) };
+            if (r.GetValue(rlLr) is { } rlRate) o = o with { RlLearningRate = rlRate };
             if (r.GetValue(methods) is { Length: > 0 } keep)
             {
                 var ids = keep.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                var unknown = ids.FirstOrDefault(id => o.Methods.All(m => m.Id != id));
+                var known = o.Methods.Select(m => m.Id).Concat(o.RlMethods.Select(m => m.Id)).ToList();
+                var unknown = ids.FirstOrDefault(id => !known.Contains(id));
                 if (unknown is not null)
-                    throw new ExperimentException($"--methods: '{unknown}' is not in the {o.Preset} preset (it has: {string.Join(", ", o.Methods.Select(m => m.Id))})");
-                o = o with { Methods = o.Methods.Where(m => ids.Contains(m.Id)).ToList() };
+                    throw new ExperimentException($"--methods: '{unknown}' is not in the {o.Preset} preset (it has: {string.Join(", ", known)})");
+                o = o with
+                {
+                    Methods = o.Methods.Where(m => ids.Contains(m.Id)).ToList(),
+                    RlMethods = o.RlMethods.Where(m => ids.Contains(m.Id)).ToList(),
+                };
             }
             if (r.GetValue(betas) is { Length: > 0 } grid)
             {
-                var values = grid.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .Select(v => double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var x)
-                        ? x : throw new ExperimentException($"--betas: '{v}' is not a number")).ToList();
-                o = o with { Methods = o.Methods.Select(m => m with { Betas = values }).ToList() };
+                var values = Numbers("--betas", grid);
+                o = o with { Methods = o.Methods.Select(m => m.Knob == "beta" ? m with { Betas = values } : m).ToList() };
+            }
+            if (r.GetValue(klCoefs) is { Length: > 0 } coefs)
+            {
+                var values = Numbers("--kl-coefs", coefs);
+                o = o with { RlMethods = o.RlMethods.Select(m => m with { KlCoefs = values }).ToList() };
             }
             var result = FrontierExperiment.Run(o, r.GetValue(output)!, line => Console.WriteLine(line));
             Console.WriteLine();
@@ -53,6 +66,11 @@ internal sealed class ExperimentCommand : ICliCommand
             frontier, Online(),
         };
     }
+
+    private static List<double> Numbers(string option, string list) =>
+        list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(v => double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var x)
+                ? x : throw new ExperimentException($"{option}: '{v}' is not a number")).ToList();
 
     /// <summary><c>experiment online [--quick | --preset test|quick] [--out DIR] [--seed N] [--threads N] [--methods a,b]</c>.</summary>
     private static Command Online()

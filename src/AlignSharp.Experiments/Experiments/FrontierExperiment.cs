@@ -25,7 +25,8 @@ public sealed record FrontierResult(IReadOnlyList<FrontierPoint> Points, Frontie
 /// The DPO paper's controlled experiment on the review-sentiment task: a byte-level base model trained on the task
 /// corpus; preference pairs sampled from it and labelled by a Bradley-Terry draw on the ground-truth reward; each
 /// objective trained at several β with checkpoints evaluated along training (ground-truth reward and KL to the base
-/// model from the same held-out samples); a best-of-N sampling baseline; and a picture, tables and raw numbers.
+/// model from the same held-out samples); a best-of-N sampling baseline; the RLHF baselines (<see cref="FrontierRl"/>:
+/// PPO against a reward model trained on the same pairs, PPO-GT, RLOO); and a picture, tables and raw numbers.
 /// </summary>
 public static class FrontierExperiment
 {
@@ -33,7 +34,7 @@ public static class FrontierExperiment
     public static FrontierResult Run(FrontierOptions o, string outputDir, Action<string> log)
     {
         o.Validate();
-        var entries = o.Methods.Select(m => (Method: m, Objectives: m.Betas.Select(b => CreateObjective(m, b)).ToList())).ToList();
+        var entries = o.Methods.Select(m => (Method: m, Objectives: m.Values.Select(b => CreateObjective(m, b)).ToList())).ToList();
         if (o.Threads > 0) torch.set_num_threads(o.Threads);
         Directory.CreateDirectory(outputDir);
         var clock = Stopwatch.StartNew();
@@ -62,8 +63,9 @@ public static class FrontierExperiment
         var dataDir = Path.Combine(outputDir, "data");
         var dataFingerprint = FormattableString.Invariant($"{baseFingerprint} train={o.TrainPairs} eval={o.EvalPairs} scale={o.LabelScale}");
         bool dataCached = Cached(dataDir, dataFingerprint);
+        var trainPrompts = generator.Prompts(o.TrainPairs, o.Seed + 1);
         var train = dataCached ? PreferenceDataLoader.Load(Path.Combine(dataDir, "train.jsonl")).Pairs.ToList()
-            : SamplePairs(baseModel, tokenizer, labeler, generator.Prompts(o.TrainPairs, o.Seed + 1), o, o.Seed + 11, Path.Combine(dataDir, "train.jsonl"));
+            : SamplePairs(baseModel, tokenizer, labeler, trainPrompts, o, o.Seed + 11, Path.Combine(dataDir, "train.jsonl"));
         var heldOut = dataCached ? PreferenceDataLoader.Load(Path.Combine(dataDir, "eval.jsonl")).Pairs.ToList()
             : SamplePairs(baseModel, tokenizer, labeler, generator.Prompts(o.EvalPairs, o.Seed + 2), o, o.Seed + 12, Path.Combine(dataDir, "eval.jsonl"));
         if (dataCached) Log($"pairs: reused {dataDir}");
@@ -79,26 +81,53 @@ public static class FrontierExperiment
         foreach (var p in points.Where(p => p.Method == "best_of_n"))
             Log(FormattableString.Invariant($"best-of-{p.N}: reward {p.Reward:0.000} ± {p.RewardSe:0.000} at KL {p.Kl:0.000}"));
 
-        // 5. One training run per (objective, β), evaluated along training.
-        int total = entries.Sum(e => e.Objectives.Count), index = 0;
+        // 5. One training run per (objective, swept value), evaluated along training.
+        int total = entries.Sum(e => e.Objectives.Count) + o.RlMethods.Sum(m => m.KlCoefs.Count), index = 0;
         foreach (var (method, objectives) in entries)
         {
             for (int i = 0; i < objectives.Count; i++)
             {
                 index++;
-                double beta = method.Betas[i];
-                string label = FormattableString.Invariant($"[{index}/{total}] {method.Id} β={beta:0.###}");
-                points.Add(new FrontierPoint(method.Id, beta, 0, 0, baseEval.Reward.Mean, baseEval.Reward.StandardError, 0, 0, 0, baseEval.MeanLength, double.NaN, clock.Elapsed.TotalSeconds));
+                double beta = method.Values[i];
+                var start = new FrontierPoint(method.Id, beta, 0, 0, baseEval.Reward.Mean, baseEval.Reward.StandardError, 0, 0, 0,
+                    baseEval.MeanLength, double.NaN, clock.Elapsed.TotalSeconds, method.Knob);
+                string label = $"[{index}/{total}] {start.Run}";
+                points.Add(start);
+                string runName = method.Knob.Length == 0 ? method.Id : FormattableString.Invariant($"{method.Id}-{method.Knob}{beta:0.###}");
                 var run = TrainOne(o, RunConfigFor(o, method, beta, baseHf, Path.Combine(dataDir, "train.jsonl"), maxLength,
-                    Path.Combine(outputDir, "runs", FormattableString.Invariant($"{method.Id}-beta{beta:0.###}"))),
-                    method.Id, beta, baseModel, reward, evalPrompts, evalSeed, evalPairs,
+                    Path.Combine(outputDir, "runs", runName)),
+                    method, beta, baseModel, reward, evalPrompts, evalSeed, evalPairs,
                     clock, p => Log($"{label} step {p.Step}/{o.Steps}: " + Describe(p)));
                 points.AddRange(run);
             }
         }
 
+        // 6. RLHF baselines: a reward model on the same pairs, then PPO / RLOO against it and PPO against the ground truth.
+        FrontierRewardModel? rm = null;
+        if (o.RlMethods.Count > 0)
+        {
+            rm = FrontierRl.EnsureRewardModel(o, outputDir, baseHf, Path.Combine(dataDir, "train.jsonl"), maxLength, dataFingerprint,
+                heldOut, tokenizer, Log);
+            Log(FormattableString.Invariant(
+                $"reward model: held-out accuracy {rm.LabelAccuracy:0.000} against the pairs' labels, {rm.GroundTruthAccuracy:0.000} against the ground-truth order"));
+            using var rewardModel = RewardModelFolder.Load(rm.Dir);
+            var learned = new RewardModelScorer(rewardModel, tokenizer, TokenizationOptions.WithHalfPrompt(maxLength));
+            foreach (var method in o.RlMethods)
+            {
+                foreach (var klCoef in method.KlCoefs)
+                {
+                    index++;
+                    string label = FormattableString.Invariant($"[{index}/{total}] {method.Id} kl_coef={klCoef:0.###}");
+                    using var policy = LoadBase(o, outputDir, tokenizer, frozen: false);
+                    points.AddRange(FrontierRl.RunOne(o, method, klCoef, policy, baseModel, tokenizer,
+                        method.UsesRewardModel ? learned : reward, reward, trainPrompts, evalPrompts, evalSeed, evalPairs, baseEval,
+                        clock, p => Log($"{label} step {p.Step}/{o.RlSteps}: " + Describe(p))));
+                }
+            }
+        }
+
         var seconds = clock.Elapsed.TotalSeconds;
-        var files = FrontierReport.Write(outputDir, o, points, seconds);
+        var files = FrontierReport.Write(outputDir, o, points, seconds, rm);
         Log($"wrote {files.Png}, {files.Markdown}, {files.Csv}, {files.Jsonl}");
         return new FrontierResult(points, files, seconds);
     }
@@ -117,11 +146,15 @@ public static class FrontierExperiment
         return (Path.Combine(baseDir, "hf"), baseFingerprint);
     }
 
-    /// <summary>The base model of <see cref="EnsureBase"/>, loaded on the run's device, frozen and in eval mode.</summary>
-    internal static CausalLM LoadBase(FrontierOptions o, string outputDir, ITokenizer tokenizer)
+    /// <summary>
+    /// The base model of <see cref="EnsureBase"/>, loaded on the run's device: frozen and in eval mode, or with
+    /// <paramref name="frozen"/> false a trainable copy (an RL run's policy start).
+    /// </summary>
+    internal static CausalLM LoadBase(FrontierOptions o, string outputDir, ITokenizer tokenizer, bool frozen = true)
     {
         var baseDir = Path.Combine(outputDir, "base");
         var model = RunBuilder.Load(Path.Combine(baseDir, "hf"), ComputeTarget.From(BaseConfig(o, tokenizer, baseDir))).Model;
+        if (!frozen) return model;
         model.eval();
         foreach (var p in model.parameters()) p.requires_grad = false;
         return model;
@@ -171,10 +204,8 @@ public static class FrontierExperiment
     /// <summary>One (objective, β) run: the base model as policy start and frozen reference, on the sampled pairs.</summary>
     private static RunConfig RunConfigFor(FrontierOptions o, FrontierMethod m, double beta, string baseHf, string trainData, int maxLength, string runDir)
     {
-        var values = new Dictionary<string, string>(m.Parameters ?? new Dictionary<string, string>())
-        {
-            ["beta"] = beta.ToString("R", CultureInfo.InvariantCulture),
-        };
+        var values = new Dictionary<string, string>(m.Parameters ?? new Dictionary<string, string>());
+        if (m.Knob.Length > 0) values[m.Knob] = beta.ToString("R", CultureInfo.InvariantCulture);
         return new RunConfig
         {
             Model = new ModelSection { Path = baseHf },
@@ -238,7 +269,7 @@ public static class FrontierExperiment
         }
     }
 
-    private static List<FrontierPoint> TrainOne(FrontierOptions o, RunConfig config, string method, double beta, CausalLM baseModel,
+    private static List<FrontierPoint> TrainOne(FrontierOptions o, RunConfig config, FrontierMethod method, double beta, CausalLM baseModel,
         IRewardFunction reward, IReadOnlyList<string> evalPrompts, long evalSeed, IReadOnlyList<TokenizedPair> evalPairs,
         Stopwatch clock, Action<FrontierPoint> report)
     {
@@ -248,12 +279,13 @@ public static class FrontierExperiment
         {
             var policy = built!.Policy;
             var eval = PolicyEvaluation.Run(policy, baseModel, built.Tokenizer, evalPrompts, reward, o.SamplesPerPrompt, o.MaxNewTokens, evalSeed);
-            var acc = ImplicitRewardAccuracy.Compute(policy, baseModel, evalPairs, beta);
+            // Accuracy does not depend on β (> 0): read at β = 1 for a knob that is not β.
+            var acc = ImplicitRewardAccuracy.Compute(policy, baseModel, evalPairs, method.Knob == "beta" ? beta : 1.0);
             return (eval, acc.Accuracy);
         }, (step, loss, eval, accuracy) =>
         {
-            var p = new FrontierPoint(method, beta, 0, step, eval.Reward.Mean, eval.Reward.StandardError, eval.Kl.Mean, eval.Kl.StandardError,
-                accuracy, eval.MeanLength, loss, clock.Elapsed.TotalSeconds);
+            var p = new FrontierPoint(method.Id, beta, 0, step, eval.Reward.Mean, eval.Reward.StandardError, eval.Kl.Mean, eval.Kl.StandardError,
+                accuracy, eval.MeanLength, loss, clock.Elapsed.TotalSeconds, method.Knob);
             points.Add(p);
             report(p);
         });

@@ -16,27 +16,34 @@ public sealed record FrontierFiles(string Png, string Markdown, string Csv, stri
 /// </summary>
 public static class FrontierReport
 {
+    /// <summary>Size of the PNG in pixels (the legend sits right of the plot).</summary>
+    public const int Width = 1300, Height = 750;
+
     /// <summary>KL budgets (nats) of the matched-KL table.</summary>
     public static readonly double[] KlBudgets = [0.5, 1, 2, 4, 8, 16];
 
     /// <summary>Writes frontier.png, frontier.md, frontier.csv and frontier.jsonl into <paramref name="dir"/>.</summary>
-    public static FrontierFiles Write(string dir, FrontierOptions o, IReadOnlyList<FrontierPoint> points, double seconds)
+    public static FrontierFiles Write(string dir, FrontierOptions o, IReadOnlyList<FrontierPoint> points, double seconds,
+        FrontierRewardModel? rewardModel = null)
     {
         Directory.CreateDirectory(dir);
         var files = new FrontierFiles(Path.Combine(dir, "frontier.png"), Path.Combine(dir, "frontier.md"), Path.Combine(dir, "frontier.csv"), Path.Combine(dir, "frontier.jsonl"));
         AtomicFile.Write(files.Csv, path => File.WriteAllText(path, Csv(points), new UTF8Encoding(false)));
         AtomicFile.Write(files.Jsonl, path => File.WriteAllText(path, Jsonl(points), new UTF8Encoding(false)));
-        AtomicFile.Write(files.Markdown, path => File.WriteAllText(path, Markdown(o, points, seconds), new UTF8Encoding(false)));
-        AtomicFile.Write(files.Png, path => Plot(points, o).SavePng(path, 1000, 650));
+        AtomicFile.Write(files.Markdown, path => File.WriteAllText(path, Markdown(o, points, seconds, rewardModel), new UTF8Encoding(false)));
+        AtomicFile.Write(files.Png, path => Plot(points, o).SavePng(path, Width, Height));
         return files;
     }
 
-    /// <summary>The raw points as CSV (invariant culture; NaN for values that do not apply).</summary>
+    /// <summary>
+    /// The raw points as CSV (invariant culture; NaN for values that do not apply). <c>beta</c> holds the run's swept
+    /// value and <c>knob</c> names it (beta, alpha, kl_coef, or empty).
+    /// </summary>
     public static string Csv(IReadOnlyList<FrontierPoint> points)
     {
-        var sb = new StringBuilder("method,beta,n,step,reward,reward_se,kl,kl_se,implicit_accuracy,mean_length,loss,seconds\n");
+        var sb = new StringBuilder("method,knob,beta,n,step,reward,reward_se,kl,kl_se,implicit_accuracy,mean_length,loss,seconds\n");
         foreach (var p in points)
-            sb.AppendLine(string.Join(',', p.Method, F(p.Beta), p.N.ToString(CultureInfo.InvariantCulture), p.Step.ToString(CultureInfo.InvariantCulture),
+            sb.AppendLine(string.Join(',', p.Method, IsRun(p) ? p.Knob : "", F(p.Beta), p.N.ToString(CultureInfo.InvariantCulture), p.Step.ToString(CultureInfo.InvariantCulture),
                 F(p.Reward), F(p.RewardSe), F(p.Kl), F(p.KlSe), F(p.ImplicitAccuracy), F(p.MeanLength), F(p.Loss), F(p.Seconds)));
         return sb.ToString();
     }
@@ -53,6 +60,7 @@ public static class FrontierReport
             {
                 w.WriteStartObject();
                 w.WriteString("method", p.Method);
+                w.WriteString("knob", IsRun(p) ? p.Knob : "");
                 Number(w, "beta", p.Beta);
                 w.WriteNumber("n", p.N);
                 w.WriteNumber("step", p.Step);
@@ -70,7 +78,8 @@ public static class FrontierReport
     }
 
     /// <summary>The markdown report: settings, final checkpoint per run, best-of-N, and best reward within KL budgets.</summary>
-    public static string Markdown(FrontierOptions o, IReadOnlyList<FrontierPoint> points, double seconds)
+    public static string Markdown(FrontierOptions o, IReadOnlyList<FrontierPoint> points, double seconds,
+        FrontierRewardModel? rewardModel = null)
     {
         var sb = new StringBuilder();
         var basePoint = points.FirstOrDefault(p => p.Method == "base");
@@ -81,16 +90,23 @@ public static class FrontierReport
             $"evaluation on {o.EvalPrompts} held-out prompts x {o.SamplesPerPrompt} samples every {o.EvalEvery} steps. Wall time {seconds:0} s."));
         if (basePoint is not null)
             sb.AppendLine().AppendLine(Inv($"Base (SFT) model: ground-truth reward {basePoint.Reward:0.000} ± {basePoint.RewardSe:0.000}, mean length {basePoint.MeanLength:0.0} tokens."));
+        if (o.RlMethods.Count > 0)
+        {
+            sb.AppendLine().AppendLine(Inv($"RL baselines: {o.RlSteps} rounds of {o.RlPromptsPerStep} samples (PPO: one per prompt, {o.RlPpoEpochs} epochs; RLOO: k = {o.RlooK}) at lr {o.RlLearningRate}, evaluated every {o.RlEvalEvery} rounds; ") +
+                Inv($"ppo and rloo optimise a reward model trained on the same train pairs ({o.RewardSteps} Bradley-Terry steps of batch {o.Batch} at lr {o.RewardLearningRate}, from the base model), ppo_gt the ground-truth reward."));
+            if (rewardModel is not null)
+                sb.AppendLine().AppendLine(Inv($"Reward model: held-out accuracy {rewardModel.LabelAccuracy:0.000} against the pairs' labels, {rewardModel.GroundTruthAccuracy:0.000} against the ground-truth order."));
+        }
         sb.AppendLine();
         sb.AppendLine("## Final checkpoint of each run");
         sb.AppendLine();
-        sb.AppendLine("| method | β | steps | GT reward | KL (nats) | implicit acc. | best GT reward on the run (at KL) |");
+        sb.AppendLine("| method | setting | steps | GT reward | KL (nats) | implicit acc. | best GT reward on the run (at KL) |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
         foreach (var run in Runs(points))
         {
             var last = run[^1];
             var best = run.MaxBy(p => p.Reward)!;
-            sb.AppendLine(Inv($"| {last.Method} | {last.Beta:0.###} | {last.Step} | {last.Reward:0.000} ± {last.RewardSe:0.000} | {last.Kl:0.00} ± {last.KlSe:0.00} | {last.ImplicitAccuracy:0.00} | {best.Reward:0.000} ({best.Kl:0.00}) |"));
+            sb.AppendLine(Inv($"| {last.Method} | {(last.Setting.Length == 0 ? "–" : last.Setting)} | {last.Step} | {last.Reward:0.000} ± {last.RewardSe:0.000} | {last.Kl:0.00} ± {last.KlSe:0.00} | {last.ImplicitAccuracy:0.00} | {best.Reward:0.000} ({best.Kl:0.00}) |"));
         }
         var bon = points.Where(p => p.Method == "best_of_n").OrderBy(p => p.N).ToList();
         if (bon.Count > 0)
@@ -114,23 +130,30 @@ public static class FrontierReport
 
     /// <summary>The trajectories of training runs (one list per method and β, in step order).</summary>
     public static List<List<FrontierPoint>> Runs(IReadOnlyList<FrontierPoint> points) =>
-        points.Where(p => p.Method is not "base" and not "best_of_n")
+        points.Where(IsRun)
             .GroupBy(p => (p.Method, p.Beta))
             .Select(g => g.OrderBy(p => p.Step).ToList())
             .ToList();
+
+    /// <summary>True for a training run's point (not the base model or best-of-N).</summary>
+    private static bool IsRun(FrontierPoint p) => p.Method is not "base" and not "best_of_n";
 
     private static Plot Plot(IReadOnlyList<FrontierPoint> points, FrontierOptions o)
     {
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
-        var methods = points.Where(p => p.Method is not "base" and not "best_of_n").Select(p => p.Method).Distinct().ToList();
+        var methods = points.Where(IsRun).Select(p => p.Method).Distinct().ToList();
         var shapes = new[] { MarkerShape.FilledCircle, MarkerShape.FilledSquare, MarkerShape.FilledTriangleUp, MarkerShape.FilledDiamond, MarkerShape.OpenCircle, MarkerShape.OpenSquare, MarkerShape.OpenTriangleUp };
         foreach (var run in Runs(points))
         {
             int m = methods.IndexOf(run[0].Method);
-            int b = o.Methods.FirstOrDefault(x => x.Id == run[0].Method)?.Betas.ToList().IndexOf(run[0].Beta) ?? 0;
+            bool rl = o.RlMethods.Any(x => x.Id == run[0].Method);
+            int b = rl ? o.RlMethods.First(x => x.Id == run[0].Method).KlCoefs.ToList().IndexOf(run[0].Beta)
+                : o.Methods.FirstOrDefault(x => x.Id == run[0].Method)?.Values.ToList().FindIndex(v => v.Equals(run[0].Beta)) ?? 0;
             var s = plot.Add.Scatter(run.Select(p => p.Kl).ToArray(), run.Select(p => p.Reward).ToArray(), palette.GetColor(m));
-            s.LineWidth = 1;
+            // The RLHF baselines are drawn thick and dashed, the offline objectives thin and solid.
+            s.LineWidth = rl ? 2 : 1;
+            if (rl) s.LinePattern = LinePattern.Dashed;
             s.MarkerSize = 7;
             s.MarkerShape = shapes[Math.Max(0, b) % shapes.Length];
             s.LegendText = run[0].Run;
@@ -152,7 +175,7 @@ public static class FrontierReport
         plot.Title(Inv($"Ground-truth reward vs KL to the reference (review task, {o.Preset} preset)"));
         plot.XLabel("KL(π ‖ π_ref), nats per completion (estimated from samples)");
         plot.YLabel("mean ground-truth reward of samples");
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Edge.Right);
         return plot;
     }
 

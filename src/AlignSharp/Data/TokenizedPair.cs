@@ -12,6 +12,24 @@ public sealed record TokenizedPair(int[] Prompt, int[] Chosen, int[] Rejected, P
     /// <summary>A completion was cut to fit max_length (it then has no EOS).</summary>
     public bool CompletionTruncated { get; init; }
 
+    /// <summary>
+    /// Per chosen completion token, the index of the <see cref="Formats.CompletionPart"/> it belongs to (token-level
+    /// record formats), or null for plain text.
+    /// </summary>
+    public int[]? ChosenParts { get; init; }
+
+    /// <summary>Per rejected completion token, its part index, or null for plain text.</summary>
+    public int[]? RejectedParts { get; init; }
+
+    /// <summary>BMC's diff mask of the chosen completion tokens (1 = inserted or replaced), for `edit` records.</summary>
+    public int[]? ChosenDiff { get; init; }
+
+    /// <summary>BMC's diff mask of the rejected completion tokens (1 = deleted or replaced), for `edit` records.</summary>
+    public int[]? RejectedDiff { get; init; }
+
+    /// <summary>Sr-DPO's refinement prompt followed by the prompt (BOS first), for `refinement` records.</summary>
+    public int[]? RefinedPrompt { get; init; }
+
     /// <summary>Tokens in the chosen row (prompt + chosen).</summary>
     public int ChosenLength => Prompt.Length + Chosen.Length;
 
@@ -69,8 +87,49 @@ public sealed class PairTokenizer(ITokenizer tokenizer, TokenizationOptions opti
             problem = TooLong(e.Source, prompt.Length);
             return null;
         }
+        int[]? refined = null;
+        if (e.Annotations?.RefinementPrompt is { } refinement)
+        {
+            refined = EncodePrompt(RefinedText(refinement, e.Prompt));
+            int longest = Math.Max(cut.Completions[0].Length, cut.Completions[1].Length);
+            if (refined.Length + longest > options.MaxLength)
+            {
+                problem = new RecordProblem(e.Source, RecordIssue.TooLong,
+                    $"refinement prompt + prompt has {refined.Length} tokens; with the longest completion "
+                    + $"({longest}) it exceeds max_length {options.MaxLength}");
+                return null;
+            }
+        }
         problem = null;
-        return new TokenizedPair(cut.Prompt, cut.Completions[0], cut.Completions[1], e) { PromptTruncated = cut.PromptTruncated, CompletionTruncated = cut.CompletionTruncated };
+        return Annotate(new TokenizedPair(cut.Prompt, cut.Completions[0], cut.Completions[1], e)
+        {
+            PromptTruncated = cut.PromptTruncated, CompletionTruncated = cut.CompletionTruncated, RefinedPrompt = refined,
+        }, chosen, rejected);
+    }
+
+    /// <summary>The second pass's query text: the refinement prompt p before the prompt x (p ⊕ x), one space
+    /// between.</summary>
+    public static string RefinedText(string refinement, string prompt) =>
+        refinement.Length > 0 && !char.IsWhiteSpace(refinement[^1]) && prompt.Length > 0 && !char.IsWhiteSpace(prompt[0])
+            ? refinement + " " + prompt : refinement + prompt;
+
+    /// <summary>
+    /// Adds the token-level structure of the record: each completion token's part (from the whole, untruncated
+    /// encoding, cut like the completion) and, for `edit` records, BMC's diff masks of the kept tokens.
+    /// </summary>
+    private TokenizedPair Annotate(TokenizedPair t, int[] fullChosen, int[] fullRejected)
+    {
+        if (t.Example.Annotations is not { } a) return t;
+        int[]? Parts(IReadOnlyList<Formats.CompletionPart>? parts, int[] full, int kept) =>
+            parts is null ? null : Formats.TokenAlignment.PartOfTokens(tokenizer, full, parts)[..kept];
+        t = t with
+        {
+            ChosenParts = Parts(a.Chosen, fullChosen, t.Chosen.Length),
+            RejectedParts = Parts(a.Rejected, fullRejected, t.Rejected.Length),
+        };
+        if (!a.Edit) return t;
+        var (dc, dr) = Formats.EditDiff.Masks(tokenizer, t.Chosen, t.Rejected);
+        return t with { ChosenDiff = dc, RejectedDiff = dr };
     }
 
     /// <summary>Tokenizes an unpaired example, or returns null with the problem when it does not fit.</summary>

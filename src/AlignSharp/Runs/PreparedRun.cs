@@ -74,13 +74,17 @@ public sealed class PreparedRun : IDisposable
     public IReadOnlyList<Dictionary<string, double>> Train(string? resume = null, ICollectives? collectives = null)
     {
         var comm = collectives ?? Setup.Collectives;
-        var trainer = new PreferenceTrainer(Setup with { Collectives = comm }, Config.Training, OutputDir, observer);
+        var trainer = new PreferenceTrainer(Setup with { Collectives = comm }, Config.Training, OutputDir, observer)
+        {
+            OutputFiles = dir => RunOutputFiles.WriteInto(dir, Config),
+        };
         string? from = resume is null ? null : TrainingCheckpoint.Resolve(OutputDir, resume);
         var log = trainer.Run(from);
         if (comm.Rank != 0) return log;
         if (Adapter is not null)
         {
             PeftAdapterFolder.Save(Adapter, FinalDir, Config.Model.Path);
+            RunOutputFiles.WriteInto(FinalDir, Config);
             observer.OnMessage($"saved the trained adapter (PEFT format) in {FinalDir}; fold it into the base with "
                 + "'alignsharp adapters merge'");
             return log;
@@ -90,6 +94,7 @@ public sealed class PreparedRun : IDisposable
             string? source = RunTokenizer.Folder(RunTokenizer.SpecOf(Config));
             var options = new HfSaveOptions { SourceDir = source is not null && Directory.Exists(source) ? source : null };
             RewardModelFolder.Save(Head, FinalDir, options);
+            RunOutputFiles.WriteInto(FinalDir, Config);
             observer.OnMessage($"saved the trained reward model ({Head.Backbone.Config.Family
                 .SequenceClassificationArchitecture(Head.Backbone.Config)}): {FinalDir}");
             return log;
@@ -108,6 +113,7 @@ public sealed class PreparedRun : IDisposable
         HfCheckpoint.Save(Policy, FinalDir,
             new HfSaveOptions { SourceDir = source is not null && Directory.Exists(source) ? source : null });
         if (Head is not null) PolicyWithHeadWeights.SaveHead(Head, FinalDir); // written atomically beside the weights
+        RunOutputFiles.WriteInto(FinalDir, Config); // tokenizer (the byte one too) and resolved config: usable alone
         observer.OnMessage($"saved the trained model as a Hugging Face folder: {FinalDir}");
     }
 

@@ -67,6 +67,9 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
     /// <summary>The policy's device: the run placed the model (<c>training.device</c>); batches follow it.</summary>
     private readonly Device device = setup.Policy.parameters().First().device;
 
+    /// <summary>Writes the run's own files (tokenizer, resolved config) into each checkpoint folder before it is renamed in.</summary>
+    public Action<string>? OutputFiles { get; init; }
+
     /// <summary>Total optimizer steps of this run.</summary>
     public int MaxSteps => StepsFor(options, setup.Train.Count);
 
@@ -139,7 +142,8 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
             {
                 var objectiveState = (setup.Objective as IStatefulObjective)?.SaveState();
                 saved = TrainingCheckpoint.Save(outputDir, trainable, optimizer, new TrainerState(done, stream.Position,
-                    Convert.ToBase64String(GeneratorBytes(generator)), objectiveState), options.SaveTotalLimit);
+                    Convert.ToBase64String(GeneratorBytes(generator)), objectiveState), options.SaveTotalLimit,
+                    OutputFiles);
                 observer.OnMessage($"saved {saved}");
             }
             comm.Barrier(); // written once, by rank 0, before any rank moves on (or ends)

@@ -72,7 +72,10 @@ public sealed class TrainerInputs
 
     /// <summary>The providers every trainer has.</summary>
     public static IReadOnlyList<IInputProvider> BuiltIn { get; } =
-        [new ColumnProvider(), new MismatchedProvider(), new PromptEmbeddingProvider(), new TokenProvider()];
+    [
+        new ColumnProvider(), new MismatchedProvider(), new PromptEmbeddingProvider(), new TokenProvider(),
+        new AnnotationProvider(), new RefinedProvider(),
+    ];
 
     /// <summary>True when a built-in provider answers <paramref name="request"/>.</summary>
     public static bool CanProvide(InputRequest request) => BuiltIn.Any(p => p.Provides(request));
@@ -89,8 +92,9 @@ public sealed class TrainerInputs
     /// </summary>
     public void CheckData(AlignSharp.Data.Batching.IExampleSet examples)
     {
-        foreach (var (owner, request, _) in plan)
+        foreach (var (owner, request, provider) in plan)
         {
+            if (provider is IDataRequirement requirement) requirement.Check(owner, request, examples);
             if (request is not DatasetColumn column) continue;
             if (column.Optional)
             {
@@ -188,7 +192,9 @@ public sealed class TrainerInputs
             var rows = c.PolicyRows;
             var policy = rows.Tokens
                 ?? throw new InvalidOperationException("the policy forward kept no per-token log-probs");
-            var mask = rows.TokenMask!;
+            var mask = rows.TokenMask!; // (2B, Tc)
+            if (c.Batch.Pairs.Any(p => p.ChosenParts is not null || p.RejectedParts is not null))
+                mask = mask * CompletionAnnotations.LabelMask(c.Batch.Pairs, mask.shape[1], mask.dtype, mask.device);
             var reference = request.WithReference ? c.Reference.TokenLogProbs(c.Batch, c.Device) : null; // (2B, Tc)
             int b = c.Batch.Count;
             return new TokenLogProbs(policy[..b], reference?[..b], mask[..b], policy[b..], reference?[b..], mask[b..]);

@@ -22,10 +22,11 @@ public static class TrainingCheckpoint
 
     /// <summary>
     /// Saves a checkpoint of <paramref name="weights"/> (the whole model, or an adapter only) with the optimizer moments
-    /// and <paramref name="state"/>; returns its folder.
+    /// and <paramref name="state"/>; returns its folder. <paramref name="extraFiles"/> adds files (tokenizer, config)
+    /// to the folder before it is renamed into place.
     /// </summary>
     public static string Save(string outputDir, ITrainableWeights weights, OptimizerHelper optimizer, TrainerState state,
-        int keepLast)
+        int keepLast, Action<string>? extraFiles = null)
     {
         Directory.CreateDirectory(outputDir);
         string final = Path.Combine(outputDir, $"checkpoint-{state.Step}");
@@ -38,6 +39,7 @@ public static class TrainingCheckpoint
             optimizer.save_state_dict(Path.Combine(tmp, OptimizerFile));
             CrashPoints.Reach($"{name}/optimizer");
             state.Write(Path.Combine(tmp, StateFile));
+            extraFiles?.Invoke(tmp);
         });
         CrashPoints.Reach($"{name}/renamed"); // complete, but "latest" still names the previous checkpoint
         AtomicFile.WriteAllText(Path.Combine(outputDir, LatestFile), name);

@@ -38,24 +38,7 @@ public sealed class TinyModelFolder : IDisposable
 [Collection("Console")]
 public sealed class ModelCliTests(TinyModelFolder folder) : IClassFixture<TinyModelFolder>
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (stdout, stderr) = (Console.Out, Console.Error);
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            int code = CliApp.Run(args);
-            return (code, o.ToString(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(stdout);
-            Console.SetError(stderr);
-        }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliConsole.Run(args);
 
     [Fact]
     public void Generate_prints_the_greedy_continuation_of_the_library()

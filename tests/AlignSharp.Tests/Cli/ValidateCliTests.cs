@@ -13,24 +13,7 @@ namespace AlignSharp.Tests.Cli;
 [Collection("Console")]
 public sealed partial class ValidateCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (stdout, stderr) = (Console.Out, Console.Error);
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            int code = CliApp.Run(args);
-            return (code, o.ToString(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(stdout);
-            Console.SetError(stderr);
-        }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliConsole.Run(args);
 
     /// <summary>A folder with <paramref name="pairs"/> pairs and a config training a fresh byte-level model on them.</summary>
     private static (string Config, string Output) Setup(int pairs, string training = "batch_size: 8")

@@ -1,3 +1,4 @@
+using AlignSharp.Tests.Cli;
 using AlignSharp.Cli;
 using AlignSharp.Data;
 using AlignSharp.Data.Inspection;
@@ -15,16 +16,7 @@ public sealed class InspectCommandTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try { return (CliApp.Run(args), o.ToString(), e.ToString()); }
-        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliConsole.Run(args);
 
     [Fact]
     public void Inspect_defaults_to_the_truncation_train_uses()

@@ -71,11 +71,15 @@ public sealed class CollectivesTests
     {
         // `alignsharp mpi check` sums small integers times (rank + 1) in float32, float64 and bfloat16 (exact in all
         // three), broadcasts from the last rank, gathers uneven rows, and exits 1 if any rank saw a wrong value.
-        var r = MpiRun.Cli(2, ["mpi", "check"], TimeSpan.FromMinutes(3));
+        // TERM names a terminal with a keypad mode: a rank's stdout is Open MPI's pseudo-terminal, and the relayed
+        // output must still be plain text (no ESC[?1h ESC= from .NET's terminal set-up before the first line).
+        var r = MpiRun.Cli(2, ["mpi", "check"], TimeSpan.FromMinutes(3),
+            environment: new Dictionary<string, string> { ["TERM"] = "xterm" });
         Assert.False(r.TimedOut, "mpirun did not finish:\n" + r.Output);
         Assert.True(r.ExitCode == 0, r.Output);
         Assert.Contains("MPI rank 0 of 2", r.Output);
         Assert.Contains("rank 0 of 2: ok", r.Output);
         Assert.Contains("rank 1 of 2: ok", r.Output);
+        Assert.DoesNotContain('\u001b', r.Output);
     }
 }

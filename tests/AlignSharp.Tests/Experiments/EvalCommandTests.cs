@@ -1,3 +1,4 @@
+using AlignSharp.Tests.Cli;
 using AlignSharp.Data;
 using System.Text.Json.Nodes;
 using AlignSharp.Checkpoints;
@@ -12,15 +13,7 @@ namespace AlignSharp.Tests.Experiments;
 [Collection("Console")]
 public sealed class EvalCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (stdout, stderr) = (Console.Out, Console.Error);
-        var (o, e) = (new StringWriter(), new StringWriter());
-        Console.SetOut(o);
-        Console.SetError(e);
-        try { return (CliApp.Run(args), o.ToString(), e.ToString()); }
-        finally { Console.SetOut(stdout); Console.SetError(stderr); }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliConsole.Run(args);
 
     [Fact]
     public void A_policy_evaluated_against_itself_has_zero_kl_and_zero_implicit_accuracy()

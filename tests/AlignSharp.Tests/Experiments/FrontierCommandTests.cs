@@ -48,8 +48,12 @@ public sealed class FrontierCommandTests(FrontierRunFixture run) : IClassFixture
     {
         Assert.Equal(0, run.ExitCode);
         Assert.Contains("base model step", run.Output);
-        Assert.Contains("[1/2] dpo β=0.1 step 3/6", run.Output);
-        Assert.Contains("[2/2] dpo β=0.5 step 6/6", run.Output);
+        Assert.Contains("[1/5] dpo β=0.1 step 3/6", run.Output);
+        Assert.Contains("[2/5] dpo β=0.5 step 6/6", run.Output);
+        Assert.Contains("[3/5] preferred_ft step 6/6", run.Output);
+        Assert.Contains("reward model step", run.Output);
+        Assert.Contains("[4/5] ppo kl_coef=0.1 step 4/4", run.Output);
+        Assert.Contains("[5/5] ppo_gt kl_coef=0.1 step 4/4", run.Output);
     }
 
     [Fact]
@@ -58,8 +62,8 @@ public sealed class FrontierCommandTests(FrontierRunFixture run) : IClassFixture
         var bytes = File.ReadAllBytes(Path.Combine(run.Dir, "frontier.png"));
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
         // IHDR: width and height, big-endian, at bytes 16..24.
-        Assert.Equal(1000, (bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19]);
-        Assert.Equal(650, (bytes[20] << 24) | (bytes[21] << 16) | (bytes[22] << 8) | bytes[23]);
+        Assert.Equal(FrontierReport.Width, (bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19]);
+        Assert.Equal(FrontierReport.Height, (bytes[20] << 24) | (bytes[21] << 16) | (bytes[22] << 8) | bytes[23]);
         Assert.True(bytes.Length > 10_000);
     }
 
@@ -68,14 +72,23 @@ public sealed class FrontierCommandTests(FrontierRunFixture run) : IClassFixture
     {
         var rows = CsvRows();
         int evals = Preset.Steps / Preset.EvalEvery; // steps 3 and 6
-        int runs = Preset.Methods.Sum(m => m.Betas.Count);
-        Assert.Equal(1 + Preset.BestOfN.Count + runs * (1 + evals), rows.Count);
+        int runs = Preset.Methods.Sum(m => m.Values.Count);
+        int rlEvals = Preset.RlSteps / Preset.RlEvalEvery; // rounds 2 and 4
+        int rlRuns = Preset.RlMethods.Sum(m => m.KlCoefs.Count);
+        Assert.Equal(1 + Preset.BestOfN.Count + runs * (1 + evals) + rlRuns * (1 + rlEvals), rows.Count);
         Assert.All(rows, r => Assert.InRange(D(r["reward"]), -1.0, 1.0));
         Assert.All(rows, r => Assert.True(D(r["reward_se"]) >= 0));
         Assert.All(rows, r => Assert.True(double.IsFinite(D(r["kl"]))));
         Assert.All(rows.Where(r => r["step"] == "0" && r["method"] != "best_of_n"), r => Assert.Equal(0.0, D(r["kl"])));
         var trained = rows.Where(r => r["method"] == "dpo" && r["step"] != "0").ToList();
-        Assert.Equal(runs * evals, trained.Count);
+        Assert.Equal(Preset.Methods.Single(m => m.Id == "dpo").Betas.Count * evals, trained.Count);
+        Assert.All(trained, r => Assert.Equal("beta", r["knob"]));
+        // Preferred-FT has no swept value: one run, NaN in the value column; the RL baselines sweep kl_coef.
+        Assert.All(rows.Where(r => r["method"] == "preferred_ft"), r => Assert.Equal(("", "NaN"), (r["knob"], r["beta"])));
+        var rl = rows.Where(r => r["method"] is "ppo" or "ppo_gt").ToList();
+        Assert.Equal(rlRuns * (1 + rlEvals), rl.Count);
+        Assert.All(rl, r => Assert.Equal(("kl_coef", 0.1), (r["knob"], D(r["beta"]))));
+        Assert.All(rl.Where(r => r["step"] != "0"), r => Assert.InRange(D(r["implicit_accuracy"]), 0.0, 1.0));
         Assert.All(trained, r => Assert.InRange(D(r["implicit_accuracy"]), 0.0, 1.0));
         Assert.All(trained, r => Assert.InRange(D(r["loss"]), 0.0, 5.0));
         // Best-of-N: analytic KL log N - (N-1)/N and reward that cannot fall as N grows (same samples, prefix maxima).
@@ -94,9 +107,14 @@ public sealed class FrontierCommandTests(FrontierRunFixture run) : IClassFixture
     {
         var md = File.ReadAllText(Path.Combine(run.Dir, "frontier.md"));
         Assert.Contains("# Reward vs KL frontier (test preset)", md);
-        Assert.Contains("| method | β | steps | GT reward | KL (nats) | implicit acc. |", md);
-        Assert.Contains("| dpo | 0.1 | 6 |", md);
-        Assert.Contains("| dpo | 0.5 | 6 |", md);
+        Assert.Contains("| method | setting | steps | GT reward | KL (nats) | implicit acc. |", md);
+        Assert.Contains("| dpo | β=0.1 | 6 |", md);
+        Assert.Contains("| dpo | β=0.5 | 6 |", md);
+        Assert.Contains("| preferred_ft | – | 6 |", md);
+        Assert.Contains("| ppo | kl_coef=0.1 | 4 |", md);
+        Assert.Contains("| ppo_gt | kl_coef=0.1 | 4 |", md);
+        Assert.Contains("Reward model: held-out accuracy", md);
+        Assert.True(File.Exists(Path.Combine(run.Dir, "reward-model", "final", "config.json")));
         Assert.Contains("## Best-of-N sampling from the base model", md);
         var jsonl = File.ReadAllLines(Path.Combine(run.Dir, "frontier.jsonl"));
         Assert.Equal(CsvRows().Count, jsonl.Length);
@@ -120,7 +138,7 @@ public sealed class FrontierCommandTests(FrontierRunFixture run) : IClassFixture
         finally { Console.SetError(stderr); }
         var lines = capture.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("error: unknown preset 'huge' (known: test, quick, full)", lines[0]);
-        Assert.Equal("error: --methods: 'nope' is not in the test preset (it has: dpo)", lines[1]);
+        Assert.Equal("error: --methods: 'nope' is not in the test preset (it has: dpo, preferred_ft, ppo, ppo_gt)", lines[1]);
     }
 
     [Fact]
@@ -130,5 +148,9 @@ public sealed class FrontierCommandTests(FrontierRunFixture run) : IClassFixture
         Assert.Equal("setting 'steps' must be > 0, got 0", e.Message);
         var m = Assert.Throws<ExperimentException>(() => (FrontierOptions.Test with { Methods = [new("dpo", [])] }).Validate());
         Assert.Equal("method 'dpo' lists no beta", m.Message);
+        var rl = Assert.Throws<ExperimentException>(() => (FrontierOptions.Test with { RlMethods = [new("trpo", [0.1])] }).Validate());
+        Assert.Equal("unknown RL method 'trpo' (known: ppo, ppo_gt, rloo)", rl.Message);
+        var k = Assert.Throws<ExperimentException>(() => (FrontierOptions.Test with { RlPromptsPerStep = 6 }).Validate());
+        Assert.Equal("setting 'rl_prompts_per_step' (6) must be a multiple of 'rloo_k' (4)", k.Message);
     }
 }

@@ -1,3 +1,4 @@
+using AlignSharp.Tests.Cli;
 using AlignSharp.Cli;
 using AlignSharp.Online;
 
@@ -6,23 +7,7 @@ namespace AlignSharp.Tests.Online;
 [Collection("Console")]
 public sealed class OnlineCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (stdout, stderr) = (Console.Out, Console.Error);
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            return (CliApp.Run(args), o.ToString(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(stdout);
-            Console.SetError(stderr);
-        }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliConsole.Run(args);
 
     [Fact]
     public void Online_runs_a_preset_and_prints_one_row_per_iteration()

@@ -1,3 +1,4 @@
+using AlignSharp.Tests.Cli;
 using System.Text.Json.Nodes;
 using AlignSharp.Checkpoints;
 using AlignSharp.Cli;
@@ -62,24 +63,12 @@ public sealed class ChesTests
         string data = Path.Combine(dir, "pairs.jsonl");
         File.WriteAllLines(data, Enumerable.Range(0, 8).Select(i => $"{{\"prompt\":\"q{i}:\",\"chosen\":\" yes{i}\",\"rejected\":\" no\"}}"));
         string output = Path.Combine(dir, "kept.jsonl");
-        var (stdout, stderr) = (Console.Out, Console.Error);
-        using var o = new StringWriter();
-        Console.SetOut(o);
-        int code;
-        try
-        {
-            code = CliApp.Run(["data", "filter", "--data", data, "--model", Path.Combine(dir, "lm"), "--tokenizer", "byte",
-                "--ches-quantile", "0.25", "--output", output]);
-        }
-        finally
-        {
-            Console.SetOut(stdout);
-            Console.SetError(stderr);
-        }
+        var (code, stdout, _) = CliConsole.Run("data", "filter", "--data", data, "--model", Path.Combine(dir, "lm"), "--tokenizer", "byte",
+            "--ches-quantile", "0.25", "--output", output);
         Assert.Equal(0, code);
         var kept = File.ReadAllLines(output).Select(l => JsonNode.Parse(l)!).ToList();
         Assert.Equal(6, kept.Count);
         Assert.All(kept, k => Assert.True(double.IsFinite(k!["ches_score"]!.GetValue<double>())));
-        Assert.Contains("kept 6 of 8 pairs", o.ToString());
+        Assert.Contains("kept 6 of 8 pairs", stdout);
     }
 }

@@ -1,3 +1,4 @@
+using AlignSharp.Tests.Cli;
 using System.Text.Json.Nodes;
 using AlignSharp.Checkpoints;
 using AlignSharp.Cli;
@@ -9,23 +10,7 @@ namespace AlignSharp.Tests.Rewards;
 [Collection("Console")]
 public sealed class RewardCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (stdout, stderr) = (Console.Out, Console.Error);
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            return (CliApp.Run(args), o.ToString(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(stdout);
-            Console.SetError(stderr);
-        }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliConsole.Run(args);
 
     [Fact]
     public void Reward_train_saves_a_classifier_folder_and_reward_score_prints_one_json_line_per_record()

@@ -1,3 +1,4 @@
+using AlignSharp.Tests.Cli;
 using AlignSharp.Checkpoints;
 using AlignSharp.Config;
 using AlignSharp.Runs;
@@ -129,20 +130,9 @@ public sealed class DeviceCliTests
         string dir = TinyRun.TempDir();
         string yaml = Path.Combine(dir, "run.yaml");
         File.WriteAllText(yaml, "tokenizer: byte\n");
-        var (stdout, stderr) = (Console.Out, Console.Error);
-        using var o = new StringWriter();
-        using var err = new StringWriter();
-        int code;
-        Console.SetOut(o);
-        Console.SetError(err);
-        try { code = AlignSharp.Cli.CliApp.Run(["train", "--config", yaml, "--set", "training.device=cuda:1"]); }
-        finally
-        {
-            Console.SetOut(stdout);
-            Console.SetError(stderr);
-        }
+        var (code, _, err) = CliConsole.Run("train", "--config", yaml, "--set", "training.device=cuda:1");
         Assert.Equal(1, code);
-        var lines = err.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Single(lines);
         Assert.StartsWith("error: --set training.device=cuda:1: training.device is 'cuda:1' but no CUDA device", lines[0]);
     }

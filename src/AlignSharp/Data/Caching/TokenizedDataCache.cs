@@ -15,7 +15,7 @@ namespace AlignSharp.Data.Caching;
 public sealed class TokenizedDataCache(string directory)
 {
     private const string Magic = "ALIGNSHARP-TOKENIZED-DATA";
-    private const int Version = 1;
+    private const int Version = 2; // 2: token-level annotations and per-token arrays
 
     /// <summary>The folder holding cache files.</summary>
     public string Directory { get; } = directory;
@@ -57,8 +57,16 @@ public sealed class TokenizedDataCache(string directory)
                 var extras = new Dictionary<string, double>();
                 for (int n = r.ReadInt32(), k = 0; k < n; k++) extras[r.ReadString()] = r.ReadDouble();
                 bool promptCut = r.ReadBoolean(), completionCut = r.ReadBoolean();
-                var example = new PreferenceExample(prompt, chosen, rejected, where) { Extras = extras };
-                pairs[i] = new TokenizedPair(Ids(r), Ids(r), Ids(r), example) { PromptTruncated = promptCut, CompletionTruncated = completionCut };
+                var example = new PreferenceExample(prompt, chosen, rejected, where)
+                {
+                    Extras = extras, Annotations = ReadAnnotations(r),
+                };
+                pairs[i] = new TokenizedPair(Ids(r), Ids(r), Ids(r), example)
+                {
+                    PromptTruncated = promptCut, CompletionTruncated = completionCut,
+                    ChosenParts = OptionalIds(r), RejectedParts = OptionalIds(r), ChosenDiff = OptionalIds(r),
+                    RejectedDiff = OptionalIds(r), RefinedPrompt = OptionalIds(r),
+                };
             }
             return new TokenizedData(files, format, pairs, report, FromCache: true);
         }
@@ -99,9 +107,12 @@ public sealed class TokenizedDataCache(string directory)
                     foreach (var (name, value) in e.Extras) { w.Write(name); w.Write(value); }
                     w.Write(p.PromptTruncated);
                     w.Write(p.CompletionTruncated);
+                    WriteAnnotations(w, e.Annotations);
                     Write(w, p.Prompt);
                     Write(w, p.Chosen);
                     Write(w, p.Rejected);
+                    foreach (var ids in new[] { p.ChosenParts, p.RejectedParts, p.ChosenDiff, p.RejectedDiff, p.RefinedPrompt })
+                        WriteOptional(w, ids);
                 }
             }
         });
@@ -111,6 +122,62 @@ public sealed class TokenizedDataCache(string directory)
     {
         w.Write(ids.Length);
         foreach (var id in ids) w.Write(id);
+    }
+
+    private static void WriteOptional(BinaryWriter w, int[]? ids)
+    {
+        w.Write(ids is not null);
+        if (ids is not null) Write(w, ids);
+    }
+
+    private static int[]? OptionalIds(BinaryReader r) => r.ReadBoolean() ? Ids(r) : null;
+
+    private static void WriteAnnotations(BinaryWriter w, PairAnnotations? a)
+    {
+        w.Write(a is not null);
+        if (a is null) return;
+        WriteParts(w, a.Chosen);
+        WriteParts(w, a.Rejected);
+        w.Write(a.PrefixSteps);
+        w.Write(a.RefinementPrompt is not null);
+        if (a.RefinementPrompt is not null) w.Write(a.RefinementPrompt);
+        w.Write(a.Edit);
+    }
+
+    private static void WriteParts(BinaryWriter w, IReadOnlyList<CompletionPart>? parts)
+    {
+        w.Write(parts?.Count ?? -1);
+        foreach (var part in parts ?? [])
+        {
+            w.Write(part.Text);
+            w.Write((int)part.Kind);
+            w.Write(part.Index);
+            w.Write(part.InSegment);
+        }
+    }
+
+    private static PairAnnotations? ReadAnnotations(BinaryReader r)
+    {
+        if (!r.ReadBoolean()) return null;
+        var chosen = ReadParts(r);
+        var rejected = ReadParts(r);
+        int prefix = r.ReadInt32();
+        string? refinement = r.ReadBoolean() ? r.ReadString() : null;
+        return new PairAnnotations
+        {
+            Chosen = chosen, Rejected = rejected, PrefixSteps = prefix, RefinementPrompt = refinement,
+            Edit = r.ReadBoolean(),
+        };
+    }
+
+    private static List<CompletionPart>? ReadParts(BinaryReader r)
+    {
+        int n = r.ReadInt32();
+        if (n < 0) return null;
+        var parts = new List<CompletionPart>(n);
+        for (int i = 0; i < n; i++)
+            parts.Add(new CompletionPart(r.ReadString(), (PartKind)r.ReadInt32(), r.ReadInt32(), r.ReadBoolean()));
+        return parts;
     }
 
     private static int[] Ids(BinaryReader r)

@@ -6,9 +6,10 @@ using AlignSharp.Training;
 namespace AlignSharp.Tests.Objectives.TokenLevel;
 
 /// <summary>
-/// The token-level table's objectives that today's trainer already serves (no per-token annotation requested):
-/// a short run moves the loss down AND the implicit reward margin up (chosen over rejected; for CoPG the first
-/// sample, whose reward is higher). TinyRun's synthetic pairs on a tiny GPT-2.
+/// The token-level table's objectives that train on plain pairs (no per-token annotation requested): a short run
+/// moves the loss down AND the implicit reward margin up (chosen over rejected; for CoPG the first sample, whose
+/// reward is higher). TinyRun's synthetic pairs on a tiny GPT-2. The objectives that read their format's annotations
+/// train in <see cref="TokenLevelFormatTrainingTests"/>.
 /// </summary>
 public sealed class TokenLevelTrainingTests
 {
@@ -17,14 +18,15 @@ public sealed class TokenLevelTrainingTests
     private static List<string> ServedIds() =>
         [.. ObjectiveCatalog.TokenLevel.Where(e => e.Inputs.All(TrainerInputs.CanProvide)).Select(e => e.Id)];
 
-    public static TheoryData<string> Served() => [.. ServedIds()];
+    public static TheoryData<string> Plain() => ["step_dpo", "asft", "copg", "ilr_dpo"];
 
     [Fact]
-    public void The_objectives_the_trainer_serves_include_step_dpo_and_the_sequence_level_ones() =>
-        Assert.Equal(["step_dpo", "asft", "copg", "ilr_dpo"], ServedIds());
+    public void The_trainer_serves_every_pairwise_objective_of_the_table() =>
+        Assert.Equal(["step_dpo", "scdpo", "dmpo", "sdpo", "bmc", "asft", "copg", "ilr_dpo", "sr_dpo", "sr_ipo"],
+            ServedIds());
 
     [Theory]
-    [MemberData(nameof(Served))]
+    [MemberData(nameof(Plain))]
     public void Training_moves_the_loss_down_and_the_margin_up(string id)
     {
         var parameters = new Dictionary<string, string>();

@@ -1,0 +1,34 @@
+using AlignSharp.Checkpoints;
+using AlignSharp.Config;
+using AlignSharp.Tokenization;
+
+namespace AlignSharp.Runs;
+
+/// <summary>
+/// What makes a saved model folder (<c>checkpoint-N/</c>, <c>final/</c>) usable on its own: the run's tokenizer files
+/// (copied from its tokenizer folder, or the byte tokenizer written as <c>tokenizer.json</c>), with the chat template
+/// they hold, and the resolved config as <see cref="ConfigFile"/>.
+/// </summary>
+public static class RunOutputFiles
+{
+    /// <summary>The resolved run config written into every saved folder.</summary>
+    public const string ConfigFile = "alignsharp_config.yaml";
+
+    /// <summary>Writes the tokenizer files the folder lacks and the resolved config into the existing folder <paramref name="dir"/>.</summary>
+    public static void WriteInto(string dir, RunConfig config)
+    {
+        string? source = RunTokenizer.Folder(RunTokenizer.SpecOf(config));
+        if (source is null)
+        {
+            if (!File.Exists(Path.Combine(dir, "tokenizer.json"))) ByteTokenizerFiles.WriteInto(dir);
+        }
+        else if (Directory.Exists(source))
+        {
+            foreach (var f in HfCheckpoint.TokenizerFiles)
+                if (File.Exists(Path.Combine(source, f)) && !File.Exists(Path.Combine(dir, f)))
+                    File.Copy(Path.Combine(source, f), Path.Combine(dir, f));
+        }
+        File.WriteAllText(Path.Combine(dir, ConfigFile),
+            ConfigYaml.Write(config, "resolved config of the run that wrote this folder (alignsharp train)"));
+    }
+}
