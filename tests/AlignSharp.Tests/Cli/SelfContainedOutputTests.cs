@@ -12,23 +12,7 @@ namespace AlignSharp.Tests.Cli;
 [Collection("Console")]
 public sealed class SelfContainedOutputTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (stdout, stderr) = (Console.Out, Console.Error);
-        using var o = new StringWriter();
-        using var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            return (CliApp.Run(args), o.ToString(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(stdout);
-            Console.SetError(stderr);
-        }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliConsole.Run(args);
 
     private static string Example(string name) => Path.Combine(TestSetup.RepoRoot, "examples", name);
 
