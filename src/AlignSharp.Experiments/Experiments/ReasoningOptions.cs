@@ -34,9 +34,9 @@ public sealed record ReasoningOptions
     /// <summary>Solved problems in the SFT corpus.</summary>
     public int CorpusSize { get; init; } = 4000;
     /// <summary>Optimizer steps of SFT on the corpus (from a fresh model).</summary>
-    public int PretrainSteps { get; init; } = 500;
+    public int PretrainSteps { get; init; } = 1500;
     /// <summary>Sequences per SFT step.</summary>
-    public int PretrainBatch { get; init; } = 32;
+    public int PretrainBatch { get; init; } = 16;
     /// <summary>Peak learning rate of SFT.</summary>
     public double PretrainLearningRate { get; init; } = 3e-3;
     /// <summary>Longest sampled solution in tokens (bytes).</summary>

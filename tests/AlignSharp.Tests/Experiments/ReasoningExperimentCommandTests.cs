@@ -114,7 +114,7 @@ public sealed class ReasoningExperimentCommandTests(ReasoningExperimentRunFixtur
         Assert.Equal(1000, (bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19]); // IHDR width
         var md = File.ReadAllText(Path.Combine(run.Dir, "reasoning.md"));
         Assert.Contains("| model | pairs | final answer (greedy) | per-step (greedy) |", md);
-        foreach (var m in new[] { "base", .. ReasoningOptions.AllMethods }) Assert.Contains($"| {m} | ", md);
+        foreach (var m in ReasoningOptions.AllMethods.Prepend("base")) Assert.Contains($"| {m} | ", md);
         Assert.Empty(Directory.GetFileSystemEntries(run.Dir, "*.tmp-*", SearchOption.AllDirectories));
     }
 
