@@ -28,7 +28,7 @@ public sealed record ReasoningPoint(string Method, int Replicate, int Pairs, Rea
     ReasoningScore Sampled, double Loss, double Accuracy, double Seconds);
 
 /// <summary>Paths of the files the reasoning experiment wrote.</summary>
-public sealed record ReasoningFiles(string Png, string Markdown, string Json);
+public sealed record ReasoningFiles(string Png, string Markdown, string Json, string TokenRewardsPng);
 
 /// <summary>Everything the reasoning experiment measured, where its files are, and its wall time.</summary>
 public sealed record ReasoningResult(IReadOnlyList<ReasoningPoint> Points, ReasoningFiles Files, double Seconds);
@@ -71,6 +71,11 @@ public static class ReasoningExperiment
             .Where(p => seen.Add(p.Prompt)).Take(o.EvalProblems).ToList();
         var points = new List<ReasoningPoint> { Evaluate("base", 0, 0, baseModel, double.NaN, double.NaN) };
         Log(Describe(points[0]));
+        // token_rewards of the first replicate's policies on one held-out problem: its solution, and a slip carried on.
+        var shown = evalProblems.OrderByDescending(p => p.Steps.Count).First();
+        int slip = shown.Steps.Count / 2;
+        string slipped = ArithmeticSteps.WithCarriedError(shown, slip);
+        var tokenRows = new List<TokenRewardRow>();
 
         for (int r = 0; r < o.Seeds; r++)
         {
@@ -93,12 +98,18 @@ public static class ReasoningExperiment
                 var point = Evaluate(method, r, count, policy, observer.Tail("loss"), observer.Tail("rewards/accuracies"));
                 points.Add(point);
                 Log(Describe(point));
+                if (r > 0) continue;
+                tokenRows.Add(TokenRewardPicture.Compute($"{method}: correct", policy, baseModel, tokenizer,
+                    shown.Prompt, shown.Solution, o.Beta));
+                tokenRows.Add(TokenRewardPicture.Compute($"{method}: slip at step {slip + 1}", policy, baseModel,
+                    tokenizer, shown.Prompt, slipped, o.Beta));
             }
         }
 
         double seconds = clock.Elapsed.TotalSeconds;
         var written = ReasoningReport.Write(outputDir, o, points, seconds);
-        Log($"wrote {written.Png}, {written.Markdown}, {written.Json}");
+        TokenRewardPicture.Write(written.TokenRewardsPng, $"token_rewards, replicate 0, \"{shown.Prompt}\"", tokenRows);
+        Log($"wrote {written.Png}, {written.Markdown}, {written.Json}, {written.TokenRewardsPng}");
         return new ReasoningResult(points, written, seconds);
 
         ReasoningPoint Evaluate(string method, int replicate, int pairs, CausalLM model, double loss, double accuracy)

@@ -16,7 +16,7 @@ public sealed record ReasoningOptions
     public int Seed { get; init; } = 1;
 
     /// <summary>Replicates: each draws its own training problems, samples, pairs and batch order (seed + r).</summary>
-    public int Seeds { get; init; } = 3;
+    public int Seeds { get; init; } = 2;
 
     /// <summary>Intra-op threads for libtorch (0 keeps libtorch's default).</summary>
     public int Threads { get; init; } = 1;
@@ -66,7 +66,7 @@ public sealed record ReasoningOptions
     /// <summary>Held-out problems (none of them in the SFT corpus or a replicate's training problems).</summary>
     public int EvalProblems { get; init; } = 300;
     /// <summary>Samples per held-out problem at temperature 1 (besides the greedy solution).</summary>
-    public int EvalSamples { get; init; } = 2;
+    public int EvalSamples { get; init; } = 1;
 
     /// <summary>Seconds-long settings for the test suite.</summary>
     public static ReasoningOptions Test { get; } = new()
@@ -76,7 +76,7 @@ public sealed record ReasoningOptions
         EvalProblems = 12, EvalSamples = 1,
     };
 
-    /// <summary>The quick preset: three methods x three replicates, under 15 minutes on 2 shared cores.</summary>
+    /// <summary>The quick preset: three methods x two replicates from one SFT base.</summary>
     public static ReasoningOptions Quick { get; } = new() { Preset = "quick" };
 
     /// <summary>A preset by name: test or quick.</summary>

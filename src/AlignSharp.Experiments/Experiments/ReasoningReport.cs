@@ -20,7 +20,8 @@ public sealed record ReasoningSummary(string Method, int Replicates, double Pair
 /// <summary>
 /// Writes the reasoning experiment's results, each file atomically: a table as JSON (<c>reasoning.json</c>: settings,
 /// the summary rows and every evaluated run) and markdown (<c>reasoning.md</c>), and a bar chart of the summary with
-/// error bars (<c>reasoning.png</c>, ScottPlot, headless).
+/// error bars (<c>reasoning.png</c>, ScottPlot, headless). The experiment adds <c>token-rewards.png</c>
+/// (<see cref="TokenRewardPicture"/>).
 /// </summary>
 public static class ReasoningReport
 {
@@ -39,7 +40,7 @@ public static class ReasoningReport
         double seconds)
     {
         var files = new ReasoningFiles(Path.Combine(dir, "reasoning.png"), Path.Combine(dir, "reasoning.md"),
-            Path.Combine(dir, "reasoning.json"));
+            Path.Combine(dir, "reasoning.json"), Path.Combine(dir, "token-rewards.png"));
         var summary = Summarize(points);
         AtomicFile.WriteAllText(files.Json, Json(o, summary, points, seconds));
         AtomicFile.WriteAllText(files.Markdown, Markdown(o, summary, points, seconds));

@@ -52,6 +52,28 @@ public static class ArithmeticSteps
         return index < equations ? !grade.Steps[index].Correct : !grade.FinalCorrect || grade.Steps.Count > equations;
     }
 
+    /// <summary>
+    /// The solution of <paramref name="problem"/> with one slip: equation <paramref name="index"/> writes a result one
+    /// too high, and every later equation carries that value on correctly (true equations on a wrong operand), so the
+    /// first error is at <paramref name="index"/> and the final answer is wrong.
+    /// </summary>
+    public static string WithCarriedError(ArithmeticProblem problem, int index)
+    {
+        var steps = problem.Steps;
+        if (index < 0 || index >= steps.Count)
+            throw new TaskException($"error step must be in 0..{steps.Count - 1}, got {index}");
+        var written = new List<ArithmeticStep>();
+        int value = problem.Start;
+        for (int i = 0; i < steps.Count; i++)
+        {
+            int result = (steps[i].Op == '+' ? value + steps[i].Right : value - steps[i].Right) + (i == index ? 1 : 0);
+            written.Add(steps[i] with { Left = value, Result = result });
+            value = result;
+        }
+        return " " + string.Concat(written.Select(s => s + " , "))
+            + string.Create(System.Globalization.CultureInfo.InvariantCulture, $"answer {value} .");
+    }
+
     /// <summary>True when the checker finds step <paramref name="index"/> of <paramref name="text"/> right.</summary>
     public static bool IsRight(ArithmeticProblem problem, string text, int index)
     {

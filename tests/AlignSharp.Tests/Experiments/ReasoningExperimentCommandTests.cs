@@ -107,11 +107,14 @@ public sealed class ReasoningExperimentCommandTests(ReasoningExperimentRunFixtur
     }
 
     [Fact]
-    public void The_picture_is_a_real_image_and_the_markdown_carries_every_model()
+    public void The_pictures_are_real_images_and_the_markdown_carries_every_model()
     {
-        var bytes = File.ReadAllBytes(Path.Combine(run.Dir, "reasoning.png"));
-        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
-        Assert.Equal(1000, (bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19]); // IHDR width
+        foreach (var (name, width) in new[] { ("reasoning.png", 1000), ("token-rewards.png", 1400) })
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(run.Dir, name));
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
+            Assert.Equal(width, (bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19]); // IHDR width
+        }
         var md = File.ReadAllText(Path.Combine(run.Dir, "reasoning.md"));
         Assert.Contains("| model | pairs | final answer (greedy) | per-step (greedy) |", md);
         foreach (var m in ReasoningOptions.AllMethods.Prepend("base")) Assert.Contains($"| {m} | ", md);

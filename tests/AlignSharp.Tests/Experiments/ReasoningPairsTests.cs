@@ -180,6 +180,17 @@ public sealed class ReasoningPairsTests
         Assert.Throws<ExperimentException>(() => ReasoningScore.Of([Example], []));
     }
 
+    [Fact]
+    public void A_carried_error_is_wrong_first_at_its_step_then_computes_faithfully_from_the_wrong_value()
+    {
+        string text = ArithmeticSteps.WithCarriedError(Example, 0);
+        Assert.Equal(" 5 + 3 = 9 , 9 - 2 = 7 , answer 7 .", text);
+        Assert.Equal(0, ArithmeticSteps.FirstError(Example, text));
+        Assert.Equal(" 5 + 3 = 8 , 8 - 2 = 7 , answer 7 .", ArithmeticSteps.WithCarriedError(Example, 1));
+        Assert.Equal(1, ArithmeticSteps.FirstError(Example, ArithmeticSteps.WithCarriedError(Example, 1)));
+        Assert.Throws<TaskException>(() => ArithmeticSteps.WithCarriedError(Example, 2));
+    }
+
     /// <summary>Changes one random number or operator of <paramref name="text"/>, or cuts it short.</summary>
     private static string Corrupt(string text, Random rng)
     {
