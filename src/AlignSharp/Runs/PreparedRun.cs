@@ -31,6 +31,9 @@ public sealed class PreparedRun : IDisposable
     /// </summary>
     public RewardModel? Head { get; init; }
 
+    /// <summary>OREO's value head on the policy, trained and checkpointed with it; null for other objectives.</summary>
+    public Objectives.TokenLevel.ValueHead? ValueHead { get; init; }
+
     /// <summary>True for a reward run: <see cref="Head"/> is the model trained, saved as a reward-model folder.</summary>
     public bool IsRewardModel { get; init; }
 
@@ -108,6 +111,7 @@ public sealed class PreparedRun : IDisposable
         {
             PeftAdapterFolder.Save(Adapter, FinalDir, Config.Model.Path);
             RunOutputFiles.WriteInto(FinalDir, Config);
+            if (ValueHead is not null) ValueHeadWeights.SaveHead(ValueHead, FinalDir);
             observer.OnMessage($"saved the trained adapter (PEFT format) in {FinalDir}; fold it into the base with "
                 + "'alignsharp adapters merge'");
             return log;
@@ -136,6 +140,7 @@ public sealed class PreparedRun : IDisposable
         HfCheckpoint.Save(Policy, FinalDir,
             new HfSaveOptions { SourceDir = source is not null && Directory.Exists(source) ? source : null });
         if (Head is not null) PolicyWithHeadWeights.SaveHead(Head, FinalDir); // written atomically beside the weights
+        if (ValueHead is not null) ValueHeadWeights.SaveHead(ValueHead, FinalDir);
         RunOutputFiles.WriteInto(FinalDir, Config); // tokenizer (the byte one too) and resolved config: usable alone
         observer.OnMessage($"saved the trained model as a Hugging Face folder: {FinalDir}");
     }
@@ -145,6 +150,7 @@ public sealed class PreparedRun : IDisposable
     {
         Setup.Reference.Dispose();
         Adapter?.Dispose();
+        ValueHead?.Dispose();
         if (Head is not null) Head.Dispose(); // the head and the policy under it
         else Setup.Policy.Dispose();
     }
