@@ -66,7 +66,8 @@ public static class RewardGeneralizationExperiment
         int maxLength = baseModel.Config.MaxPositions;
 
         // 2. Training pairs from the seen part of the task; test pairs from every split, scored by the ground truth.
-        var dataDir = Path.Combine(outputDir, "data");
+        // Folder names differ from the frontier's (data/, runs/<objective>-...), so the two may share an --out folder.
+        var dataDir = Path.Combine(outputDir, "pairs");
         var labeler = new BradleyTerryLabeler(ReviewReward.Default, f.LabelScale);
         var train = Pairs(ReviewSplit.Seen, o.TrainPairs, f.Seed + 1, labeler);
         string trainPath = Path.Combine(dataDir, "train.jsonl");
@@ -107,7 +108,7 @@ public static class RewardGeneralizationExperiment
         {
             var dpo = new FrontierMethod("dpo", [beta]);
             var config = FrontierExperiment.RunConfigFor(f, dpo, beta, baseHf, trainPath, maxLength,
-                Path.Combine(outputDir, "runs", FormattableString.Invariant($"dpo-beta{beta:0.###}")));
+                Path.Combine(outputDir, "runs", FormattableString.Invariant($"dporm-beta{beta:0.###}")));
             PreparedRun? built = null;
             string label = FormattableString.Invariant($"dporm β={beta:0.###}");
             using var run = built = RunBuilder.Build(config, new StepObserver(step =>

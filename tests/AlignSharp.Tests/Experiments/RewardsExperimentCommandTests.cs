@@ -70,13 +70,13 @@ public sealed class RewardsExperimentCommandTests(RewardsRunFixture run) : IClas
     {
         var tokenizer = new ByteTokenizer();
         using var reference = HfCheckpoint.Load(Path.Combine(run.Dir, "base", "hf")).Model;
-        using var policy = HfCheckpoint.Load(Path.Combine(run.Dir, "runs", "dpo-beta0.1", "final")).Model;
+        using var policy = HfCheckpoint.Load(Path.Combine(run.Dir, "runs", "dporm-beta0.1", "final")).Model;
         using var rewardModel = RewardModelFolder.Load(Path.Combine(run.Dir, "runs", "exrm", "final"));
         var pairTokenizer = new PairTokenizer(tokenizer, TokenizationOptions.WithHalfPrompt(reference.Config.MaxPositions));
         var scorer = new RewardModelScorer(rewardModel, tokenizer, pairTokenizer.Options);
         foreach (var split in new[] { "seen", "unseen_words" })
         {
-            var pairs = PreferenceDataLoader.Load(Path.Combine(run.Dir, "data", $"test-{split}.jsonl")).Pairs;
+            var pairs = PreferenceDataLoader.Load(Path.Combine(run.Dir, "pairs", $"test-{split}.jsonl")).Pairs;
             // Written from the split: the training pairs' subjects never open an unseen-subject prompt, etc.
             var truthChosen = pairs.Select(p => p.Extras["chosen_score"]).ToList();
             var truthRejected = pairs.Select(p => p.Extras["rejected_score"]).ToList();
@@ -104,7 +104,7 @@ public sealed class RewardsExperimentCommandTests(RewardsRunFixture run) : IClas
     {
         var seen = ReviewLexicon.Default.Restrict(ReviewSplit.Seen);
         var unseenWords = ReviewLexicon.Default.Restrict(ReviewSplit.Unseen).Sentiment.Keys.ToHashSet();
-        var train = PreferenceDataLoader.Load(Path.Combine(run.Dir, "data", "train.jsonl")).Pairs;
+        var train = PreferenceDataLoader.Load(Path.Combine(run.Dir, "pairs", "train.jsonl")).Pairs;
         Assert.True(train.Count >= Preset.TrainPairs * 9 / 10);
         Assert.All(train, p => Assert.Contains(p.Prompt[ReviewGenerator.PromptPrefix.Length..], seen.Subjects));
         Assert.All(train, p => Assert.DoesNotContain(p.Chosen.Split(' ').Concat(p.Rejected.Split(' ')), unseenWords.Contains));
