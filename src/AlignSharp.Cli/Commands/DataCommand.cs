@@ -22,7 +22,7 @@ internal sealed class DataCommand : ICliCommand
     {
         var data = new Option<string>("--data", "-d") { Description = "a data file (.jsonl, .jsonl.gz, .json, .parquet), a folder of shards, or a glob", Required = true };
         var format = new Option<string>("--format") { Description = "auto, explicit, implicit, conversational, unpaired, ranked, steps, trajectory, segment, tree, "
-                + "scored, refinement or edit", DefaultValueFactory = _ => "auto" };
+                + "scored, refinement, edit or outcome", DefaultValueFactory = _ => "auto" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "a model folder or tokenizer.json (e.g. GPT-2's); default: the built-in byte tokenizer" };
         var chatTemplate = new Option<string?>("--chat-template") { Description = "tokenizer_config.json whose chat_template renders conversations (default: the tokenizer folder's, else the plain template)" };
         // Defaults from the run config's own record, so `data inspect` reports what `train` will do.
@@ -152,6 +152,11 @@ internal sealed class DataCommand : ICliCommand
         sb.AppendLine($"tokenizer: {tokenizer}; {Settings(current)}");
         sb.AppendLine($"records: {r.RecordsRead} read, {r.RecordsUsed} used, {r.RecordsReported} reported");
         sb.AppendLine($"examples: {r.ExamplesProduced} produced, {r.ExamplesTooLong} too long after truncation, {x.Pairs.Count} kept; truncated: prompt {r.PromptTruncated}, completion {r.CompletionTruncated}");
+        if (x.Data.Trees is [var tree, ..] trees)
+            sb.AppendLine($"scored responses: {trees.Count} prompts with {tree.Count} response(s) each, "
+                + $"{trees.Min(t => t.Steps.Min(s => s.Count))}-{trees.Max(t => t.Steps.Max(s => s.Count))} steps per "
+                + $"response ({(tree.Count > 1 ? "tpo trees" : "oreo outcomes")}; lengths below: the best- and the "
+                + "lowest-scored response)");
         if (r.Counts.Count == 0) sb.AppendLine("not used: none");
         else
         {

@@ -42,7 +42,9 @@ internal static class FrontierRl
         if (!(File.Exists(fingerprintFile) && File.ReadAllText(fingerprintFile).Trim() == fingerprint))
         {
             var config = RewardConfig(o, baseHf, trainData, maxLength, dir, Math.Max(1, o.RewardSteps / 4));
-            using (var run = RunBuilder.BuildReward(config, new LogObserver(log))) run.Train();
+            // A reward model of other settings in the folder is replaced (the experiment's folder lock keeps others out).
+            using (var folder = RunFolder.Claim(config, RunFolderMode.Overwrite, false, log))
+            using (var run = RunBuilder.BuildReward(config, new LogObserver(log))) run.TrainIn(folder);
             AtomicFile.WriteAllLines(fingerprintFile, [fingerprint]);
         }
         else log($"reward model: reused {dir}");

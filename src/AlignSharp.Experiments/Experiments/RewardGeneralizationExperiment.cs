@@ -55,7 +55,8 @@ public static class RewardGeneralizationExperiment
         o.Validate();
         var f = o.Frontier;
         if (f.Threads > 0) torch.set_num_threads(f.Threads);
-        Directory.CreateDirectory(outputDir);
+        // One experiment per folder: its lock refuses a second live experiment here; the runs inside are replaced.
+        using var folder = RunFolder.Lock(outputDir, log);
         var clock = Stopwatch.StartNew();
         void Log(string line) => log(FormattableString.Invariant($"[{clock.Elapsed.TotalSeconds,6:0.0}s] {line}"));
 
@@ -97,11 +98,12 @@ public static class RewardGeneralizationExperiment
         var rmConfig = FrontierRl.RewardConfig(rmSettings, baseHf, trainPath, maxLength,
             Path.Combine(outputDir, "runs", "exrm"), f.EvalEvery);
         PreparedRun? rm = null;
+        using (var rmFolder = RunFolder.Claim(rmConfig, RunFolderMode.Overwrite, false, _ => { })) // redone each time
         using (var run = rm = RunBuilder.BuildReward(rmConfig, new StepObserver(step =>
         {
             var scorer = new RewardModelScorer(rm!.Head!, tokenizer, pairTokenizer.Options);
             Record(tests.Select(t => t.Measure("exrm", double.NaN, step, rows => scorer.ScoreIds(rows))), "exrm");
-        }))) run.Train();
+        }))) run.TrainIn(rmFolder);
 
         // 4. DPORM: DPO at each β from the base model with the base model as frozen reference, measured along training.
         foreach (var beta in o.Betas)
@@ -111,10 +113,11 @@ public static class RewardGeneralizationExperiment
                 Path.Combine(outputDir, "runs", FormattableString.Invariant($"dporm-beta{beta:0.###}")));
             PreparedRun? built = null;
             string label = FormattableString.Invariant($"dporm β={beta:0.###}");
+            using var dpoFolder = RunFolder.Claim(config, RunFolderMode.Overwrite, false, _ => { }); // redone each time
             using var run = built = RunBuilder.Build(config, new StepObserver(step =>
                 Record(tests.Select(t => t.Measure("dporm", beta, step,
                     rows => ImplicitRewards(built!.Policy, baseModel, rows, beta))), label)));
-            run.Train();
+            run.TrainIn(dpoFolder);
         }
 
         double seconds = clock.Elapsed.TotalSeconds;
