@@ -101,6 +101,7 @@ internal sealed class ExperimentCommand : ICliCommand
         rewards.SetAction(r =>
         {
             var o = RewardGeneralizationOptions.ForPreset(r.GetValue(quick) ? "quick" : r.GetValue(preset)!);
+            RunCheck.Writable(r.GetValue(output)!, $"--out {r.GetValue(output)}", "output folder"); // before any work
             var f = o.Frontier;
             if (r.GetValue(seed) is { } s) f = f with { Seed = s };
             if (r.GetValue(threads) is { } t) f = f with { Threads = t };
