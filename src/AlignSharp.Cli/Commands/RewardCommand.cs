@@ -41,10 +41,7 @@ internal sealed class RewardCommand : ICliCommand
         {
             var cfg = RunConfig.Load(r.GetValue(config)!.FullName, r.GetValue(set) ?? []);
             string? from = r.GetValue(resume);
-            if (from is not null && r.GetValue(overwrite))
-                throw new RunFolderException("--resume continues the run in output_dir and --overwrite replaces it: give one");
-            var mode = from is not null ? RunFolderMode.Resume
-                : r.GetValue(overwrite) ? RunFolderMode.Overwrite : RunFolderMode.Fresh;
+            var mode = RunFolder.ModeFor(from, r.GetValue(overwrite));
             using var folder = RunFolder.Claim(cfg, mode, r.GetValue(allowChange), Console.WriteLine);
             using var signals = GracefulStop.Install(Console.Error.WriteLine);
             Console.WriteLine($"reward model: output {cfg.OutputDir}");
@@ -54,7 +51,7 @@ internal sealed class RewardCommand : ICliCommand
                 log = ConsoleProgress.Run("reward model", obs =>
                 {
                     using var run = RunBuilder.BuildReward(cfg, obs);
-                    return run.Train(from is null ? null : from);
+                    return run.TrainIn(folder, from);
                 });
             }
             catch (TrainingStoppedException e)

@@ -36,7 +36,8 @@ public static class FrontierExperiment
         o.Validate();
         var entries = o.Methods.Select(m => (Method: m, Objectives: m.Values.Select(b => CreateObjective(m, b)).ToList())).ToList();
         if (o.Threads > 0) torch.set_num_threads(o.Threads);
-        Directory.CreateDirectory(outputDir);
+        // One experiment per folder: its lock refuses a second live experiment here; the runs inside are replaced.
+        using var folder = RunFolder.Lock(outputDir, log);
         var clock = Stopwatch.StartNew();
         void Log(string line) => log(FormattableString.Invariant($"[{clock.Elapsed.TotalSeconds,6:0.0}s] {line}"));
 
@@ -290,8 +291,9 @@ public static class FrontierExperiment
             report(p);
         });
         // Trains, then saves the policy to <run>/final, for `alignsharp eval --policy .../final --reference <out>/base/hf --byte-tokenizer`.
+        using var folder = RunFolder.Claim(config, RunFolderMode.Overwrite, false, _ => { }); // this experiment's run, redone
         using var run = built = RunBuilder.Build(config, observer);
-        run.Train();
+        run.TrainIn(folder);
         return points;
     }
 
