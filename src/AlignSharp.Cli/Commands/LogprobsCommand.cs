@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using AlignSharp.Checkpoints;
 using AlignSharp.Evaluation;
 using AlignSharp.Experiments.Pictures;
 using AlignSharp.Tokenization;
@@ -51,10 +52,11 @@ internal sealed class LogprobsCommand : ICliCommand
             {
                 var refDir = r.GetValue(reference)?.FullName
                     ?? throw new AlignSharpException("--token-rewards needs --reference DIR (the model the policy was trained against)");
-                using var refFolder = ModelFolder.Open(refDir);
-                if (refFolder.Tokenizer.VocabSize != folder.Tokenizer.VocabSize)
-                    throw new AlignSharpException($"--reference {refDir}: its tokenizer has {refFolder.Tokenizer.VocabSize} ids, the policy's {folder.Tokenizer.VocabSize}");
-                var readings = TokenRewardReadout.Compute(folder.Loaded.Model, refFolder.Loaded.Model, prompts, completions, r.GetValue(beta), r.GetValue(batch));
+                // The reference reads the policy's tokens: its folder needs no tokenizer, only the same vocabulary.
+                using var refModel = HfCheckpoint.Load(refDir).Model;
+                if (refModel.Config.VocabSize != cfg.VocabSize)
+                    throw new AlignSharpException($"--reference {refDir}: vocab_size {refModel.Config.VocabSize}, the policy's {cfg.VocabSize}");
+                var readings = TokenRewardReadout.Compute(folder.Loaded.Model, refModel, prompts, completions, r.GetValue(beta), r.GetValue(batch));
                 for (int i = 0; i < records.Count; i++)
                 {
                     var x = readings[i];
