@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using AlignSharp.Runs;
 using AlignSharp.Workflows;
 using Spectre.Console;
 
@@ -26,6 +27,7 @@ internal sealed class QuickstartCommand : ICliCommand
         {
             var clock = Stopwatch.StartNew();
             string dir = r.GetValue(output)!;
+            RunCheck.Writable(dir, $"--output {dir}", "output folder"); // before any work, not after it
             var options = new QuickstartOptions { Seed = r.GetValue(seed), DpoLearningRate = r.GetValue(lr), Beta = r.GetValue(beta), DpoEpochs = r.GetValue(epochs) };
             var result = ConsoleProgress.Run("quickstart", obs => new Quickstart(options, dir, obs) { Overwrite = r.GetValue(overwrite) }.Run());
             Print(result, clock.Elapsed);

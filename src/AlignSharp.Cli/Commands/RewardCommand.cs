@@ -40,6 +40,7 @@ internal sealed class RewardCommand : ICliCommand
         cmd.SetAction(r =>
         {
             var cfg = RunConfig.Load(r.GetValue(config)!.FullName, r.GetValue(set) ?? []);
+            RunCheck.OutputWritable(cfg); // before any work, not after it
             string? from = r.GetValue(resume);
             var mode = RunFolder.ModeFor(from, r.GetValue(overwrite));
             using var folder = RunFolder.Claim(cfg, mode, r.GetValue(allowChange), Console.WriteLine);
@@ -92,6 +93,8 @@ internal sealed class RewardCommand : ICliCommand
         cmd.SetAction(r =>
         {
             string dir = r.GetValue(model)!.FullName, path = r.GetValue(data)!.FullName;
+            if (r.GetValue(outputFile) is { } target) // before any scoring, not after it
+                RunCheck.Writable(target.DirectoryName!, $"--output {target.FullName}", "folder");
             var records = ScoreRecords.Read(path);
             using var reward = RewardModelFolder.Load(dir);
             var tokenizer = RunTokenizer.Load(r.GetValue(tokenizerSpec) ?? dir);

@@ -74,12 +74,17 @@ internal sealed class TrainCommand : ICliCommand
                 }
                 catch (TrainingStoppedException e)
                 {
-                    if (comm.Rank == 0) Console.Error.WriteLine(e.Message);
+                    if (comm.Rank == 0)
+                    {
+                        Console.Error.WriteLine(e.Message);
+                        Console.WriteLine(LossPlot.TryWrite(cfg.OutputDir));
+                    }
                     return TrainingStoppedException.ExitCode;
                 }
                 if (comm.Rank != 0) return 0;
                 ConsoleProgress.WriteLine(log.Count == 0 ? "nothing to do: already at the last step" : "final: " + ConsoleProgress.Format((int)log[^1]["step"], (int)log[^1]["step"], log[^1]));
                 Console.WriteLine($"metrics: {Path.Combine(cfg.OutputDir, "metrics.jsonl")}");
+                Console.WriteLine(LossPlot.TryWrite(cfg.OutputDir));
                 return 0;
             }
             catch (Exception e) when (comm.Size > 1)

@@ -74,7 +74,7 @@ public static class FrontierExperiment
         double agree = train.Count(e => e.Extras["chosen_score"] > e.Extras["rejected_score"]) / (double)Math.Max(1, train.Count);
         Log(FormattableString.Invariant($"pairs: {train.Count} train, {heldOut.Count} held out; chosen has the higher ground-truth reward in {agree:P0} of train pairs"));
         // The held-out pairs through the one data path, tokenized as the runs tokenize their training pairs.
-        var evalPairs = new RunData(new DataSection { MaxLength = maxLength }, tokenizer, RunTokenizer.ChatFormatter(RunTokenizer.Byte),
+        var evalPairs = new RunData(new DataSection { MaxLength = maxLength }, tokenizer, new AlignSharp.Data.Chat.PlainChatFormatter(),
             o.Seed, _ => { }).Load("eval", Path.Combine(dataDir, "eval.jsonl")).Pairs;
 
         // 4. Best-of-N baseline from base-model samples.

@@ -31,9 +31,9 @@ public sealed class RunData
         Options = new DataOptions { Format = section.Format, OnBadRecord = section.OnBadRecord, Pairing = section.Pairing, ChatFormatter = chat };
     }
 
-    /// <summary>The run's data settings, with the chat template of its tokenizer.</summary>
+    /// <summary>The run's data settings, with the run's chat template (<see cref="RunChatTemplate"/>).</summary>
     public static RunData For(RunConfig config, ITokenizer tokenizer, Action<string> log) =>
-        new(config.Data, tokenizer, RunTokenizer.ChatFormatter(RunTokenizer.SpecOf(config)), config.Training.Seed, log);
+        new(config.Data, tokenizer, RunChatTemplate.For(config).Formatter, config.Training.Seed, log);
 
     /// <summary>How records are read.</summary>
     public DataOptions Options { get; }

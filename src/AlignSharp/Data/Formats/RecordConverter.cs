@@ -47,6 +47,11 @@ public sealed partial class RecordConverter(DataFormat format, IChatFormatter ch
         {
             return new Conversion([], [], new RecordProblem(where, r.Issue, r.Message));
         }
+        catch (MissingChatTemplateException e)
+        {
+            // Not one bad record but a run that cannot read its data: stop, naming the first record that needed it.
+            throw new DataException(where, e.Message);
+        }
     }
 
     private static Conversion Paired(PreferenceExample e) => new([e], [], null);
