@@ -266,7 +266,10 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
     /// <summary>Collates the examples <paramref name="idx"/> of the training or evaluation set and runs the step on them.</summary>
     private StepResult RunBatch(PreferenceStep step, bool training, int[] idx, ObjectiveContext context)
     {
-        using var batch = (training ? setup.Train : setup.Eval).Collate(idx, setup.PadId);
+        using var batch = (training ? setup.Train : setup.Eval).Collate(idx, setup.PadId) with
+        {
+            Packed = options.PaddingFree,
+        };
         return step.Run(batch, context);
     }
 

@@ -111,7 +111,7 @@ public static class BatchLogProbs
         if (model.DataParallel is { Size: > 1 } comm) return DataParallel.Of(model, batch, device, perToken, comm);
         using var scope = NewDisposeScope();
         var r = SequenceLogProbs.Compute(model, batch.InputIds.to(device), batch.AttentionMask.to(device),
-            batch.PositionIds.to(device), batch.CompletionMask.to(device), perToken: perToken);
+            batch.PositionIds.to(device), batch.CompletionMask.to(device), perToken: perToken, packed: batch.Packed);
         return new RowLogProbs(r.Sums.MoveToOuterDisposeScope(), r.Counts.MoveToOuterDisposeScope())
         {
             Tokens = r.Tokens?.MoveToOuterDisposeScope(),
