@@ -1,3 +1,4 @@
+using AlignSharp.Tests.Models;
 using AlignSharp.Adapters;
 using AlignSharp.Checkpoints;
 using AlignSharp.Models;
@@ -9,9 +10,10 @@ namespace AlignSharp.Tests.Adapters;
 /// <summary>LoRA on the golden Llama and GPT-2 fixtures: identities with the base, freezing, scaling and initialisation.</summary>
 public sealed class LoraAdapterTests
 {
-    public static TheoryData<string> Fixtures => new(["llama-tiny", "gpt2-tiny"]);
+    /// <summary>A plain Llama and a GPT-2 fixture (picked by property from the manifests).</summary>
+    public static TheoryData<string> Fixtures => FixtureModels.Names([FixtureModels.Llama, FixtureModels.Gpt2]);
 
-    internal static string Fixture(string name) => Path.Combine(TestSetup.Shared, "golden", "models", name);
+    internal static string Fixture(string name) => FixtureModels.All.Single(m => m.Name == name).Dir;
 
     /// <summary>Fixed token rows (B = 2, T = 7) with one padded position, for logits comparisons.</summary>
     internal static Tensor Logits(CausalLM model)
@@ -90,7 +92,7 @@ public sealed class LoraAdapterTests
     [Fact]
     public void A_is_kaiming_uniform_b_is_zero_and_scaling_follows_rslora()
     {
-        using var model = HfCheckpoint.Load(Fixture("llama-tiny")).Model;
+        using var model = HfCheckpoint.Load(FixtureModels.Llama.Dir).Model;
         using var g = new Generator(11);
         using var adapter = LoraAdapter.Attach(model, new LoraOptions { R = 4, Alpha = 8 }, g);
         var a = adapter.NamedParameters.First(p => p.Name.EndsWith(".lora_A.weight")).Parameter; // (r, in = 32)
@@ -108,7 +110,7 @@ public sealed class LoraAdapterTests
     public void The_adapter_adds_scaling_times_b_a_x_to_a_projection()
     {
         // One GPT-2 layer's c_attn: y = x W + b + s (x A^T) B^T, with W stored (in, out).
-        using var model = HfCheckpoint.Load(Fixture("gpt2-tiny")).Model;
+        using var model = HfCheckpoint.Load(FixtureModels.Gpt2.Dir).Model;
         using var g = new Generator(2);
         var options = new LoraOptions { R = 2, Alpha = 3, UseRsLora = true };
         using var adapter = LoraAdapter.Attach(model, options, g);
@@ -127,7 +129,7 @@ public sealed class LoraAdapterTests
     [Fact]
     public void Dropout_applies_in_training_mode_only()
     {
-        using var model = HfCheckpoint.Load(Fixture("llama-tiny")).Model;
+        using var model = HfCheckpoint.Load(FixtureModels.Llama.Dir).Model;
         using var g = new Generator(4);
         using var adapter = LoraAdapter.Attach(model, new LoraOptions { R = 4, Alpha = 8, Dropout = 0.5 }, g);
         using (no_grad())
@@ -144,7 +146,7 @@ public sealed class LoraAdapterTests
     [Fact]
     public void Modules_to_save_train_a_copy_and_the_disabled_model_keeps_the_original()
     {
-        using var model = HfCheckpoint.Load(Fixture("llama-tiny")).Model;
+        using var model = HfCheckpoint.Load(FixtureModels.Llama.Dir).Model;
         model.eval();
         using var before = Logits(model);
         using var g = new Generator(6);
@@ -163,7 +165,7 @@ public sealed class LoraAdapterTests
     [Fact]
     public void A_target_the_family_lacks_is_an_error_listing_its_module_names()
     {
-        using var model = HfCheckpoint.Load(Fixture("llama-tiny")).Model;
+        using var model = HfCheckpoint.Load(FixtureModels.Llama.Dir).Model;
         var e = Assert.Throws<AdapterException>(() => LoraAdapter.Attach(model, new LoraOptions { TargetModules = ["c_attn"] }));
         Assert.Contains("'c_attn'", e.Message);
         Assert.Contains("llama", e.Message);
@@ -178,8 +180,8 @@ public sealed class LoraAdapterTests
     [Fact]
     public void Default_targets_are_the_query_and_value_projections_or_gpt2_c_attn()
     {
-        using var llama = HfCheckpoint.Load(Fixture("llama-tiny")).Model;
-        using var gpt2 = HfCheckpoint.Load(Fixture("gpt2-tiny")).Model;
+        using var llama = HfCheckpoint.Load(FixtureModels.Llama.Dir).Model;
+        using var gpt2 = HfCheckpoint.Load(FixtureModels.Gpt2.Dir).Model;
         using var a = LoraAdapter.Attach(llama, new LoraOptions());
         using var b = LoraAdapter.Attach(gpt2, new LoraOptions());
         int layers = llama.Config.NumLayers;

@@ -29,8 +29,7 @@ public sealed class LoraCheckpointingTests
     }
 
     [Theory]
-    [InlineData("llama-tiny")]
-    [InlineData("gpt2-tiny")]
+    [MemberData(nameof(LoraAdapterTests.Fixtures), MemberType = typeof(LoraAdapterTests))]
     public void Checkpointed_adapter_gradients_equal_ordinary_ones_with_dropout(string fixture)
     {
         using var model = HfCheckpoint.Load(LoraAdapterTests.Fixture(fixture)).Model;

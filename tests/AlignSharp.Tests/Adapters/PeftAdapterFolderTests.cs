@@ -1,3 +1,4 @@
+using AlignSharp.Tests.Models;
 using System.Text.Json.Nodes;
 using AlignSharp.Adapters;
 using AlignSharp.Checkpoints;
@@ -46,7 +47,7 @@ public sealed class PeftAdapterFolderTests
             ["base_model.model.model.layers.1.self_attn.v_proj.lora_A.weight"] = [4, 32],
             ["base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight"] = [16, 4],
         };
-        string dir = SavedAdapter("llama-tiny", new LoraOptions { R = 4, Alpha = 16 });
+        string dir = SavedAdapter(FixtureModels.Llama.Name, new LoraOptions { R = 4, Alpha = 16 });
         var got = SavedShapes(dir);
         Assert.Equal(expected.Keys.Order(), got.Keys.Order());
         foreach (var (k, shape) in expected) Assert.Equal(shape, got[k]);
@@ -54,7 +55,7 @@ public sealed class PeftAdapterFolderTests
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, PeftAdapterFolder.ConfigFile)))!.AsObject();
         Assert.Equal("LORA", (string?)config["peft_type"]);
         Assert.Equal("CAUSAL_LM", (string?)config["task_type"]);
-        Assert.Equal(Fixture("llama-tiny"), (string?)config["base_model_name_or_path"]);
+        Assert.Equal(FixtureModels.Llama.Dir, (string?)config["base_model_name_or_path"]);
         Assert.Equal(4, (int)config["r"]!);
         Assert.Equal(16, (int)config["lora_alpha"]!);
         Assert.Equal(["q_proj", "v_proj"], config["target_modules"]!.AsArray().Select(n => (string)n!));
@@ -72,7 +73,7 @@ public sealed class PeftAdapterFolderTests
             ["base_model.model.transformer.h.1.attn.c_attn.lora_A.weight"] = [4, 32],
             ["base_model.model.transformer.h.1.attn.c_attn.lora_B.weight"] = [96, 4],
         };
-        string dir = SavedAdapter("gpt2-tiny", new LoraOptions { R = 4, Alpha = 8 });
+        string dir = SavedAdapter(FixtureModels.Gpt2.Name, new LoraOptions { R = 4, Alpha = 8 });
         var got = SavedShapes(dir);
         Assert.Equal(expected.Keys.Order(), got.Keys.Order());
         foreach (var (k, shape) in expected) Assert.Equal(shape, got[k]);
@@ -81,8 +82,7 @@ public sealed class PeftAdapterFolderTests
     }
 
     [Theory]
-    [InlineData("llama-tiny")]
-    [InlineData("gpt2-tiny")]
+    [MemberData(nameof(LoraAdapterTests.Fixtures), MemberType = typeof(LoraAdapterTests))]
     public void A_saved_adapter_loads_onto_a_fresh_base_and_gives_the_same_logits(string fixture)
     {
         var options = new LoraOptions { R = 4, Alpha = 8, UseRsLora = true };
@@ -108,7 +108,7 @@ public sealed class PeftAdapterFolderTests
     public void A_peft_written_folder_with_bf16_tensors_a_regex_target_and_extra_keys_loads()
     {
         // What PEFT writes: extra config keys we do not use, target_modules as a regular expression, BF16 tensors.
-        string dir = SavedAdapter("llama-tiny", new LoraOptions { R = 4, Alpha = 8 });
+        string dir = SavedAdapter(FixtureModels.Llama.Name, new LoraOptions { R = 4, Alpha = 8 });
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, PeftAdapterFolder.ConfigFile)))!.AsObject();
         config["target_modules"] = @".*\.(q_proj|v_proj)";
         config["megatron_config"] = null;
@@ -119,7 +119,7 @@ public sealed class PeftAdapterFolderTests
         var tensors = SafetensorsFile.ReadAll(weights);
         SafetensorsFile.Write(weights, tensors.ToDictionary(t => t.Key, t => t.Value.to(ScalarType.BFloat16)));
 
-        using var model = HfCheckpoint.Load(Fixture("llama-tiny")).Model;
+        using var model = HfCheckpoint.Load(FixtureModels.Llama.Dir).Model;
         using var adapter = PeftAdapterFolder.Load(model, dir);
         Assert.Equal(4, adapter.AdaptedModules.Count);
         var b = adapter.NamedParameters.Single(p => p.Name == "model.layers.0.self_attn.q_proj.lora_B.weight").Parameter;
@@ -130,8 +130,8 @@ public sealed class PeftAdapterFolderTests
     [Fact]
     public void An_adapter_for_another_family_is_an_error_naming_the_first_mismatched_key()
     {
-        string dir = SavedAdapter("gpt2-tiny", new LoraOptions { R = 4 });
-        using var model = HfCheckpoint.Load(Fixture("llama-tiny")).Model;
+        string dir = SavedAdapter(FixtureModels.Gpt2.Name, new LoraOptions { R = 4 });
+        using var model = HfCheckpoint.Load(FixtureModels.Llama.Dir).Model;
         var e = Assert.Throws<AdapterException>(() => PeftAdapterFolder.Load(model, dir));
         Assert.Contains("'base_model.model.transformer.h.0.attn.c_attn.lora_A.weight'", e.Message);
         Assert.Contains("llama", e.Message);
@@ -141,12 +141,12 @@ public sealed class PeftAdapterFolderTests
     [Fact]
     public void A_wrong_rank_is_an_error_naming_the_first_mismatched_key()
     {
-        string dir = SavedAdapter("llama-tiny", new LoraOptions { R = 4 });
+        string dir = SavedAdapter(FixtureModels.Llama.Name, new LoraOptions { R = 4 });
         string path = Path.Combine(dir, PeftAdapterFolder.ConfigFile);
         var config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         config["r"] = 8;
         File.WriteAllText(path, config.ToJsonString());
-        using var model = HfCheckpoint.Load(Fixture("llama-tiny")).Model;
+        using var model = HfCheckpoint.Load(FixtureModels.Llama.Dir).Model;
         var e = Assert.Throws<AdapterException>(() => PeftAdapterFolder.Load(model, dir));
         Assert.Contains("'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight'", e.Message);
         Assert.Contains("[4, 32]", e.Message);
@@ -156,12 +156,12 @@ public sealed class PeftAdapterFolderTests
     [Fact]
     public void A_missing_module_is_an_error_naming_the_missing_key()
     {
-        string dir = SavedAdapter("llama-tiny", new LoraOptions { R = 4 });
+        string dir = SavedAdapter(FixtureModels.Llama.Name, new LoraOptions { R = 4 });
         string weights = Path.Combine(dir, PeftAdapterFolder.WeightsFile);
         var tensors = SafetensorsFile.ReadAll(weights);
         tensors.Remove("base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight");
         SafetensorsFile.Write(weights, tensors);
-        using var model = HfCheckpoint.Load(Fixture("llama-tiny")).Model;
+        using var model = HfCheckpoint.Load(FixtureModels.Llama.Dir).Model;
         var e = Assert.Throws<AdapterException>(() => PeftAdapterFolder.Load(model, dir));
         Assert.Contains("missing key 'base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight'", e.Message);
     }
@@ -169,7 +169,7 @@ public sealed class PeftAdapterFolderTests
     [Fact]
     public void Unsupported_peft_settings_are_errors_naming_the_key()
     {
-        string dir = SavedAdapter("llama-tiny", new LoraOptions { R = 4 });
+        string dir = SavedAdapter(FixtureModels.Llama.Name, new LoraOptions { R = 4 });
         string path = Path.Combine(dir, PeftAdapterFolder.ConfigFile);
         var config = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         config["use_dora"] = true;
@@ -180,11 +180,10 @@ public sealed class PeftAdapterFolderTests
     }
 
     [Theory]
-    [InlineData("llama-tiny")]
-    [InlineData("gpt2-tiny")]
+    [MemberData(nameof(LoraAdapterTests.Fixtures), MemberType = typeof(LoraAdapterTests))]
     public void Merged_folder_logits_equal_adapted_logits(string fixture)
     {
-        var options = new LoraOptions { R = 4, Alpha = 8, ModulesToSave = fixture == "llama-tiny" ? ["lm_head"] : [] };
+        var options = new LoraOptions { R = 4, Alpha = 8, ModulesToSave = FixtureModels.All.Single(m => m.Name == fixture).TiedHead ? [] : ["lm_head"] };
         string adapterDir = SavedAdapter(fixture, options);
         using var model = HfCheckpoint.Load(Fixture(fixture)).Model;
         model.eval();

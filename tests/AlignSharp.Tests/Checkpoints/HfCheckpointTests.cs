@@ -69,7 +69,7 @@ public sealed class HfCheckpointTests : IDisposable
     [Fact]
     public void Sharded_save_writes_an_index_and_reloads_bit_exactly()
     {
-        using var model = HfCheckpoint.Load(Golden("llama-tiny")).Model;
+        using var model = HfCheckpoint.Load(FixtureModels.Llama.Dir).Model;
         string saved = Path.Combine(tmp, "sharded");
         HfCheckpoint.Save(model, saved, new HfSaveOptions { MaxShardBytes = 30_000 });
         Assert.False(File.Exists(Path.Combine(saved, HfCheckpoint.WeightsFile)));
@@ -86,23 +86,25 @@ public sealed class HfCheckpointTests : IDisposable
     [Fact]
     public void Saving_over_an_existing_folder_replaces_it_and_copies_tokenizer_files()
     {
-        using var model = HfCheckpoint.Load(Golden("gpt2-tiny")).Model;
+        using var model = HfCheckpoint.Load(FixtureModels.Gpt2.Dir).Model;
         string src = Path.Combine(tmp, "src");
         Directory.CreateDirectory(src);
-        File.Copy(Path.Combine(TestSetup.Shared, "golden", "tokenizers", "gpt2", "tokenizer.json"), Path.Combine(src, "tokenizer.json"));
+        string tokenizer = Path.Combine(AlignSharp.Tests.Tokenization.GoldenTokenizerFixture.GoldenDir,
+            AlignSharp.Tests.Tokenization.GoldenTokenizerFixture.All[0].Name, "tokenizer.json");
+        File.Copy(tokenizer, Path.Combine(src, "tokenizer.json"));
         string saved = Path.Combine(tmp, "out");
         Directory.CreateDirectory(saved);
         File.WriteAllText(Path.Combine(saved, "stale.txt"), "old");
         HfCheckpoint.Save(model, saved, new HfSaveOptions { SourceDir = src });
         Assert.False(File.Exists(Path.Combine(saved, "stale.txt")));
-        Assert.True(File.Exists(Path.Combine(saved, "tokenizer.json")));
+        Assert.Equal(File.ReadAllBytes(tokenizer), File.ReadAllBytes(Path.Combine(saved, "tokenizer.json")));
         Assert.Empty(Directory.GetDirectories(tmp, ".*"));
     }
 
     [Fact]
     public void Bf16_storage_option_saves_bf16_and_reloads_to_the_rounded_weights()
     {
-        using var model = HfCheckpoint.Load(Golden("llama-tiny-bf16")).Model; // values are exactly representable in BF16
+        using var model = HfCheckpoint.Load(FixtureModels.Bf16.Dir).Model; // values are exactly representable in BF16
         string saved = Path.Combine(tmp, "bf16");
         HfCheckpoint.Save(model, saved, new HfSaveOptions { DType = ScalarType.BFloat16 });
         using (var f = SafetensorsFile.Open(Path.Combine(saved, HfCheckpoint.WeightsFile))) Assert.All(f.Tensors.Values, e => Assert.Equal("BF16", e.DType));
@@ -114,8 +116,8 @@ public sealed class HfCheckpointTests : IDisposable
     [Fact]
     public void Dtype_option_loads_parameters_in_that_dtype()
     {
-        using var f32 = HfCheckpoint.Load(Golden("llama-tiny")).Model;
-        using var bf16 = HfCheckpoint.Load(Golden("llama-tiny"), new HfLoadOptions { DType = ScalarType.BFloat16 }).Model;
+        using var f32 = HfCheckpoint.Load(FixtureModels.Llama.Dir).Model;
+        using var bf16 = HfCheckpoint.Load(FixtureModels.Llama.Dir, new HfLoadOptions { DType = ScalarType.BFloat16 }).Model;
         Assert.All(bf16.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
         using var noGrad = torch.no_grad();
         var ids = torch.tensor(new long[] { 3, 14, 15, 92, 65 }).unsqueeze(0);
@@ -126,11 +128,14 @@ public sealed class HfCheckpointTests : IDisposable
         Assert.True((a - b).abs().max().item<float>() < 0.25); // bf16 arithmetic: close, not equal
     }
 
+    /// <summary>One single-file F32 fixture with a tied head per model type.</summary>
+    public static TheoryData<string> TiedFolders => FixtureModels.Names(FixtureModels.OnePerType(m => m.TiedHead));
+
     [Theory]
-    [InlineData("gpt2-tiny", "transformer.wte.weight")]
-    [InlineData("qwen2-tiny", "model.embed_tokens.weight")]
-    public void Tied_embeddings_stay_one_shared_parameter_after_an_adamw_step(string folder, string embedding)
+    [MemberData(nameof(TiedFolders))]
+    public void Tied_embeddings_stay_one_shared_parameter_after_an_adamw_step(string folder)
     {
+        string embedding = FixtureModels.All.Single(m => m.Name == folder).EmbeddingName;
         using var model = HfCheckpoint.Load(Golden(folder)).Model;
         Assert.DoesNotContain(model.named_parameters(), p => p.name == "lm_head.weight");
         var embed = model.named_parameters().Single(p => p.name == embedding).parameter;
@@ -159,13 +164,14 @@ public sealed class HfCheckpointTests : IDisposable
     [Fact]
     public void Gpt2_checkpoint_without_prefix_and_with_attention_buffers_loads()
     {
-        string dir = CopyOf("gpt2-tiny");
+        var gpt2 = FixtureModels.Gpt2;
+        string dir = CopyOf(gpt2.Name);
         string path = Path.Combine(dir, HfCheckpoint.WeightsFile);
         var tensors = SafetensorsFile.ReadAll(path).ToDictionary(kv => kv.Key["transformer.".Length..], kv => kv.Value);
-        tensors["h.0.attn.bias"] = torch.ones(1, 1, 64, 64).tril();
+        tensors["h.0.attn.bias"] = torch.ones(1, 1, gpt2.MaxPositions, gpt2.MaxPositions).tril();
         tensors["h.0.attn.masked_bias"] = torch.tensor(-1e4f);
         SafetensorsFile.Write(path, tensors);
-        using var a = HfCheckpoint.Load(Golden("gpt2-tiny")).Model;
+        using var a = HfCheckpoint.Load(gpt2.Dir).Model;
         using var b = HfCheckpoint.Load(dir).Model;
         AssertSameState(a, b);
     }
@@ -173,17 +179,19 @@ public sealed class HfCheckpointTests : IDisposable
     [Fact]
     public void Missing_shard_is_an_error_naming_the_file()
     {
-        string dir = CopyOf("llama-tiny-sharded");
-        File.Delete(Path.Combine(dir, "model-00002-of-00002.safetensors"));
+        string dir = CopyOf(FixtureModels.Sharded.Name);
+        string shard = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, HfCheckpoint.IndexFile)))!["weight_map"]!.AsObject()
+            .Select(kv => kv.Value!.GetValue<string>()).Max(StringComparer.Ordinal)!;
+        File.Delete(Path.Combine(dir, shard));
         var e = LoadFails(dir);
-        Assert.Contains("model-00002-of-00002.safetensors", e.Message);
+        Assert.Contains(shard, e.Message);
         Assert.Contains("missing", e.Message);
     }
 
     [Fact]
     public void No_weights_file_is_an_error()
     {
-        string dir = CopyOf("llama-tiny");
+        string dir = CopyOf(FixtureModels.Llama.Name);
         File.Delete(Path.Combine(dir, HfCheckpoint.WeightsFile));
         Assert.Contains("neither model.safetensors nor model.safetensors.index.json", LoadFails(dir).Message);
     }
@@ -191,7 +199,7 @@ public sealed class HfCheckpointTests : IDisposable
     [Fact]
     public void Unsupported_model_type_is_an_error_naming_it()
     {
-        string dir = CopyOf("llama-tiny");
+        string dir = CopyOf(FixtureModels.Llama.Name);
         string cfg = Path.Combine(dir, "config.json");
         File.WriteAllText(cfg, File.ReadAllText(cfg).Replace("\"llama\"", "\"falcon\""));
         var e = LoadFails(dir);
@@ -201,9 +209,11 @@ public sealed class HfCheckpointTests : IDisposable
     [Fact]
     public void Missing_unexpected_and_misshaped_tensors_are_errors_naming_them()
     {
-        string dir = CopyOf("llama-tiny");
+        var llama = FixtureModels.Llama;
+        string dir = CopyOf(llama.Name);
         string path = Path.Combine(dir, HfCheckpoint.WeightsFile);
         var original = SafetensorsFile.ReadAll(path);
+        int hidden = llama.HiddenSize;
 
         var t = new Dictionary<string, Tensor>(original);
         t.Remove("model.layers.1.mlp.up_proj.weight");
@@ -214,16 +224,16 @@ public sealed class HfCheckpointTests : IDisposable
         SafetensorsFile.Write(path, t);
         Assert.Contains("unexpected tensor 'model.layers.0.self_attn.scale'", LoadFails(dir).Message);
 
-        t = new Dictionary<string, Tensor>(original) { ["model.norm.weight"] = torch.ones(31) };
+        t = new Dictionary<string, Tensor>(original) { ["model.norm.weight"] = torch.ones(hidden - 1) };
         SafetensorsFile.Write(path, t);
         var e = LoadFails(dir);
-        Assert.Contains("'model.norm.weight' has shape [31], expected [32]", e.Message);
+        Assert.Contains($"'model.norm.weight' has shape [{hidden - 1}], expected [{hidden}]", e.Message);
     }
 
     [Fact]
     public void Corrupt_weights_file_in_a_folder_is_an_error_naming_the_file()
     {
-        string dir = CopyOf("qwen2-tiny");
+        string dir = CopyOf(FixtureModels.OfType("qwen2").Name);
         string path = Path.Combine(dir, HfCheckpoint.WeightsFile);
         var bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
@@ -232,10 +242,17 @@ public sealed class HfCheckpointTests : IDisposable
         Assert.Contains("past the end", e.Message);
     }
 
+    /// <summary>Each tied Llama-family fixture (one per model type), saved under either name.</summary>
+    public static TheoryData<string, string> TiedPairs()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var m in FixtureModels.OnePerType(m => m.TiedHead && !m.LearnedPositions))
+            foreach (var name in new[] { "lm_head.weight", "model.embed_tokens.weight" }) data.Add(m.Name, name);
+        return data;
+    }
+
     [Theory]
-    [InlineData("qwen3-tiny", "lm_head.weight")]
-    [InlineData("gemma3-tiny", "model.embed_tokens.weight")]
-    [InlineData("qwen2-tiny", "lm_head.weight")]
+    [MemberData(nameof(TiedPairs))]
     public void A_tied_pair_saved_once_under_either_name_loads_and_generates_like_both(string folder, string storedAs)
     {
         string both = CopyOf(folder);
@@ -264,15 +281,17 @@ public sealed class HfCheckpointTests : IDisposable
     [Fact]
     public void Rotary_inv_freq_buffers_of_older_files_are_skipped_with_a_note()
     {
-        string dir = CopyOf("qwen3-tiny");
+        var fixture = FixtureModels.OfType("qwen3");
+        string dir = CopyOf(fixture.Name);
         string path = Path.Combine(dir, HfCheckpoint.WeightsFile);
         var t = SafetensorsFile.ReadAll(path);
-        t["model.layers.0.self_attn.rotary_emb.inv_freq"] = torch.ones(8);
-        t["model.layers.1.self_attn.rotary_emb.inv_freq"] = torch.ones(8);
+        int half = (int)(fixture.Config["head_dim"] ?? fixture.HiddenSize / (int)fixture.Config["num_attention_heads"]!)! / 2;
+        t["model.layers.0.self_attn.rotary_emb.inv_freq"] = torch.ones(half);
+        t["model.layers.1.self_attn.rotary_emb.inv_freq"] = torch.ones(half);
         SafetensorsFile.Write(path, t);
         var loaded = HfCheckpoint.Load(dir);
         using var model = loaded.Model;
-        using var original = HfCheckpoint.Load(Golden("qwen3-tiny")).Model;
+        using var original = HfCheckpoint.Load(fixture.Dir).Model;
         AssertSameState(original, model);
         var note = Assert.Single(loaded.Notes);
         Assert.Contains("'model.layers.0.self_attn.rotary_emb.inv_freq'", note);
@@ -282,7 +301,7 @@ public sealed class HfCheckpointTests : IDisposable
     [Fact]
     public void An_untied_head_missing_but_named_as_an_alias_in_metadata_loads_from_its_target()
     {
-        string dir = CopyOf("llama-tiny");
+        string dir = CopyOf(FixtureModels.Llama.Name);
         string path = Path.Combine(dir, HfCheckpoint.WeightsFile);
         var t = SafetensorsFile.ReadAll(path);
         t.Remove("lm_head.weight");
@@ -295,7 +314,7 @@ public sealed class HfCheckpointTests : IDisposable
     [Fact]
     public void F16_storage_saves_f16_and_reloads_to_the_rounded_weights()
     {
-        using var model = HfCheckpoint.Load(Golden("gemma3-tiny")).Model;
+        using var model = HfCheckpoint.Load(FixtureModels.OfType("gemma3_text").Dir).Model;
         string saved = Path.Combine(tmp, "f16");
         HfCheckpoint.Save(model, saved, new HfSaveOptions { DType = ScalarType.Float16 });
         using (var f = SafetensorsFile.Open(Path.Combine(saved, HfCheckpoint.WeightsFile)))
@@ -308,15 +327,18 @@ public sealed class HfCheckpointTests : IDisposable
     }
 
     [Theory]
-    [InlineData("[1, 106]", new[] { 1, 3, 106 })]
-    [InlineData("107", new[] { 1, 3, 107 })]
-    public void Generation_config_eos_ids_one_or_a_list_join_the_config_ones(string eos, int[] expected)
+    [InlineData("[1, 106]", new[] { 1, 106 })]
+    [InlineData("107", new[] { 107 })]
+    public void Generation_config_eos_ids_one_or_a_list_join_the_config_ones(string eos, int[] added)
     {
-        string dir = CopyOf("gemma3-tiny"); // config.json eos_token_id [1, 3]
+        // A fixture whose config.json lists its eos_token_id as a list.
+        var fixture = FixtureModels.One("with a list eos_token_id", m => m.SingleFileF32 && m.Config["eos_token_id"] is JsonArray);
+        string dir = CopyOf(fixture.Name);
+        var fromConfig = fixture.Config["eos_token_id"]!.AsArray().Select(x => (int)x!);
         File.WriteAllText(Path.Combine(dir, "generation_config.json"), $"{{\"eos_token_id\": {eos}}}");
         var loaded = HfCheckpoint.Load(dir);
         using var model = loaded.Model;
-        Assert.Equal(expected, loaded.EosTokenIds);
+        Assert.Equal(fromConfig.Concat(added).Distinct(), loaded.EosTokenIds); // the config's first, then the new ones
         File.WriteAllText(Path.Combine(dir, "generation_config.json"), "{\"eos_token_id\": \"end\"}");
         var e = LoadFails(dir);
         Assert.Contains("generation_config.json: 'eos_token_id' must be an integer", e.Message);

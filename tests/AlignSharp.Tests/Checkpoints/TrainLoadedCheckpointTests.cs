@@ -9,11 +9,11 @@ namespace AlignSharp.Tests.Checkpoints;
 /// <summary>The "done when": DPO training runs on a loaded fixture of each RoPE family and saves a folder that reloads.</summary>
 public sealed class TrainLoadedCheckpointTests
 {
+    /// <summary>One single-file F32 fixture of each RoPE family (every model type without learned positions).</summary>
+    public static TheoryData<string> RopeFolders => FixtureModels.Names(FixtureModels.OnePerType(m => !m.LearnedPositions));
+
     [Theory]
-    [InlineData("llama-tiny")]
-    [InlineData("qwen2-tiny")]
-    [InlineData("qwen3-tiny")]
-    [InlineData("gemma3-tiny")]
+    [MemberData(nameof(RopeFolders))]
     public void Dpo_trains_a_loaded_checkpoint_and_the_saved_folder_reloads_bit_exactly(string folder)
     {
         string src = GoldenModel.DirOf(folder);

@@ -1,3 +1,4 @@
+using AlignSharp.Tests.Models;
 using AlignSharp.Adapters;
 using AlignSharp.Checkpoints;
 using AlignSharp.Cli;
@@ -16,7 +17,7 @@ public sealed class AdaptersCliTests
     [Fact]
     public void Adapters_merge_writes_a_plain_folder_and_a_mismatched_adapter_is_one_line_error()
     {
-        string llama = LoraAdapterTests.Fixture("llama-tiny"), gpt2 = LoraAdapterTests.Fixture("gpt2-tiny");
+        string llama = FixtureModels.Llama.Dir, gpt2 = FixtureModels.Gpt2.Dir;
         string root = TinyRun.TempDir(), adapterDir = Path.Combine(root, "adapter"), outDir = Path.Combine(root, "merged");
         using (var model = HfCheckpoint.Load(llama).Model)
         {

@@ -31,9 +31,11 @@ public sealed class GenerationTests
         for (int i = 0; i < golden.Greedy.Count; i++) Assert.Equal(golden.Greedy[i].NewTokens.Select(t => (int)t), batch[i].Tokens);
     }
 
+    /// <summary>Learned positions (GPT-2) and scaled RoPE (a Llama with rope_scaling).</summary>
+    public static TheoryData<string> PositionKinds => FixtureModels.Names([FixtureModels.Gpt2, FixtureModels.RopeScaledLlama]);
+
     [Theory]
-    [InlineData("gpt2-tiny")]
-    [InlineData("llama3-tiny")]
+    [MemberData(nameof(PositionKinds))]
     public void Cached_hidden_states_equal_the_uncached_forward_with_left_padding(string folder)
     {
         using var model = HfCheckpoint.Load(GoldenModel.DirOf(folder)).Model;
@@ -56,7 +58,7 @@ public sealed class GenerationTests
     [Fact]
     public void Batched_generation_equals_per_row_generation_for_prompts_of_different_lengths()
     {
-        using var model = HfCheckpoint.Load(GoldenModel.DirOf("qwen2-tiny")).Model;
+        using var model = HfCheckpoint.Load(FixtureModels.OfType("qwen2").Dir).Model;
         int[][] prompts = [[5, 6, 7], [1, 2, 3, 4, 5, 6, 7, 8, 9], [42], [90, 80, 70, 60]];
         var options = new GenerationOptions { MaxNewTokens = 12 };
         var batched = TextGenerator.Generate(model, prompts, options);
@@ -66,16 +68,18 @@ public sealed class GenerationTests
     [Fact]
     public void Generation_stops_per_row_at_any_eos_id_and_keeps_other_rows_going()
     {
-        var golden = GoldenModel.Load("llama-tiny");
+        var golden = GoldenModel.Load(FixtureModels.Llama.Name);
         using var model = HfCheckpoint.Load(golden.Dir).Model;
         var (a, b) = (golden.Greedy[0], golden.Greedy[1]);
-        // Use the third token of row a and an id row b never produces as the EOS list.
-        int stopA = (int)a.NewTokens[2];
-        Assert.DoesNotContain(stopA, b.NewTokens.Select(t => (int)t));
-        Assert.DoesNotContain(stopA, a.NewTokens.Take(2).Select(t => (int)t));
-        var options = new GenerationOptions { MaxNewTokens = 8, EosTokenIds = [95, stopA] };
+        // The EOS list: the first token of row a (after its first) that neither row produced earlier nor row b produces
+        // at all, and an id neither row produces.
+        int stopAt = Enumerable.Range(1, a.NewTokens.Length - 1).First(k =>
+            !a.NewTokens.Take(k).Contains(a.NewTokens[k]) && !b.NewTokens.Contains(a.NewTokens[k]));
+        int stopA = (int)a.NewTokens[stopAt];
+        int never = Enumerable.Range(0, model.Config.VocabSize).Last(id => !a.NewTokens.Contains(id) && !b.NewTokens.Contains(id));
+        var options = new GenerationOptions { MaxNewTokens = a.MaxNewTokens, EosTokenIds = [never, stopA] };
         var result = TextGenerator.Generate(model, [Ints(a.Prompt), Ints(b.Prompt)], options);
-        Assert.Equal(a.NewTokens.Take(3).Select(t => (int)t), result[0].Tokens);
+        Assert.Equal(a.NewTokens.Take(stopAt + 1).Select(t => (int)t), result[0].Tokens);
         Assert.True(result[0].StoppedAtEos);
         Assert.Equal(b.NewTokens.Select(t => (int)t), result[1].Tokens);
         Assert.False(result[1].StoppedAtEos);
@@ -84,7 +88,7 @@ public sealed class GenerationTests
     [Fact]
     public void Sampling_is_deterministic_under_a_seed_and_depends_on_it()
     {
-        using var model = HfCheckpoint.Load(GoldenModel.DirOf("gpt2-tiny")).Model;
+        using var model = HfCheckpoint.Load(FixtureModels.Gpt2.Dir).Model;
         int[][] prompts = [[5, 6, 7], [1, 2]];
         var options = new GenerationOptions { MaxNewTokens = 20, Temperature = 1.5, TopK = 20, TopP = 0.95 };
         IReadOnlyList<GenerationResult> Run(ulong seed)
@@ -102,7 +106,7 @@ public sealed class GenerationTests
     [Fact]
     public void Top_k_1_and_a_tiny_top_p_reduce_sampling_to_greedy()
     {
-        using var model = HfCheckpoint.Load(GoldenModel.DirOf("llama3-tiny")).Model;
+        using var model = HfCheckpoint.Load(FixtureModels.RopeScaledLlama.Dir).Model;
         int[][] prompts = [[3, 1, 4, 1, 5], [9, 2, 6]];
         var greedy = TextGenerator.Generate(model, prompts, new GenerationOptions { MaxNewTokens = 10 });
         using var rng = new torch.Generator(7);
@@ -143,9 +147,11 @@ public sealed class GenerationTests
     [Fact]
     public void Invalid_settings_and_prompts_are_errors_naming_them()
     {
-        using var model = HfCheckpoint.Load(GoldenModel.DirOf("gpt2-tiny")).Model;
+        var gpt2 = FixtureModels.Gpt2;
+        using var model = HfCheckpoint.Load(gpt2.Dir).Model;
+        int outside = gpt2.VocabSize, positions = gpt2.MaxPositions;
         Assert.Contains("top_p", Assert.Throws<GenerationException>(() => TextGenerator.Generate(model, [[1]], new GenerationOptions { Temperature = 1, TopP = 0 })).Message);
-        Assert.Contains("token id 500", Assert.Throws<GenerationException>(() => TextGenerator.Generate(model, [[1, 500]], new GenerationOptions())).Message);
-        Assert.Contains("64 positions", Assert.Throws<GenerationException>(() => TextGenerator.Generate(model, [[1, 2]], new GenerationOptions { MaxNewTokens = 63 })).Message);
+        Assert.Contains($"token id {outside}", Assert.Throws<GenerationException>(() => TextGenerator.Generate(model, [[1, outside]], new GenerationOptions())).Message);
+        Assert.Contains($"{positions} positions", Assert.Throws<GenerationException>(() => TextGenerator.Generate(model, [[1, 2]], new GenerationOptions { MaxNewTokens = positions - 1 })).Message);
     }
 }

@@ -21,7 +21,7 @@ internal static class OnlineFixtures
     /// </summary>
     public static string Base(OnlineTask task) => Bases.GetOrAdd(task, t => new Lazy<string>(() =>
     {
-        string dir = Path.Combine(Path.GetTempPath(), $"alignsharp-online-base-{Environment.ProcessId}-{t}");
+        string dir = Path.Combine(TestTemp.Root, $"online-base-{t}"); // deleted with the process's temporary root
         var config = Parse($"""
             {ModelYaml}
             tokenizer: byte
@@ -61,9 +61,7 @@ internal static class OnlineFixtures
 
     public static string TempDir()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "alignsharp-online-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        return dir;
+        return TestTemp.Dir("online"); // deleted with the process's temporary root
     }
 
     internal sealed class Silent : ITrainingObserver

@@ -1,3 +1,4 @@
+using AlignSharp.Tests.Models;
 using System.Text;
 using System.Text.Json.Nodes;
 using AlignSharp.Checkpoints;
@@ -192,7 +193,7 @@ public sealed class HostileFileTests
     [Fact]
     public void Mutated_config_json_loads_or_is_rejected()
     {
-        string valid = File.ReadAllText(Path.Combine(TestSetup.Shared, "golden", "models", "gpt2-tiny", "config.json"));
+        string valid = File.ReadAllText(Path.Combine(FixtureModels.Gpt2.Dir, "config.json"));
         Check("config.json", Gen.OneOf(Mutations(Encoding.UTF8.GetBytes(valid)), JsonValueMutations(valid)), "config.json",
             p => HfConfig.Read(p));
     }

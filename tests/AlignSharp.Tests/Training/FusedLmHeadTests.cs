@@ -1,3 +1,4 @@
+using AlignSharp.Tests.Adapters;
 using AlignSharp.Adapters;
 using AlignSharp.Checkpoints;
 using AlignSharp.Models;
@@ -96,13 +97,12 @@ public sealed class FusedLmHeadTests
     }
 
     [Theory]
-    [InlineData("llama-tiny")]
-    [InlineData("gpt2-tiny")]
+    [MemberData(nameof(LoraAdapterTests.Fixtures), MemberType = typeof(LoraAdapterTests))]
     public void Adapter_gradients_match_with_dropout_replayed(string fixture)
     {
         // LoRA on every Linear/Conv1D the fixture has, dropout 0.3: the fused backward must replay the forward's
         // dropout draws. One chunk, so the unfused head sees the same (N, C) input and draws the same masks.
-        using var model = HfCheckpoint.Load(Path.Combine(TestSetup.Shared, "golden", "models", fixture)).Model;
+        using var model = HfCheckpoint.Load(LoraAdapterTests.Fixture(fixture)).Model;
         var targets = LoraAdapter.ModuleNames(model);
         using var g = new Generator(8);
         using var adapter = LoraAdapter.Attach(model, new LoraOptions { R = 4, Alpha = 8, Dropout = 0.3, TargetModules = targets }, g);
