@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AlignSharp.Adapters;
+using AlignSharp.Runs;
 
 namespace AlignSharp.Cli.Commands;
 
@@ -21,6 +22,7 @@ internal sealed class AdaptersCommand : ICliCommand
         merge.SetAction(r =>
         {
             string b = r.GetValue(baseDir)!.FullName, a = r.GetValue(adapter)!.FullName, o = r.GetValue(output)!.FullName;
+            RunCheck.Writable(Path.GetDirectoryName(o)!, $"--out {o}", "folder"); // the merged folder is made beside
             AdapterMerge.Merge(b, a, o);
             Console.WriteLine($"merged {a} into {b}: {o}");
             return 0;

@@ -22,6 +22,7 @@ internal sealed class ConfigCommand : ICliCommand
                 Console.Write(markdown);
                 return 0;
             }
+            Runs.RunCheck.Writable(Path.GetDirectoryName(Path.GetFullPath(file))!, $"--output {file}", "folder");
             AtomicFile.WriteAllText(file, markdown);
             Console.WriteLine($"wrote {file}");
             return 0;

@@ -22,9 +22,9 @@ internal sealed class DataCommand : ICliCommand
     {
         var data = new Option<string>("--data", "-d") { Description = "a data file (.jsonl, .jsonl.gz, .json, .parquet), a folder of shards, or a glob", Required = true };
         var format = new Option<string>("--format") { Description = "auto, explicit, implicit, conversational, unpaired, ranked, steps, trajectory, segment, tree, "
-                + "scored, refinement or edit", DefaultValueFactory = _ => "auto" };
+                + "scored, refinement, edit or outcome", DefaultValueFactory = _ => "auto" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "a model folder or tokenizer.json (e.g. GPT-2's); default: the built-in byte tokenizer" };
-        var chatTemplate = new Option<string?>("--chat-template") { Description = "tokenizer_config.json whose chat_template renders conversations (default: the tokenizer folder's, else the plain template)" };
+        var chatTemplate = new Option<string?>("--chat-template") { Description = "chat template for conversational records: 'plain' (the built-in <|role|> one), a .jinja file, or a tokenizer_config.json or folder holding one (default: the tokenizer folder's; none is an error for conversational data)" };
         // Defaults from the run config's own record, so `data inspect` reports what `train` will do.
         var defaults = new AlignSharp.Config.DataSection();
         var maxLength = new Option<int>("--max-length")
@@ -122,7 +122,9 @@ internal sealed class DataCommand : ICliCommand
     }
 
     private static IChatFormatter LoadChat(string? template, string? tokenizerSpec) =>
-        template is not null ? TemplateChatFormatter.FromTokenizerConfig(template) : RunTokenizer.ChatFormatter(tokenizerSpec);
+        RunChatTemplate.Resolve(template, tokenizerSpec, $"--chat-template {template}",
+            "pass --chat-template FILE (a .jinja file, or a tokenizer_config.json or folder holding one) or " +
+            "--chat-template plain").Formatter;
 
     private static RankedPairing ParsePairing(string name) => name.Replace("-", "").Replace("_", "").ToLowerInvariant() switch
     {
@@ -152,6 +154,11 @@ internal sealed class DataCommand : ICliCommand
         sb.AppendLine($"tokenizer: {tokenizer}; {Settings(current)}");
         sb.AppendLine($"records: {r.RecordsRead} read, {r.RecordsUsed} used, {r.RecordsReported} reported");
         sb.AppendLine($"examples: {r.ExamplesProduced} produced, {r.ExamplesTooLong} too long after truncation, {x.Pairs.Count} kept; truncated: prompt {r.PromptTruncated}, completion {r.CompletionTruncated}");
+        if (x.Data.Trees is [var tree, ..] trees)
+            sb.AppendLine($"scored responses: {trees.Count} prompts with {tree.Count} response(s) each, "
+                + $"{trees.Min(t => t.Steps.Min(s => s.Count))}-{trees.Max(t => t.Steps.Max(s => s.Count))} steps per "
+                + $"response ({(tree.Count > 1 ? "tpo trees" : "oreo outcomes")}; lengths below: the best- and the "
+                + "lowest-scored response)");
         if (r.Counts.Count == 0) sb.AppendLine("not used: none");
         else
         {

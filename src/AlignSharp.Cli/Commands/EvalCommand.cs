@@ -62,7 +62,9 @@ internal sealed class EvalCommand : ICliCommand
             {
                 // The one data path: every format train reads; what is not used is reported on stderr.
                 var data = new RunData(new DataSection { MaxLength = policyModel.Config.MaxPositions }, tokenizer,
-                    RunTokenizer.ChatFormatter(tokenizerSpec), r.GetValue(seed), Console.Error.WriteLine);
+                    RunChatTemplate.Resolve(null, tokenizerSpec, "--pairs", "evaluate with a policy folder whose " +
+                        "tokenizer_config.json has a chat_template (a run's final/ holds the one it trained with)")
+                        .Formatter, r.GetValue(seed), Console.Error.WriteLine);
                 var tokenized = data.Load("pairs", pairSpec).Pairs;
                 var acc = ImplicitRewardAccuracy.Compute(policyModel, referenceModel, tokenized, r.GetValue(beta));
                 result["implicit_reward"] = new JsonObject { ["pairs"] = acc.Count, ["beta"] = r.GetValue(beta), ["accuracy"] = acc.Accuracy, ["mean_margin"] = acc.MeanMargin };

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using AlignSharp.Experiments;
+using AlignSharp.Runs;
 
 namespace AlignSharp.Cli.Commands;
 
@@ -56,6 +57,7 @@ internal sealed class ExperimentCommand : ICliCommand
                 var values = Numbers("--kl-coefs", coefs);
                 o = o with { RlMethods = o.RlMethods.Select(m => m with { KlCoefs = values }).ToList() };
             }
+            RunCheck.Writable(r.GetValue(output)!, $"--out {r.GetValue(output)}", "output folder"); // before any work
             var result = FrontierExperiment.Run(o, r.GetValue(output)!, line => Console.WriteLine(line));
             Console.WriteLine();
             Console.WriteLine(File.ReadAllText(result.Files.Markdown));
@@ -97,6 +99,7 @@ internal sealed class ExperimentCommand : ICliCommand
             if (r.GetValue(labels) is { } n) o = o with { Labels = n };
             if (r.GetValue(methods) is { Length: > 0 } keep)
                 o = o with { Methods = keep.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
+            RunCheck.Writable(r.GetValue(output)!, $"--out {r.GetValue(output)}", "output folder"); // before any work
             var result = OnlineExperiment.Run(o, r.GetValue(output)!, line => Console.WriteLine(line));
             Console.WriteLine();
             Console.WriteLine(File.ReadAllText(result.Files.Markdown));

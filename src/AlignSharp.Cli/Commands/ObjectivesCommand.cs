@@ -79,6 +79,7 @@ public sealed class ObjectivesCommand : ICliCommand
                 output.Write(markdown);
                 return;
             }
+            Runs.RunCheck.Writable(Path.GetDirectoryName(Path.GetFullPath(file))!, $"--output {file}", "folder");
             AtomicFile.WriteAllText(file, markdown);
             output.WriteLine($"wrote {file}");
         }));

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using AlignSharp.Online;
+using AlignSharp.Runs;
 
 namespace AlignSharp.Cli.Commands;
 
@@ -23,6 +24,7 @@ internal sealed class OnlineCommand : ICliCommand
         cmd.SetAction(r =>
         {
             var cfg = OnlineConfig.Load(r.GetValue(config)!.FullName, r.GetValue(set) ?? []);
+            RunCheck.OutputWritable(cfg.Run); // before any work, not after it
             var o = cfg.Online;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"online ({o.Mode}): {o.Iterations} iterations x {o.PromptsPerIteration} prompts x " +

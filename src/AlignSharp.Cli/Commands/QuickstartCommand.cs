@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using AlignSharp.Runs;
 using AlignSharp.Workflows;
 using Spectre.Console;
 
@@ -16,14 +17,19 @@ internal sealed class QuickstartCommand : ICliCommand
         var lr = new Option<double>("--learning-rate") { Description = "DPO learning rate", DefaultValueFactory = _ => new QuickstartOptions().DpoLearningRate };
         var beta = new Option<double>("--beta") { Description = "DPO beta", DefaultValueFactory = _ => new QuickstartOptions().Beta };
         var epochs = new Option<int>("--epochs") { Description = "DPO epochs over the generated pairs", DefaultValueFactory = _ => new QuickstartOptions().DpoEpochs };
+        var overwrite = new Option<bool>("--overwrite")
+        {
+            Description = "replace the DPO run of an earlier quickstart in the output folder (the base model is reused)",
+        };
         var cmd = new Command("quickstart", "Pretrain a tiny model on generated reviews, train DPO on preference pairs labelled by a ground-truth scorer, and compare before/after.")
-        { output, seed, lr, beta, epochs };
+        { output, seed, lr, beta, epochs, overwrite };
         cmd.SetAction(r =>
         {
             var clock = Stopwatch.StartNew();
             string dir = r.GetValue(output)!;
+            RunCheck.Writable(dir, $"--output {dir}", "output folder"); // before any work, not after it
             var options = new QuickstartOptions { Seed = r.GetValue(seed), DpoLearningRate = r.GetValue(lr), Beta = r.GetValue(beta), DpoEpochs = r.GetValue(epochs) };
-            var result = ConsoleProgress.Run("quickstart", obs => new Quickstart(options, dir, obs).Run());
+            var result = ConsoleProgress.Run("quickstart", obs => new Quickstart(options, dir, obs) { Overwrite = r.GetValue(overwrite) }.Run());
             Print(result, clock.Elapsed);
             return 0;
         });

@@ -40,11 +40,9 @@ internal sealed class RewardCommand : ICliCommand
         cmd.SetAction(r =>
         {
             var cfg = RunConfig.Load(r.GetValue(config)!.FullName, r.GetValue(set) ?? []);
+            RunCheck.OutputWritable(cfg); // before any work, not after it
             string? from = r.GetValue(resume);
-            if (from is not null && r.GetValue(overwrite))
-                throw new RunFolderException("--resume continues the run in output_dir and --overwrite replaces it: give one");
-            var mode = from is not null ? RunFolderMode.Resume
-                : r.GetValue(overwrite) ? RunFolderMode.Overwrite : RunFolderMode.Fresh;
+            var mode = RunFolder.ModeFor(from, r.GetValue(overwrite));
             using var folder = RunFolder.Claim(cfg, mode, r.GetValue(allowChange), Console.WriteLine);
             using var signals = GracefulStop.Install(Console.Error.WriteLine);
             Console.WriteLine($"reward model: output {cfg.OutputDir}");
@@ -54,7 +52,7 @@ internal sealed class RewardCommand : ICliCommand
                 log = ConsoleProgress.Run("reward model", obs =>
                 {
                     using var run = RunBuilder.BuildReward(cfg, obs);
-                    return run.Train(from is null ? null : from);
+                    return run.TrainIn(folder, from);
                 });
             }
             catch (TrainingStoppedException e)
@@ -95,6 +93,8 @@ internal sealed class RewardCommand : ICliCommand
         cmd.SetAction(r =>
         {
             string dir = r.GetValue(model)!.FullName, path = r.GetValue(data)!.FullName;
+            if (r.GetValue(outputFile) is { } target) // before any scoring, not after it
+                RunCheck.Writable(target.DirectoryName!, $"--output {target.FullName}", "folder");
             var records = ScoreRecords.Read(path);
             using var reward = RewardModelFolder.Load(dir);
             var tokenizer = RunTokenizer.Load(r.GetValue(tokenizerSpec) ?? dir);

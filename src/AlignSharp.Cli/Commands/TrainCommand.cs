@@ -55,32 +55,36 @@ internal sealed class TrainCommand : ICliCommand
                 // Everything a run needs, checked in seconds before the folder is claimed or a model is built.
                 RunCheck.Validate(cfg, _ => { });
                 string? from = r.GetValue(resume);
-                if (from is not null && r.GetValue(overwrite))
-                    throw new RunFolderException("--resume continues the run in output_dir and --overwrite replaces it: give one");
-                var mode = from is not null ? RunFolderMode.Resume
-                    : r.GetValue(overwrite) ? RunFolderMode.Overwrite : RunFolderMode.Fresh;
-                // One run per folder (lock file, held by rank 0), then SIGINT/SIGTERM stop at the next step boundary
-                // with a checkpoint.
-                using var folder = comm.Rank == 0 ? RunFolder.Claim(cfg, mode, r.GetValue(allowChange), Console.WriteLine) : null;
-                comm.Barrier(); // the folder is claimed (and cleared by --overwrite) before any rank reads it
+                RunFolder.ModeFor(from, r.GetValue(overwrite)); // --resume with --overwrite: an error before anything runs
+                // SIGINT/SIGTERM stop at the next step boundary with a checkpoint; TrainingRun claims the folder (one run
+                // per folder: lock file held by rank 0) before it builds anything.
                 using var signals = GracefulStop.Install(Console.Error.WriteLine);
                 if (comm.Rank == 0)
                     Console.WriteLine($"objective: {string.Join(" + ", cfg.Objectives.Select(o => o.Name))}; output: {cfg.OutputDir}");
                 IReadOnlyList<Dictionary<string, double>> log;
+                TrainingRun Run(ITrainingObserver obs) => new(cfg, obs)
+                {
+                    Overwrite = r.GetValue(overwrite), AllowConfigChange = r.GetValue(allowChange),
+                };
                 try
                 {
                     log = comm.Rank == 0
-                        ? ConsoleProgress.Run("training", obs => new TrainingRun(cfg, obs).Execute(from, comm))
-                        : new TrainingRun(cfg, new QuietObserver()).Execute(from, comm);
+                        ? ConsoleProgress.Run("training", obs => Run(obs).Execute(from, comm))
+                        : Run(new QuietObserver()).Execute(from, comm);
                 }
                 catch (TrainingStoppedException e)
                 {
-                    if (comm.Rank == 0) Console.Error.WriteLine(e.Message);
+                    if (comm.Rank == 0)
+                    {
+                        Console.Error.WriteLine(e.Message);
+                        Console.WriteLine(LossPlot.TryWrite(cfg.OutputDir));
+                    }
                     return TrainingStoppedException.ExitCode;
                 }
                 if (comm.Rank != 0) return 0;
                 ConsoleProgress.WriteLine(log.Count == 0 ? "nothing to do: already at the last step" : "final: " + ConsoleProgress.Format((int)log[^1]["step"], (int)log[^1]["step"], log[^1]));
                 Console.WriteLine($"metrics: {Path.Combine(cfg.OutputDir, "metrics.jsonl")}");
+                Console.WriteLine(LossPlot.TryWrite(cfg.OutputDir));
                 return 0;
             }
             catch (Exception e) when (comm.Size > 1)

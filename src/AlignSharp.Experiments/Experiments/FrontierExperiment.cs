@@ -36,7 +36,8 @@ public static class FrontierExperiment
         o.Validate();
         var entries = o.Methods.Select(m => (Method: m, Objectives: m.Values.Select(b => CreateObjective(m, b)).ToList())).ToList();
         if (o.Threads > 0) torch.set_num_threads(o.Threads);
-        Directory.CreateDirectory(outputDir);
+        // One experiment per folder: its lock refuses a second live experiment here; the runs inside are replaced.
+        using var folder = RunFolder.Lock(outputDir, log);
         var clock = Stopwatch.StartNew();
         void Log(string line) => log(FormattableString.Invariant($"[{clock.Elapsed.TotalSeconds,6:0.0}s] {line}"));
 
@@ -73,7 +74,7 @@ public static class FrontierExperiment
         double agree = train.Count(e => e.Extras["chosen_score"] > e.Extras["rejected_score"]) / (double)Math.Max(1, train.Count);
         Log(FormattableString.Invariant($"pairs: {train.Count} train, {heldOut.Count} held out; chosen has the higher ground-truth reward in {agree:P0} of train pairs"));
         // The held-out pairs through the one data path, tokenized as the runs tokenize their training pairs.
-        var evalPairs = new RunData(new DataSection { MaxLength = maxLength }, tokenizer, RunTokenizer.ChatFormatter(RunTokenizer.Byte),
+        var evalPairs = new RunData(new DataSection { MaxLength = maxLength }, tokenizer, new AlignSharp.Data.Chat.PlainChatFormatter(),
             o.Seed, _ => { }).Load("eval", Path.Combine(dataDir, "eval.jsonl")).Pairs;
 
         // 4. Best-of-N baseline from base-model samples.
@@ -290,8 +291,9 @@ public static class FrontierExperiment
             report(p);
         });
         // Trains, then saves the policy to <run>/final, for `alignsharp eval --policy .../final --reference <out>/base/hf --byte-tokenizer`.
+        using var folder = RunFolder.Claim(config, RunFolderMode.Overwrite, false, _ => { }); // this experiment's run, redone
         using var run = built = RunBuilder.Build(config, observer);
-        run.Train();
+        run.TrainIn(folder);
         return points;
     }
 

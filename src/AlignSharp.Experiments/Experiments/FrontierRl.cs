@@ -56,7 +56,9 @@ internal static class FrontierRl
                 },
                 OutputDir = dir,
             };
-            using (var run = RunBuilder.BuildReward(config, new LogObserver(log))) run.Train();
+            // A reward model of other settings in the folder is replaced (the experiment's folder lock keeps others out).
+            using (var folder = RunFolder.Claim(config, RunFolderMode.Overwrite, false, log))
+            using (var run = RunBuilder.BuildReward(config, new LogObserver(log))) run.TrainIn(folder);
             AtomicFile.WriteAllLines(fingerprintFile, [fingerprint]);
         }
         else log($"reward model: reused {dir}");

@@ -61,7 +61,8 @@ public static class OnlineExperiment
     {
         o.Validate();
         if (o.Threads > 0) torch.set_num_threads(o.Threads);
-        Directory.CreateDirectory(outputDir);
+        // One experiment per folder: its lock refuses a second live experiment here (each loop locks its own folder).
+        using var folder = RunFolder.Lock(outputDir, log);
         var clock = Stopwatch.StartNew();
         void Log(string line) => log(FormattableString.Invariant($"[{clock.Elapsed.TotalSeconds,6:0.0}s] {line}"));
 

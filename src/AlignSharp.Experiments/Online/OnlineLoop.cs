@@ -87,7 +87,8 @@ public sealed class OnlineLoop(OnlineConfig config, ITrainingObserver observer)
         var training = config.Run.Training;
         if (training.Threads > 0) torch.set_num_threads(training.Threads);
         var task = new OnlineTaskSource(O.Task, O.Score.Verifier);
-        Directory.CreateDirectory(OutputDir);
+        // One loop per folder: a second live loop here is refused (lock file naming its pid; a dead holder's is stale).
+        using var folder = RunFolder.Lock(OutputDir, observer.OnMessage);
         foreach (var stale in Directory.GetDirectories(OutputDir, ".iteration-*" + AtomicFile.TempMarker + "*"))
             Directory.Delete(stale, true); // a killed iteration's half-written folder
 

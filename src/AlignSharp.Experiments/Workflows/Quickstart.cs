@@ -41,10 +41,25 @@ public sealed record QuickstartResult(QuickstartRow Before, QuickstartRow After,
 /// </summary>
 public sealed class Quickstart(QuickstartOptions options, string outputDir, ITrainingObserver observer)
 {
-    /// <summary>Runs every stage and returns the before/after table.</summary>
+    /// <summary>Replace the DPO run of an earlier quickstart in the folder (without it, such a folder is refused).</summary>
+    public bool Overwrite { get; init; }
+
+    /// <summary>
+    /// Runs every stage and returns the before/after table. The output folder is locked for the duration (a second
+    /// live quickstart there is refused); a folder holding an earlier quickstart's DPO run is refused unless
+    /// <see cref="Overwrite"/> (the pretrained base model is reused either way when its settings match).
+    /// </summary>
+    /// <exception cref="RunFolderException">The folder is in use, or holds a DPO run and <see cref="Overwrite"/> is off.</exception>
     public QuickstartResult Run()
     {
         var o = options;
+        using var folder = RunFolder.Lock(outputDir, observer.OnMessage);
+        var dpo = DpoConfig();
+        if (!Overwrite && RunFolder.HoldsRun(dpo.OutputDir) is { } what)
+            throw new RunFolderException($"{Path.GetFullPath(dpo.OutputDir)} already holds the DPO run of an earlier " +
+                $"quickstart ({what}); pass --overwrite to replace it (the base model is reused) or choose another --output");
+        using var dpoFolder = RunFolder.Claim(dpo, Overwrite ? RunFolderMode.Overwrite : RunFolderMode.Fresh, false,
+            observer.OnMessage);
         var generator = ReviewGenerator.Default;
         string fingerprint = FormattableString.Invariant(
             $"seed={o.Seed} corpus={o.CorpusSize} steps={o.PretrainSteps} hidden={o.HiddenSize} layers={o.NumLayers} tokenizer=byte");
@@ -54,7 +69,6 @@ public sealed class Quickstart(QuickstartOptions options, string outputDir, ITra
         else
             Pretrain(generator, fingerprint, fingerprintFile);
 
-        var dpo = DpoConfig();
         var target = ComputeTarget.From(dpo);
         var tokenizer = RunTokenizer.Load(RunTokenizer.SpecOf(dpo));
         using var reference = RunBuilder.Load(BaseDir, target).Model;
@@ -69,7 +83,7 @@ public sealed class Quickstart(QuickstartOptions options, string outputDir, ITra
         var heldOut = generator.Prompts(o.EvalPrompts, (int)o.Seed + 3);
         var before = Row("reference (SFT)", run.Policy, reference, tokenizer, heldOut, evalPairs);
         observer.OnMessage($"3/4 training DPO (beta {o.Beta}) on {trainPairs.Count} pairs; {evalPairs.Count} held-out pairs");
-        run.Train();
+        run.TrainIn(dpoFolder);
         run.Policy.eval();
         observer.OnMessage("4/4 evaluating the DPO policy against the reference");
         var after = Row("DPO policy", run.Policy, reference, tokenizer, heldOut, evalPairs);

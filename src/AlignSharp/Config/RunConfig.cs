@@ -87,6 +87,16 @@ public sealed record DataSection
     [Setting("How ranked records (several scored completions) become pairs.")]
     public AlignSharp.Data.Formats.RankedPairing Pairing { get; init; } = AlignSharp.Data.Formats.RankedPairing.BestVsWorst;
 
+    /// <summary>
+    /// The chat template for conversational records: null for the tokenizer folder's own, <c>plain</c> for
+    /// <see cref="AlignSharp.Data.Chat.PlainChatFormatter"/>, or a .jinja file, a tokenizer_config.json or a folder
+    /// holding one. Conversational data with no template at all is an error naming this key.
+    /// </summary>
+    [Setting("Chat template for conversational records: null: the tokenizer folder's own (none there and conversational " +
+        "data is an error); \"plain\": the built-in <|role|> template; or a .jinja file, or a tokenizer_config.json or " +
+        "folder holding one. Saved into checkpoint-N/ and final/.", Trl = "chat_template_path")]
+    public string? ChatTemplate { get; init; }
+
     /// <summary>For KTO: split each pair into a desirable (chosen) and an undesirable (rejected) example.</summary>
     [Setting("For KTO-style objectives: split each pair into a desirable (chosen) and an undesirable (rejected) example.")]
     public bool Unpair { get; init; }

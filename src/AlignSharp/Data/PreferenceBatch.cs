@@ -10,6 +10,11 @@ public enum BatchKind
     Pairs,
     /// <summary>N unpaired (prompt, completion, desirable/undesirable) examples as N rows (KTO).</summary>
     Unpaired,
+    /// <summary>
+    /// B prompts with N scored, step-split responses each (TPO's trees; OREO's solutions, N = 1) as N·B rows: row
+    /// s·B + b is response s of prompt b.
+    /// </summary>
+    Responses,
 }
 
 /// <summary>
@@ -30,26 +35,38 @@ public sealed record PreferenceBatch(Tensor InputIds, Tensor AttentionMask, Tens
     /// </summary>
     public bool Packed { get; init; }
 
-    /// <summary>Pairs or unpaired examples.</summary>
-    public BatchKind Kind => Examples is null ? BatchKind.Pairs : BatchKind.Unpaired;
+    /// <summary>The trees of a batch of scored responses (N rows per prompt); null otherwise.</summary>
+    public IReadOnlyList<TokenizedTree>? Trees { get; init; }
 
-    /// <summary>Examples in the batch: B pairs or N unpaired examples.</summary>
-    public int Count => Examples?.Count ?? Pairs.Count;
+    /// <summary>Pairs, unpaired examples or scored responses.</summary>
+    public BatchKind Kind => Trees is not null ? BatchKind.Responses
+        : Examples is null ? BatchKind.Pairs : BatchKind.Unpaired;
+
+    /// <summary>Examples in the batch: B pairs, N unpaired examples or B prompts with their responses.</summary>
+    public int Count => Trees?.Count ?? Examples?.Count ?? Pairs.Count;
 
     /// <summary>
     /// The (prompt, completion) of every row, in row order; the rows are <see cref="Slots"/> groups of
     /// <see cref="Count"/>, group s holding the s-th completion of each example (pairs: chosen, then rejected).
     /// </summary>
-    public IReadOnlyList<(int[] Prompt, int[] Completion)> Rows => Examples is { } u
+    public IReadOnlyList<(int[] Prompt, int[] Completion)> Rows => Trees is { } trees
+        ? PreferenceCollator.TreeRows(trees)
+        : Examples is { } u
         ? [.. u.Select(x => (x.Prompt, x.Completion))]
         : [.. Pairs.Select(p => (p.Prompt, p.Chosen)), .. Pairs.Select(p => (p.Prompt, p.Rejected))];
 
-    /// <summary>Completions per example: 2 for pairs, 1 for unpaired examples.</summary>
-    public int Slots => Kind == BatchKind.Pairs ? 2 : 1;
+    /// <summary>Completions per example: 2 for pairs, 1 for unpaired examples, N for scored responses.</summary>
+    public int Slots => Kind switch
+    {
+        BatchKind.Pairs => 2,
+        BatchKind.Responses => Trees![0].Count,
+        _ => 1,
+    };
 
     /// <summary>Per-example numeric extras gathered into (B) or (N) tensors, for keys every example has.</summary>
     public Dictionary<string, Tensor> Extras(ScalarType dtype)
     {
+        if (Trees is not null) return [];
         var all = Examples is { } u
             ? u.Select(x => x.Example.Extras).ToList()
             : Pairs.Select(p => p.Example.Extras).ToList();
@@ -129,6 +146,30 @@ public static class PreferenceCollator
         var rows = RowCollator.RightPad(
             [.. pairs.Select(p => (p.Prompt, p.Chosen)), .. pairs.Select(p => (p.Prompt, p.Rejected))], padId);
         return new PreferenceBatch(rows.InputIds, rows.AttentionMask, rows.PositionIds, rows.CompletionMask, pairs);
+    }
+
+    /// <summary>
+    /// Collates B trees of N responses each into N·B right-padded rows, response-major (row s·B + b = response s of
+    /// tree b); every tree must have the same N.
+    /// </summary>
+    public static PreferenceBatch Collate(IReadOnlyList<TokenizedTree> trees, int padId)
+    {
+        var rows = RowCollator.RightPad(TreeRows(trees), padId);
+        return new PreferenceBatch(rows.InputIds, rows.AttentionMask, rows.PositionIds, rows.CompletionMask, [])
+        {
+            Trees = trees,
+        };
+    }
+
+    /// <summary>The (prompt, response) rows of <paramref name="trees"/>, response-major.</summary>
+    public static IReadOnlyList<(int[] Prompt, int[] Completion)> TreeRows(IReadOnlyList<TokenizedTree> trees)
+    {
+        int n = trees[0].Count;
+        if (trees.Any(t => t.Count != n))
+            throw new ArgumentException(
+                $"trees in one batch need the same number of responses (found {string.Join(", ", trees.Select(t => t.Count).Distinct())})",
+                nameof(trees));
+        return [.. Enumerable.Range(0, n).SelectMany(s => trees.Select(t => (t.Prompt, t.Responses[s])))];
     }
 
     /// <summary>Collates unpaired examples into N right-padded rows.</summary>

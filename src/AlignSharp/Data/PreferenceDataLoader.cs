@@ -44,6 +44,13 @@ public static class PreferenceDataLoader
             if (r.Problem is { } bad) { Problem(bad); return; }
             var c = converter!.Convert(r.Fields!, r.Where);
             if (c.Problem is { } p) { Problem(p); return; }
+            if (c.Trees.Count > 0 && trees.Count > 0 && c.Trees[0].Count != trees[0].Count)
+            {
+                Problem(new RecordProblem(r.Where, RecordIssue.InvalidAnnotation,
+                    $"{c.Trees[0].Count} responses, but the first tree of this data ({trees[0].Source}) has "
+                    + $"{trees[0].Count}: TPO batches N rows per prompt, so every tree needs the same N"));
+                return;
+            }
             report.RecordsUsed++;
             report.ExamplesProduced += c.Pairs.Count + c.Unpaired.Count + c.Trees.Count;
             pairs.AddRange(c.Pairs);
@@ -76,7 +83,7 @@ public static class PreferenceDataLoader
             var fields = waiting.FirstOrDefault(w => w.Fields is not null)?.Fields;
             if (fields is not null)
                 throw new DataException(waiting.First(w => w.Fields is not null).Where,
-                    $"cannot detect the data format from fields [{string.Join(", ", fields.Select(f => f.Key))}]; expected prompt/chosen/rejected, chosen/rejected, prompt/completion/label, prompt/responses/scores, prompt/prefix_steps, task/chosen, history/segment, prompt/samples or prompt/refinement_prompt (or pass the format)");
+                    $"cannot detect the data format from fields [{string.Join(", ", fields.Select(f => f.Key))}]; expected prompt/chosen/rejected, chosen/rejected, prompt/completion/label, prompt/responses/scores, prompt/prefix_steps, task/chosen, history/segment, prompt/samples, prompt/refinement_prompt or prompt/steps/reward (or pass the format)");
             foreach (var w in waiting) Use(w); // only unreadable records: report them
         }
 

@@ -50,6 +50,25 @@ public sealed record TokenizedUnpaired(int[] Prompt, int[] Completion, UnpairedE
     public bool CompletionTruncated { get; init; }
 }
 
+/// <summary>
+/// A prompt with N scored, step-split responses as token ids (<see cref="Formats.TreeExample"/>): TPO's tree or
+/// OREO's outcome-scored solution (N = 1). <see cref="StepIds"/> numbers each response token's step 1..K.
+/// </summary>
+public sealed record TokenizedTree(int[] Prompt, int[][] Responses, int[][] StepIds, Formats.TreeExample Example)
+{
+    /// <summary>The prompt was cut to max_prompt_length.</summary>
+    public bool PromptTruncated { get; init; }
+
+    /// <summary>A response was cut to fit max_length (it then has no EOS).</summary>
+    public bool CompletionTruncated { get; init; }
+
+    /// <summary>Number of responses N.</summary>
+    public int Count => Responses.Length;
+
+    /// <summary>Tokens of the longest row (prompt + response): the width this tree needs in a batch.</summary>
+    public int Length => Prompt.Length + Responses.Max(r => r.Length);
+}
+
 /// <summary>Token lengths of one example before truncation: prompt with BOS, completions with EOS.</summary>
 public readonly record struct RawLengths(int Prompt, int Chosen, int Rejected);
 
@@ -144,6 +163,53 @@ public sealed class PairTokenizer(ITokenizer tokenizer, TokenizationOptions opti
         }
         problem = null;
         return new TokenizedUnpaired(cut.Prompt, cut.Completions[0], e) { PromptTruncated = cut.PromptTruncated, CompletionTruncated = cut.CompletionTruncated };
+    }
+
+    /// <summary>
+    /// Tokenizes a tree (or an outcome record): every response encoded whole (EOS last) and cut like a completion,
+    /// each token numbered with its step 1..K (the step its text starts in); null with the problem when the prompt
+    /// leaves no room.
+    /// </summary>
+    public TokenizedTree? TryTokenize(Formats.TreeExample e, out RecordProblem? problem)
+    {
+        var prompt = EncodePrompt(e.Prompt);
+        var full = e.Steps.Select(s => EncodeCompletion(string.Concat(s))).ToArray();
+        var cut = Truncation.Apply(prompt, full, tokenizer.BosId is not null, options);
+        if (cut is null)
+        {
+            problem = TooLong(e.Source, prompt.Length);
+            return null;
+        }
+        var steps = e.Steps.Select((s, n) =>
+        {
+            var parts = s.Select((text, k) => new Formats.CompletionPart(text, Formats.PartKind.Step, k)).ToList();
+            return Formats.TokenAlignment.PartOfTokens(tokenizer, full[n], parts)[..cut.Completions[n].Length]
+                .Select(k => k + 1).ToArray();
+        }).ToArray();
+        problem = null;
+        return new TokenizedTree(cut.Prompt, cut.Completions, steps, e)
+        {
+            PromptTruncated = cut.PromptTruncated, CompletionTruncated = cut.CompletionTruncated,
+        };
+    }
+
+    /// <summary>Tokenizes every tree; those too long are reported (or thrown under <see cref="BadRecordPolicy.Fail"/>).</summary>
+    public List<TokenizedTree> TokenizeAll(IEnumerable<Formats.TreeExample> trees, DataReport report,
+        BadRecordPolicy policy = BadRecordPolicy.Skip)
+    {
+        var result = new List<TokenizedTree>();
+        foreach (var e in trees)
+        {
+            if (TryTokenize(e, out var problem) is { } t)
+            {
+                result.Add(t);
+                if (t.PromptTruncated) report.PromptTruncated++;
+                if (t.CompletionTruncated) report.CompletionTruncated++;
+            }
+            else if (policy == BadRecordPolicy.Fail) throw new DataException(problem!.Where, $"{problem.Issue.Name()}: {problem.Detail}");
+            else report.Add(problem!);
+        }
+        return result;
     }
 
     /// <summary>

@@ -77,6 +77,13 @@ public sealed record ObjectiveOutput(Tensor Losses, Tensor ChosenRewards, Tensor
 {
     /// <summary>Extra metrics, each a scalar tensor.</summary>
     public IReadOnlyDictionary<string, Tensor> Metrics { get; init; } = new Dictionary<string, Tensor>();
+
+    /// <summary>
+    /// Per-example losses (B) of a learned part the objective trains beside the policy (OREO's value head), or null.
+    /// The trainer adds their mean to the optimised loss; they are not the objective's value (golden vectors compare
+    /// <see cref="Losses"/>).
+    /// </summary>
+    public Tensor? AuxiliaryLosses { get; init; }
 }
 
 /// <summary>

@@ -82,8 +82,12 @@ public static class ObjectiveDocs
         sb.Append("`m[t]` = 1 on label tokens (prompt and padding never count), `S(v, k) = sum_t k[t] v[t]`,\n");
         sb.Append("`DPO(a, b, c, d) = -ls(beta [(a - b) - (c - d)])`. Masked slots are never read (select, not multiply).\n");
         sb.Append("`alignsharp objectives eval --input FILE.json` also computes files in the token-level golden schema\n");
-        sb.Append("(`preference-objective-vectors-tokenlevel/1`). `typo` and `svpo` are not implemented: the spec marks\n");
-        sb.Append("their losses unconfirmed (TYPO's formula is a reconstruction; SVPO's value-model margin loss is\n");
+        sb.Append("(`preference-objective-vectors-tokenlevel/1`). Every objective below trains with `alignsharp train` on\n");
+        sb.Append("the data its row names (`data.format`, or detected from the records; docs/data.md): plain pairs for\n");
+        sb.Append("`asft` and `ilr_dpo`; `steps`, `trajectory`, `segment`, `edit`, `scored` and `refinement` records for\n");
+        sb.Append("the rest of the pairwise ones; `tree` records (N rows per prompt) for `tpo`; `outcome` records for\n");
+        sb.Append("`oreo`, with its value head. `typo` and `svpo` are left out: the spec marks them provisional (TYPO's\n");
+        sb.Append("formula is a reconstruction, not confirmed; SVPO has no closed loss: its value-model margin loss is\n");
         sb.Append("unpublished). \"required\" parameters have no published default and must be set.\n\n");
         sb.Append("| id | objective | parameters (default) | reference | data | per-example loss |\n");
         sb.Append("|---|---|---|---|---|---|\n");

@@ -31,6 +31,9 @@ public sealed class PreparedRun : IDisposable
     /// </summary>
     public RewardModel? Head { get; init; }
 
+    /// <summary>OREO's value head on the policy, trained and checkpointed with it; null for other objectives.</summary>
+    public Objectives.TokenLevel.ValueHead? ValueHead { get; init; }
+
     /// <summary>True for a reward run: <see cref="Head"/> is the model trained, saved as a reward-model folder.</summary>
     public bool IsRewardModel { get; init; }
 
@@ -62,18 +65,41 @@ public sealed class PreparedRun : IDisposable
     public string FinalDir => Path.Combine(OutputDir, "final");
 
     /// <summary>
-    /// Trains to the last step (from <paramref name="resume"/>: "latest" or a checkpoint folder, when given), saves the
-    /// policy as a Hugging Face folder in <see cref="FinalDir"/> (in the run's dtype, with the tokenizer's files) and
-    /// returns the metrics log.
+    /// Claims the output folder (one run per folder, <see cref="RunFolder"/>: a folder held by a live run is refused, and
+    /// a fresh run refuses a folder that already holds one; a resume is refused when the config differs from the run's
+    /// saved one in a key a resume may not change), trains to the last step (from <paramref name="resume"/>: "latest"
+    /// or a checkpoint folder, when given), saves the policy as a Hugging Face folder in <see cref="FinalDir"/> (in
+    /// the run's dtype, with the tokenizer's files), releases the folder and returns the metrics log. To overwrite a
+    /// run or resume with a changed config, claim the folder with <see cref="RunFolder.Claim"/> and call
+    /// <see cref="TrainIn"/>.
     /// </summary>
     /// <param name="resume">"latest" or a checkpoint folder, or null to start fresh.</param>
     /// <param name="collectives">
     /// The ranks of a data-parallel job (when null, those the run was built with: one process unless given to
-    /// <see cref="RunBuilder.Build"/>); only rank 0 writes.
+    /// <see cref="RunBuilder.Build"/>); only rank 0 writes, and claims the folder.
     /// </param>
+    /// <exception cref="RunFolderException">The folder is held by a live run, holds a run, or the config changed.</exception>
     public IReadOnlyList<Dictionary<string, double>> Train(string? resume = null, ICollectives? collectives = null)
     {
         var comm = collectives ?? Setup.Collectives;
+        using var folder = comm.Rank == 0
+            ? RunFolder.Claim(Config, RunFolder.ModeFor(resume, overwrite: false), false, observer.OnMessage) : null;
+        comm.Barrier(); // the folder is claimed before any rank reads a checkpoint from it
+        return TrainIn(folder, resume, comm);
+    }
+
+    /// <summary>
+    /// <see cref="Train"/> in an output folder the caller claimed (<see cref="RunFolder.Claim"/>, e.g. to overwrite a
+    /// run; released by the caller). <paramref name="folder"/> is null on ranks other than 0, which never write.
+    /// </summary>
+    /// <exception cref="ArgumentException">On rank 0, <paramref name="folder"/> is not this run's claimed output folder.</exception>
+    public IReadOnlyList<Dictionary<string, double>> TrainIn(RunFolder? folder, string? resume = null,
+        ICollectives? collectives = null)
+    {
+        var comm = collectives ?? Setup.Collectives;
+        if (comm.Rank == 0 && (folder is null || folder.Dir != Path.GetFullPath(OutputDir)))
+            throw new ArgumentException($"rank 0 trains in a claimed output folder ({OutputDir}); got " +
+                (folder?.Dir ?? "none"), nameof(folder));
         var trainer = new PreferenceTrainer(Setup with { Collectives = comm }, Config.Training, OutputDir, observer)
         {
             OutputFiles = dir => RunOutputFiles.WriteInto(dir, Config),
@@ -85,6 +111,7 @@ public sealed class PreparedRun : IDisposable
         {
             PeftAdapterFolder.Save(Adapter, FinalDir, Config.Model.Path);
             RunOutputFiles.WriteInto(FinalDir, Config);
+            if (ValueHead is not null) ValueHeadWeights.SaveHead(ValueHead, FinalDir);
             observer.OnMessage($"saved the trained adapter (PEFT format) in {FinalDir}; fold it into the base with "
                 + "'alignsharp adapters merge'");
             return log;
@@ -113,6 +140,7 @@ public sealed class PreparedRun : IDisposable
         HfCheckpoint.Save(Policy, FinalDir,
             new HfSaveOptions { SourceDir = source is not null && Directory.Exists(source) ? source : null });
         if (Head is not null) PolicyWithHeadWeights.SaveHead(Head, FinalDir); // written atomically beside the weights
+        if (ValueHead is not null) ValueHeadWeights.SaveHead(ValueHead, FinalDir);
         RunOutputFiles.WriteInto(FinalDir, Config); // tokenizer (the byte one too) and resolved config: usable alone
         observer.OnMessage($"saved the trained model as a Hugging Face folder: {FinalDir}");
     }
@@ -122,6 +150,7 @@ public sealed class PreparedRun : IDisposable
     {
         Setup.Reference.Dispose();
         Adapter?.Dispose();
+        ValueHead?.Dispose();
         if (Head is not null) Head.Dispose(); // the head and the policy under it
         else Setup.Policy.Dispose();
     }

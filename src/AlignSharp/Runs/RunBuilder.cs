@@ -43,16 +43,30 @@ public static class RunBuilder
             policy = StartingModel(config, tokenizer, target);
             adapter = Adapter(config, policy, observer);
             var (train, eval) = data.Examples(unpaired: objective is IUnpairedObjective && data.IsUnpaired);
-            observer.OnMessage(train.Kind == BatchKind.Pairs
-                ? $"data: {train.Count} training pairs, {eval.Count} evaluation pairs"
-                : $"data: {train.Count} training examples, {eval.Count} evaluation examples (unpaired)");
+            observer.OnMessage(train.Kind switch
+            {
+                BatchKind.Pairs => $"data: {train.Count} training pairs, {eval.Count} evaluation pairs",
+                BatchKind.Responses => $"data: {train.Count} training prompts, {eval.Count} evaluation prompts "
+                    + "(scored responses)",
+                _ => $"data: {train.Count} training examples, {eval.Count} evaluation examples (unpaired)",
+            });
             reference = Reference(config, objective, tokenizer, target, [train, eval], pad, observer, adapter, comm);
             var setup = new TrainingSetup(policy, reference, objective, train, eval, pad) { Collectives = comm };
             if (adapter is not null) setup = setup with { Trainable = new AdapterWeights(adapter, config.Model.Path) };
             var head = HeadFor(config, objective, policy, pad, adapter, observer);
             if (head is not null)
                 setup = setup with { InputProviders = [new HeadRewardProvider(head)], Trainable = new PolicyWithHeadWeights(head) };
-            return new PreparedRun(config, tokenizer, target, setup, observer) { Adapter = adapter, Head = head };
+            var valueHead = ValueHeadFor(objective, policy, target, observer);
+            if (valueHead is not null)
+                setup = setup with
+                {
+                    InputProviders = [.. setup.InputProviders, new ValueHeadProvider(valueHead)],
+                    Trainable = new ValueHeadWeights(setup.Trainable ?? new FullModelWeights(policy), valueHead),
+                };
+            return new PreparedRun(config, tokenizer, target, setup, observer)
+            {
+                Adapter = adapter, Head = head, ValueHead = valueHead,
+            };
         }
         catch
         {
@@ -178,6 +192,21 @@ public static class RunBuilder
     }
 
     /// <summary>
+    /// OREO's value head (<see cref="Objectives.TokenLevel.OreoInputs"/>) on the policy's final hidden states,
+    /// zero-initialised in the policy's dtype and on its device, or null when no objective of the run asks for it.
+    /// </summary>
+    private static Objectives.TokenLevel.ValueHead? ValueHeadFor(IPreferenceObjective objective, CausalLM policy,
+        ComputeTarget target, ITrainingObserver observer)
+    {
+        var members = objective is CombinedObjective c ? c.Members.Select(m => m.Objective) : [objective];
+        if (!members.Any(o => o.Inputs.Any(r => r is Objectives.TokenLevel.OreoInputs))) return null;
+        var head = new Objectives.TokenLevel.ValueHead(policy.Config.HiddenSize, policy.parameters().First().dtype);
+        if (target.Device.type != DeviceType.CPU) head.to(target.Device);
+        observer.OnMessage("value head: V(s_t) = w.h + b on the policy's hidden state before each token (zero-initialised)");
+        return head;
+    }
+
+    /// <summary>
     /// The starting model, placed on the run's device in its dtype: loaded from <c>model.path</c>, or a fresh tiny GPT-2
     /// built from <c>training.seed</c> (so every call gives the same weights).
     /// </summary>
@@ -237,7 +266,8 @@ public static class RunBuilder
             ? new CachedReference(adapter!.Model, ReferenceCacheRoot, adapter.Disable)
             : new CachedReference(ReferenceModel(config, tokenizer, target), ReferenceCacheRoot);
         cached.Distribute(comm);
-        bool perToken = objective.Inputs.Any(r => r is CompletionTokenLogProbs);
+        bool perToken = objective.Inputs.Any(r => r is CompletionTokenLogProbs or Objectives.TokenLevel.ResponseTreeInputs
+            or Objectives.TokenLevel.ResponseTokenLogProbs);
         foreach (var set in examples) cached.Precompute(set, config.Training.BatchSize, padId, perToken);
         observer.OnMessage($"reference log-probs: {cached.LoadedRows} rows from cache, {cached.Forwards} reference " +
             $"batches computed ({cached.CacheFile})");

@@ -38,6 +38,10 @@ public static class RunCheck
         else log($"model: a fresh GPT-2 (hidden {config.Model.HiddenSize}, {config.Model.NumLayers} layers), seed " +
             $"{config.Training.Seed}");
         if (config.ReferencePath is { } reference) Model("reference_path", reference, tokenizer.VocabSize, config, log);
+        var chat = RunChatTemplate.For(config);
+        log("chat template: " + (config.Data.ChatTemplate is { } named ? $"{named} (data.chat_template)"
+            : chat.Formatter is Data.Chat.MissingChatTemplate ? "none (conversational data would need data.chat_template)"
+            : "the tokenizer folder's"));
         var data = RunData.For(config, tokenizer, log);
         var (train, eval) = data.Examples(unpaired: objective is IUnpairedObjective && data.IsUnpaired);
         string kind = train.Kind == BatchKind.Pairs ? "pairs" : "examples";
@@ -54,10 +58,18 @@ public static class RunCheck
     }
 
     /// <summary>Creates the output folder when missing and writes (then deletes) a probe file in it.</summary>
-    public static void OutputWritable(RunConfig config)
+    public static void OutputWritable(RunConfig config) =>
+        Writable(config.OutputDir, config.PlaceOf("output_dir"), "output_dir");
+
+    /// <summary>
+    /// Creates <paramref name="folder"/> when missing and writes (then deletes) a probe file in it, so a command
+    /// learns that it cannot write its outputs before any work rather than after. The error is one line:
+    /// "<paramref name="where"/>: <paramref name="what"/> DIR is not writable (reason)".
+    /// </summary>
+    /// <exception cref="RunFolderException">The folder cannot be made or written (read-only, a file in the way, ...).</exception>
+    public static void Writable(string folder, string where, string what)
     {
-        string dir = Path.GetFullPath(config.OutputDir);
-        string where = config.PlaceOf("output_dir");
+        string dir = Path.GetFullPath(folder);
         try
         {
             Directory.CreateDirectory(dir);
@@ -67,7 +79,7 @@ public static class RunCheck
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new RunFolderException($"{where}: output_dir {dir} is not writable ({e.Message})");
+            throw new RunFolderException($"{where}: {what} {dir} is not writable ({e.Message})");
         }
     }
 

@@ -31,9 +31,9 @@ public sealed class RunData
         Options = new DataOptions { Format = section.Format, OnBadRecord = section.OnBadRecord, Pairing = section.Pairing, ChatFormatter = chat };
     }
 
-    /// <summary>The run's data settings, with the chat template of its tokenizer.</summary>
+    /// <summary>The run's data settings, with the run's chat template (<see cref="RunChatTemplate"/>).</summary>
     public static RunData For(RunConfig config, ITokenizer tokenizer, Action<string> log) =>
-        new(config.Data, tokenizer, RunTokenizer.ChatFormatter(RunTokenizer.SpecOf(config)), config.Training.Seed, log);
+        new(config.Data, tokenizer, RunChatTemplate.For(config).Formatter, config.Training.Seed, log);
 
     /// <summary>How records are read.</summary>
     public DataOptions Options { get; }
@@ -46,8 +46,16 @@ public sealed class RunData
     public string TrainSpec => section.Train ?? throw new ConfigException("data.train: no training data given");
 
     /// <summary>True when the data should be trained as unpaired examples: pairs split by data.unpair, or unpaired records.</summary>
-    public bool IsUnpaired => section.Unpair || (section.Format != DataFormat.Auto ? section.Format
-        : PreferenceDataLoader.Load(TrainSpec, new DataOptions()).Format) == DataFormat.Unpaired;
+    public bool IsUnpaired => section.Unpair || Format == DataFormat.Unpaired;
+
+    /// <summary>True when the data holds scored responses (<c>tree</c> or <c>outcome</c> records: TPO, OREO).</summary>
+    public bool IsTrees => Format is DataFormat.Tree or DataFormat.Outcome;
+
+    /// <summary>The training data's format: data.format, or detected from its records.</summary>
+    private DataFormat Format => section.Format != DataFormat.Auto ? section.Format
+        : format ??= PreferenceDataLoader.Load(TrainSpec, new DataOptions()).Format;
+
+    private DataFormat? format;
 
     /// <summary>
     /// Training and evaluation examples of one batch kind: unpaired examples (KTO) when <paramref name="unpaired"/>,
@@ -59,6 +67,11 @@ public sealed class RunData
         {
             var (train, eval) = Unpaired();
             return (new UnpairedExamples(train), new UnpairedExamples(eval));
+        }
+        if (IsTrees)
+        {
+            var (trainTrees, evalTrees) = Trees();
+            return (new TreeExamples(trainTrees), new TreeExamples(evalTrees));
         }
         var (trainPairs, evalPairs) = Pairs();
         return (new PairExamples(trainPairs), new PairExamples(evalPairs));
@@ -83,6 +96,35 @@ public sealed class RunData
         foreach (var (issue, count) in r.Counts)
             log($"  {RecordIssues.Name(issue)}: {count} (first: {r.Examples[issue][0]})");
         return data;
+    }
+
+    /// <summary>
+    /// Scored responses (TPO's trees, OREO's outcome records): data.eval, else data.eval_fraction of the training
+    /// records held out. Read and tokenized without the tokenized-data cache.
+    /// </summary>
+    public (List<TokenizedTree> Train, List<TokenizedTree> Eval) Trees()
+    {
+        var train = LoadTrees("train", TrainSpec);
+        if (section.Eval is { } evalSpec) return (train, LoadTrees("eval", evalSpec));
+        return Split(train, t => t.Example.Source);
+    }
+
+    private List<TokenizedTree> LoadTrees(string name, string spec)
+    {
+        var loaded = PreferenceDataLoader.Load(spec, Options);
+        if (loaded.Trees.Count == 0)
+            throw new DataException(SourceLocation.WholeFile(spec),
+                $"{loaded.Format.ToString().ToLowerInvariant()} data holds no `tree` or `outcome` records");
+        var trees = new PairTokenizer(tokenizer, Tokenization).TokenizeAll(loaded.Trees, loaded.Report, section.OnBadRecord);
+        if (trees.Count == 0)
+            throw new DataException(SourceLocation.WholeFile(spec), $"no record fits max_length {section.MaxLength}");
+        var r = loaded.Report;
+        log($"{name} data: {spec} ({loaded.Format.ToString().ToLowerInvariant()}): {r.RecordsRead} records, "
+            + $"{r.RecordsUsed} used, {r.RecordsReported} reported; {trees.Count} prompts with {trees[0].Count} "
+            + $"response(s) each; truncated: prompt {r.PromptTruncated}, completion {r.CompletionTruncated}");
+        foreach (var (issue, count) in r.Counts)
+            log($"  {RecordIssues.Name(issue)}: {count} (first: {r.Examples[issue][0]})");
+        return trees;
     }
 
     /// <summary>Unpaired examples for KTO: records with prompt/completion/label, or pairs split into one desirable and one undesirable example.</summary>

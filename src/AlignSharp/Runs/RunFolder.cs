@@ -67,6 +67,31 @@ public sealed class RunFolder : IDisposable
     public string Dir { get; }
 
     /// <summary>
+    /// The mode of a run started with <paramref name="resume"/> ("latest", a checkpoint folder, or null) and
+    /// <paramref name="overwrite"/>: resuming and overwriting together is an error.
+    /// </summary>
+    public static RunFolderMode ModeFor(string? resume, bool overwrite) => (resume, overwrite) switch
+    {
+        (not null, true) => throw new RunFolderException(
+            "--resume continues the run in output_dir and --overwrite replaces it: give one"),
+        (not null, false) => RunFolderMode.Resume,
+        (null, true) => RunFolderMode.Overwrite,
+        _ => RunFolderMode.Fresh,
+    };
+
+    /// <summary>
+    /// Takes only the lock of <paramref name="dir"/> (created when missing): for a folder that holds several runs and
+    /// caches, such as an experiment's, whose runs are claimed one by one inside it. A live holder is refused; a stale
+    /// lock is taken over (said through <paramref name="message"/>). Dispose releases it.
+    /// </summary>
+    public static RunFolder Lock(string dir, Action<string> message)
+    {
+        string full = Path.GetFullPath(dir);
+        Directory.CreateDirectory(full);
+        return TakeLock(full, message);
+    }
+
+    /// <summary>
     /// Claims <paramref name="config"/>'s output folder for a run in <paramref name="mode"/>; messages (a stale lock
     /// taken over, a config key changed on resume) go to <paramref name="message"/>.
     /// </summary>
@@ -167,9 +192,10 @@ public sealed class RunFolder : IDisposable
         foreach (var k in changed) message($"resume with a changed config: {Describe(k)}");
     }
 
-    /// <summary>What shows that <paramref name="dir"/> holds a run, or null.</summary>
-    private static string? HoldsRun(string dir)
+    /// <summary>What shows that <paramref name="dir"/> holds a run (metrics.jsonl, latest, final/, a checkpoint), or null.</summary>
+    public static string? HoldsRun(string dir)
     {
+        if (!Directory.Exists(dir)) return null;
         if (File.Exists(Path.Combine(dir, "metrics.jsonl"))) return "metrics.jsonl";
         if (File.Exists(Path.Combine(dir, "latest"))) return "latest";
         if (Directory.Exists(Path.Combine(dir, "final"))) return "final/";

@@ -1,5 +1,4 @@
 using AlignSharp.Config;
-using AlignSharp.Data.Chat;
 using AlignSharp.Tokenization;
 
 namespace AlignSharp.Runs;
@@ -30,7 +29,4 @@ public static class RunTokenizer
     /// <summary>The folder holding the spec's tokenizer files (copied into saved models), or null for the byte tokenizer.</summary>
     public static string? Folder(string? spec) =>
         spec is null or Byte ? null : Directory.Exists(spec) ? spec : Path.GetDirectoryName(Path.GetFullPath(spec));
-
-    /// <summary>The chat template that renders conversational data for this tokenizer (the plain one for byte).</summary>
-    public static IChatFormatter ChatFormatter(string? spec) => ChatFormatters.ForFolder(Folder(spec));
 }

@@ -1,6 +1,7 @@
 using AlignSharp.Data;
 using AlignSharp.Models;
 using AlignSharp.Objectives;
+using AlignSharp.Objectives.TokenLevel;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -42,6 +43,13 @@ public sealed class PreferenceStep
         if (kind == BatchKind.Unpaired && objective is not IUnpairedObjective)
             throw new ObjectiveException(
                 $"objective '{objective.Id}' trains on pairs; unpaired (prompt/completion/label) data trains kto");
+        bool responses = inputs.Requests.Any(r => r is ResponseTreeInputs or ResponseTokenLogProbs or OreoInputs);
+        if (kind == BatchKind.Responses && !responses)
+            throw new ObjectiveException($"objective '{objective.Id}' trains on pairs; `tree` records train tpo and "
+                + "`outcome` records train oreo");
+        if (kind != BatchKind.Responses && responses)
+            throw new ObjectiveException($"objective '{objective.Id}' trains on scored responses: `tree` records "
+                + "(tpo) or `outcome` records (oreo), not pairs or unpaired examples");
     }
 
     /// <summary>Loss and metrics for <paramref name="batch"/>; the loss keeps its graph when gradients are on.</summary>
@@ -51,7 +59,7 @@ public sealed class PreferenceStep
         int n = batch.Count;
         bool logProbs = objective.ReadsLogProbs || inputs.NeedsTokenLogProbs;
         var policyRows = logProbs
-            ? BatchLogProbs.Of(policy, batch, device, inputs.NeedsTokenLogProbs) // sums, counts: (R)
+            ? BatchLogProbs.Of(policy, batch, device, inputs.NeedsTokenLogProbs, inputs.NeedsTokenHidden) // (R)
             : NoLogProbs(batch);
         var refRows = objective.NeedsReference ? reference.LogProbs(batch, device) : null; // (R) or null
         var extras = inputs.For(new InputContext(batch, policy, reference, policyRows, device));
@@ -69,6 +77,21 @@ public sealed class PreferenceStep
             (chosenLogps, rejectedLogps) = stats.Policy(objective.Reduction);
             chosenRows = arange(2 * n, device: device) < n;
             rejectedRows = chosenRows.logical_not();
+        }
+        else if (batch.Kind == BatchKind.Responses)
+        {
+            // Statistics of the first (best-scored) and last (lowest-scored) response of each prompt: rows 0..B-1 and
+            // (N-1)B..NB-1 (the same rows when N = 1); the objective reads its per-token inputs.
+            int last = (batch.Slots - 1) * n;
+            var stats = new PairStats(
+                policyRows.Sums[..n], policyRows.Sums[last..],
+                refRows?[..n], refRows?[last..],
+                policyRows.Counts[..n], policyRows.Counts[last..])
+            { Inputs = extras };
+            output = objective.Compute(stats, context);
+            (chosenLogps, rejectedLogps) = stats.Policy(objective.Reduction);
+            var row = arange(policyRows.Sums.shape[0], device: device);
+            (chosenRows, rejectedRows) = (row < n, row >= last);
         }
         else
         {
@@ -90,7 +113,8 @@ public sealed class PreferenceStep
             AddMeanLogits(logits, "logits/chosen", sums, policyRows.Counts, chosenRows);
             AddMeanLogits(logits, "logits/rejected", sums, policyRows.Counts, rejectedRows);
         }
-        return Result(output, chosenLogps, rejectedLogps, logits, paired: batch.Kind == BatchKind.Pairs);
+        bool paired = batch.Kind == BatchKind.Pairs || (batch.Kind == BatchKind.Responses && batch.Slots > 1);
+        return Result(output, chosenLogps, rejectedLogps, logits, paired);
     }
 
     /// <summary>
@@ -118,13 +142,15 @@ public sealed class PreferenceStep
     }
 
     /// <summary>
-    /// The mean loss and TRL's metrics; accuracies and margins compare each pair's rewards, so they exist for pairs
+    /// The mean loss (plus the mean of any auxiliary losses) and TRL's metrics; accuracies and margins compare each
+    /// pair's rewards (for trees: the best- against the lowest-scored response), so they exist for pairs and trees
     /// only, and a side with no example in the batch (all desirable, say) reports nothing.
     /// </summary>
     private static StepResult Result(ObjectiveOutput output, Tensor chosenLogps, Tensor rejectedLogps,
         IReadOnlyDictionary<string, double> logits, bool paired)
     {
         var loss = output.Losses.mean();
+        if (output.AuxiliaryLosses is { } auxiliary) loss = loss + auxiliary.mean(); // a value head fitted alongside
         var metrics = new Dictionary<string, double> { ["loss"] = Mean(loss) }; // float32 or float64 models
         if (output.ChosenRewards.numel() > 0) metrics["rewards/chosen"] = Mean(output.ChosenRewards);
         if (output.RejectedRewards.numel() > 0) metrics["rewards/rejected"] = Mean(output.RejectedRewards);

@@ -112,7 +112,7 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
         var step = new PreferenceStep(policy, setup.Reference, setup.Objective, device, setup.InputProviders);
         foreach (var examples in new[] { setup.Train, setup.Eval })
         {
-            step.Accept(examples.Kind);
+            if (examples.Count > 0) step.Accept(examples.Kind);
             step.Inputs.CheckData(examples);
         }
         var lengths = Enumerable.Range(0, setup.Train.Count).Select(setup.Train.Length).ToList();

@@ -104,16 +104,24 @@ public static class BatchLogProbs
 {
     /// <summary>
     /// Per-row completion sums and counts of <paramref name="batch"/> under <paramref name="model"/>, and the
-    /// per-token log-probs with their mask when <paramref name="perToken"/>.
+    /// per-token log-probs with their mask when <paramref name="perToken"/>, and the hidden state scoring each
+    /// completion token when <paramref name="hiddenStates"/> (one process only).
     /// </summary>
-    public static RowLogProbs Of(CausalLM model, PreferenceBatch batch, Device device, bool perToken = false)
+    public static RowLogProbs Of(CausalLM model, PreferenceBatch batch, Device device, bool perToken = false,
+        bool hiddenStates = false)
     {
-        if (model.DataParallel is { Size: > 1 } comm) return DataParallel.Of(model, batch, device, perToken, comm);
+        if (model.DataParallel is { Size: > 1 } comm)
+            return hiddenStates
+                ? throw new AlignSharpException("objectives that read per-token hidden states (tpo, oreo) train in one "
+                    + "process (not under mpirun) for now")
+                : DataParallel.Of(model, batch, device, perToken, comm);
         using var scope = NewDisposeScope();
         var r = SequenceLogProbs.Compute(model, batch.InputIds.to(device), batch.AttentionMask.to(device),
-            batch.PositionIds.to(device), batch.CompletionMask.to(device), perToken: perToken, packed: batch.Packed);
+            batch.PositionIds.to(device), batch.CompletionMask.to(device), perToken: perToken,
+            hiddenStates: hiddenStates, packed: batch.Packed);
         return new RowLogProbs(r.Sums.MoveToOuterDisposeScope(), r.Counts.MoveToOuterDisposeScope())
         {
+            TokenHidden = r.TokenHidden?.MoveToOuterDisposeScope(),
             Tokens = r.Tokens?.MoveToOuterDisposeScope(),
             TokenMask = r.TokenMask?.MoveToOuterDisposeScope(),
             LogitSums = r.LogitSums?.MoveToOuterDisposeScope(),

@@ -19,6 +19,13 @@ public sealed record RowLogProbs(Tensor Sums, Tensor Counts)
     public Tensor? TokenMask { get; init; }
 
     /// <summary>
+    /// When asked for: the model's final hidden state that scores each completion token (the row at position t − 1
+    /// for the token at t: the state just before it), laid out like <see cref="Tokens"/>, (R, Tc, C), with gradient;
+    /// 0 in padded slots. TPO's step similarities and OREO's value head read it.
+    /// </summary>
+    public Tensor? TokenHidden { get; init; }
+
+    /// <summary>
     /// Per row (R), detached: the sum over scored tokens of the token's mean logit over the vocabulary. Divided by
     /// the counts of a set of rows it is TRL's <c>logits/chosen</c> (the mean of the LM head's logits over the
     /// completion tokens and the vocabulary); null where a strategy does not compute it (cached reference rows).
@@ -41,12 +48,14 @@ public static class SequenceLogProbs
     /// scored from the hidden state at t-1). Returns sums (R) and counts (R) in the model's dtype, or in float32 for a
     /// half-precision (bfloat16/float16) model, whose log-softmax is also taken in float32 (as TRL does); with
     /// <paramref name="perToken"/> also the scored tokens' log-probs laid out per row, (R, Tc), from the same chunks
-    /// (no second forward, nothing (R, T, V)). With <paramref name="packed"/> the rows are forwarded padding-free
-    /// (<see cref="RowPacking"/>: whole rows back to back under a block-diagonal causal mask, own position ids) and
-    /// the results are laid out by row exactly as without it.
+    /// (no second forward, nothing (R, T, V)); with <paramref name="hiddenStates"/> (implies per-token) also the
+    /// hidden state scoring each of those tokens, (R, Tc, C). With <paramref name="packed"/> the rows are forwarded
+    /// padding-free (<see cref="RowPacking"/>: whole rows back to back under a block-diagonal causal mask, own position
+    /// ids) and the results are laid out by row exactly as without it.
     /// </summary>
     public static RowLogProbs Compute(CausalLM model, Tensor inputIds, Tensor attentionMask, Tensor positionIds,
-        Tensor completionMask, int chunk = DefaultChunk, bool perToken = false, bool packed = false)
+        Tensor completionMask, int chunk = DefaultChunk, bool perToken = false, bool hiddenStates = false,
+        bool packed = false)
     {
         using var scope = NewDisposeScope();
         long rows = inputIds.shape[0], t = inputIds.shape[1];
@@ -72,7 +81,7 @@ public static class SequenceLogProbs
         var sums = torch.zeros(rows, dtype, hidden.device).index_add(0, rowOf, all, 1);
         var logitSums = torch.zeros(rows, dtype, hidden.device).index_add(0, rowOf, tokenLogits, 1); // (R)
         var counts = scored.sum(1).to(dtype);
-        if (!perToken)
+        if (!perToken && !hiddenStates)
             return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope())
             {
                 LogitSums = logitSums.MoveToOuterDisposeScope(),
@@ -83,8 +92,13 @@ public static class SequenceLogProbs
         var tokens = torch.zeros(rows * width, dtype, hidden.device)
             .index_add(0, rowOf * width + place, all, 1).reshape(rows, width); // (R*Tc) -> (R, Tc)
         var tokenMask = torch.arange(width, device: hidden.device).unsqueeze(0) < scored.sum(1).unsqueeze(1); // (R, Tc)
+        Tensor? tokenHidden = null;
+        if (hiddenStates)
+            tokenHidden = torch.zeros(rows * width, c, h.dtype, hidden.device)
+                .index_add(0, rowOf * width + place, h, 1).reshape(rows, width, c); // (N, C) -> (R*Tc, C) -> (R, Tc, C)
         return new RowLogProbs(sums.MoveToOuterDisposeScope(), counts.MoveToOuterDisposeScope())
         {
+            TokenHidden = tokenHidden?.MoveToOuterDisposeScope(),
             Tokens = tokens.MoveToOuterDisposeScope(),
             TokenMask = tokenMask.to(dtype).MoveToOuterDisposeScope(),
             LogitSums = logitSums.MoveToOuterDisposeScope(),

@@ -1,6 +1,7 @@
 using AlignSharp.Data;
 using AlignSharp.Models;
 using AlignSharp.Objectives;
+using AlignSharp.Objectives.TokenLevel;
 using static TorchSharp.torch;
 
 namespace AlignSharp.Training;
@@ -74,7 +75,7 @@ public sealed class TrainerInputs
     public static IReadOnlyList<IInputProvider> BuiltIn { get; } =
     [
         new ColumnProvider(), new MismatchedProvider(), new PromptEmbeddingProvider(), new TokenProvider(),
-        new AnnotationProvider(), new RefinedProvider(),
+        new AnnotationProvider(), new RefinedProvider(), new ResponseProvider(),
     ];
 
     /// <summary>True when a built-in provider answers <paramref name="request"/>.</summary>
@@ -84,7 +85,14 @@ public sealed class TrainerInputs
     public IReadOnlyList<InputRequest> Requests => [.. plan.Select(p => p.Request)];
 
     /// <summary>True when the policy forward must keep per-token log-probs (some request reads them).</summary>
-    public bool NeedsTokenLogProbs => plan.Any(p => p.Request is CompletionTokenLogProbs);
+    public bool NeedsTokenLogProbs => plan.Any(p => p.Request is CompletionTokenLogProbs or ResponseTreeInputs
+        or ResponseTokenLogProbs or OreoInputs);
+
+    /// <summary>
+    /// True when the policy forward must also keep the hidden state scoring each completion token (TPO's step
+    /// similarities, OREO's value head).
+    /// </summary>
+    public bool NeedsTokenHidden => plan.Any(p => p.Request is ResponseTreeInputs or OreoInputs);
 
     /// <summary>
     /// Checks before training that every example of <paramref name="examples"/> has the dataset columns requested:

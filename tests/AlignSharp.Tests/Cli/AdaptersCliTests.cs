@@ -38,5 +38,11 @@ public sealed class AdaptersCliTests
         Assert.StartsWith("error: ", err);
         Assert.Contains("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", err);
         Assert.Single(err.Trim().Split('\n'));
+
+        // generate on the adapter folder (a LoRA run's final/) names the merge that makes a model of it.
+        var (gen, _, genErr) = Run("generate", "--model", adapterDir, "--prompt", "x");
+        Assert.Equal(1, gen);
+        Assert.Equal($"error: {adapterDir}: a LoRA adapter (adapter_config.json), not a model; fold it into its base " +
+            $"first: alignsharp adapters merge --base {llama} --adapter {adapterDir} --out MERGED_DIR", genErr.Trim());
     }
 }

@@ -68,14 +68,7 @@ public sealed class ChatTemplate
             throw new ChatTemplateException($"{path}: cannot read tokenizer config ({e.Message})", 0, e);
         }
         var source = SelectTemplate(path, config, name);
-        var tokens = new JsonObject();
-        foreach (var key in SpecialTokenKeys)
-        {
-            if (!config.TryGetPropertyValue(key, out var value) || value is null) continue;
-            tokens[key] = key == "additional_special_tokens"
-                ? new JsonArray(((value as JsonArray) ?? []).Select(t => (JsonNode?)TokenText(path, key, t)).ToArray())
-                : TokenText(path, key, value);
-        }
+        var tokens = SpecialTokensOf(path, config);
         try
         {
             return Parse(source, tokens);
@@ -84,6 +77,36 @@ public sealed class ChatTemplate
         {
             throw new ChatTemplateException($"{path}: key 'chat_template': {e.Message}", 0, e);
         }
+    }
+
+    /// <summary>
+    /// The special-token variables (<c>bos_token</c>, <c>eos_token</c>, ...) of a <c>tokenizer_config.json</c>, for a
+    /// template that comes from elsewhere (a .jinja file) but renders with this tokenizer's tokens.
+    /// </summary>
+    public static JsonObject SpecialTokensOf(string path)
+    {
+        try
+        {
+            return SpecialTokensOf(path, JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+                ?? throw new ChatTemplateException($"{path}: the file is not a JSON object", 0));
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        {
+            throw new ChatTemplateException($"{path}: cannot read tokenizer config ({e.Message})", 0, e);
+        }
+    }
+
+    private static JsonObject SpecialTokensOf(string path, JsonObject config)
+    {
+        var tokens = new JsonObject();
+        foreach (var key in SpecialTokenKeys)
+        {
+            if (!config.TryGetPropertyValue(key, out var value) || value is null) continue;
+            tokens[key] = key == "additional_special_tokens"
+                ? new JsonArray(((value as JsonArray) ?? []).Select(t => (JsonNode?)TokenText(path, key, t)).ToArray())
+                : TokenText(path, key, value);
+        }
+        return tokens;
     }
 
     private static string SelectTemplate(string path, JsonObject config, string? name)

@@ -73,3 +73,27 @@ public sealed record UnpairedExamples(IReadOnlyList<TokenizedUnpaired> Items) : 
     public PreferenceBatch Collate(IReadOnlyList<int> indices, int padId) =>
         PreferenceCollator.Collate([.. indices.Select(i => Items[i])], padId);
 }
+
+/// <summary>Prompts with N scored, step-split responses (TPO's trees, OREO's outcome records), N rows each.</summary>
+/// <param name="Items">The tokenized trees, all with the same N.</param>
+public sealed record TreeExamples(IReadOnlyList<TokenizedTree> Items) : IExampleSet
+{
+    /// <inheritdoc />
+    public BatchKind Kind => BatchKind.Responses;
+
+    /// <inheritdoc />
+    public int Count => Items.Count;
+
+    /// <inheritdoc />
+    public int Length(int index) => Items[index].Length;
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, double> Extras(int index) => new Dictionary<string, double>();
+
+    /// <inheritdoc />
+    public SourceLocation Source(int index) => Items[index].Example.Source;
+
+    /// <inheritdoc />
+    public PreferenceBatch Collate(IReadOnlyList<int> indices, int padId) =>
+        PreferenceCollator.Collate([.. indices.Select(i => Items[i])], padId);
+}

@@ -42,6 +42,11 @@ public enum DataFormat
     Refinement,
     /// <summary>Pairs whose chosen is a minimal edit of rejected (BMC): <c>prompt</c>, <c>chosen</c>, <c>rejected</c>.</summary>
     Edit,
+    /// <summary>
+    /// Solutions with an outcome reward (OREO): <c>prompt</c>, <c>steps</c> (a list of step texts: step-level states)
+    /// or <c>solution</c> (one text: every token a state), <c>reward</c> (a finite number, 0/1 in the paper).
+    /// </summary>
+    Outcome,
 }
 
 /// <summary>Format names for the command line, and detection from a record's fields.</summary>
@@ -57,6 +62,8 @@ public static class DataFormats
     {
         if (record.ContainsKey("initial_reason_steps") || record.ContainsKey("prefix_steps")) return DataFormat.Steps;
         if (record.ContainsKey("samples")) return DataFormat.Scored;
+        if (record.ContainsKey("reward") && (record.ContainsKey("steps") || record.ContainsKey("solution")))
+            return DataFormat.Outcome;
         if (record.ContainsKey("refinement_prompt")) return DataFormat.Refinement;
         if (record.ContainsKey("segment")) return DataFormat.Segment;
         if (record.ContainsKey("task") && record.ContainsKey("chosen")) return DataFormat.Trajectory;

@@ -130,6 +130,30 @@ public sealed partial class RecordConverter
         return new TreeExample(prompt, [.. order.Select(i => clipped[i])], [.. order.Select(i => scores[i])], where);
     }
 
+    /// <summary>
+    /// A solution with its outcome reward (OREO): <c>steps</c> (list: each step's first token is a state) or
+    /// <c>solution</c> (text: every token is a state), and a finite <c>reward</c>.
+    /// </summary>
+    private static TreeExample Outcome(JsonObject r, SourceLocation where)
+    {
+        string prompt = Text(r, "prompt");
+        if (r.ContainsKey("steps") && r.ContainsKey("solution"))
+            throw new RecordRejected(RecordIssue.InvalidAnnotation,
+                "give either 'steps' (a list of step texts) or 'solution' (one text), not both");
+        bool tokenStates = !r.ContainsKey("steps");
+        var steps = tokenStates ? [Text(r, "solution")] : StepList(r, "steps", allowEmpty: false);
+        if (tokenStates && steps[0].Trim().Length == 0)
+            throw new RecordRejected(RecordIssue.EmptyCompletion, "'solution' is empty");
+        double reward = r["reward"] is JsonValue v && v.GetValueKind() == JsonValueKind.Number
+            && double.IsFinite(v.GetValue<double>())
+            ? v.GetValue<double>()
+            : throw new RecordRejected(r["reward"] is null ? RecordIssue.MissingField : RecordIssue.WrongType,
+                $"field 'reward' must be a finite number (the outcome reward, 0 or 1 in the paper), got "
+                + Kind(r["reward"]));
+        var joined = steps.Select((x, i) => i < steps.Count - 1 ? WithNewline(x) : x).ToList();
+        return new TreeExample(prompt, [joined], [reward], where) { EveryTokenIsState = tokenStates };
+    }
+
     /// <summary>Two samples from any behaviour policy with their rewards (CoPG); no preference implied.</summary>
     private static PreferenceExample Scored(JsonObject r, SourceLocation where)
     {

@@ -8,7 +8,7 @@ namespace AlignSharp.Data.Formats;
 /// <summary>What one record became: pairs, unpaired examples, or the problem that kept it from being used.</summary>
 public sealed record Conversion(IReadOnlyList<PreferenceExample> Pairs, IReadOnlyList<UnpairedExample> Unpaired, RecordProblem? Problem)
 {
-    /// <summary>Preference trees (TPO's format).</summary>
+    /// <summary>Preference trees (TPO's format) or outcome-scored solutions (OREO's).</summary>
     public IReadOnlyList<TreeExample> Trees { get; init; } = [];
 }
 
@@ -36,6 +36,7 @@ public sealed partial class RecordConverter(DataFormat format, IChatFormatter ch
                 DataFormat.Trajectory => Paired(Trajectory(record, where)),
                 DataFormat.Segment => Paired(Segment(record, where)),
                 DataFormat.Tree => new Conversion([], [], null) { Trees = [Tree(record, where)] },
+                DataFormat.Outcome => new Conversion([], [], null) { Trees = [Outcome(record, where)] },
                 DataFormat.Scored => Paired(Scored(record, where)),
                 DataFormat.Refinement => Paired(Refinement(record, where)),
                 DataFormat.Edit => Paired(Explicit(record, where) with { Annotations = new PairAnnotations { Edit = true } }),
@@ -45,6 +46,11 @@ public sealed partial class RecordConverter(DataFormat format, IChatFormatter ch
         catch (RecordRejected r)
         {
             return new Conversion([], [], new RecordProblem(where, r.Issue, r.Message));
+        }
+        catch (MissingChatTemplateException e)
+        {
+            // Not one bad record but a run that cannot read its data: stop, naming the first record that needed it.
+            throw new DataException(where, e.Message);
         }
     }
 

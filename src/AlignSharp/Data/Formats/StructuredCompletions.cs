@@ -52,14 +52,22 @@ public sealed record PairAnnotations
 }
 
 /// <summary>
-/// A prompt with N scored responses split into steps (TPO's preference tree), best-scored first; every response
-/// has the same number of steps K (the shortest's; trailing steps merged into step K, as the released code does).
+/// A prompt with scored responses split into steps: TPO's preference tree (<c>tree</c> records: N ≥ 2 responses,
+/// best-scored first; every response has the same number of steps K, the shortest's, trailing steps merged into step
+/// K as the released code does) or OREO's trajectory (<c>outcome</c> records: one solution, its outcome reward as the
+/// score).
 /// </summary>
 public sealed record TreeExample(
     string Prompt, IReadOnlyList<IReadOnlyList<string>> Steps, IReadOnlyList<double> Scores, SourceLocation Source)
 {
     /// <summary>Number of responses N.</summary>
     public int Count => Steps.Count;
+
+    /// <summary>
+    /// True when every token is a state (OREO's token-level MDP: an <c>outcome</c> record with a <c>solution</c>
+    /// text); false when each step's first token is (the step-level MDP: <c>steps</c> lists; TPO's trees).
+    /// </summary>
+    public bool EveryTokenIsState { get; init; }
 
     /// <summary>Response n's text: its steps joined.</summary>
     public string Text(int n) => string.Concat(Steps[n]);

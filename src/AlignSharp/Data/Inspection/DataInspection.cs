@@ -41,7 +41,7 @@ public sealed record DataInspection(
         // Unpaired examples are measured as prompt + completion (both columns the same).
         var examples = loaded.Format == DataFormat.Unpaired
             ? loaded.Unpaired.Select(u => new PreferenceExample(u.Prompt, u.Completion, u.Completion, u.Source)).ToList()
-            : loaded.Format == DataFormat.Tree // trees are measured as their best vs worst response
+            : loaded.Format is DataFormat.Tree or DataFormat.Outcome // measured as best vs lowest-scored response
                 ? loaded.Trees.Select(t => new PreferenceExample(t.Prompt, t.Text(0), t.Text(t.Count - 1), t.Source)).ToList()
                 : loaded.Pairs.ToList();
         var lengths = examples.Select(pt.Measure).ToList();

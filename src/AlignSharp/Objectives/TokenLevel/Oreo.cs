@@ -29,7 +29,9 @@ public sealed class Oreo : IPreferenceObjective
         [BetaParam, KlRegParam],
         p => new Oreo(p.Get(BetaParam), p.Get(KlRegParam)))
     {
-        Data = "`outcome` records (prompt, solution steps, 0/1 reward); values from the value head",
+        Data = "`outcome` records (prompt, `steps` list: step-level states, or `solution` text: token-level states; "
+            + "`reward`); a value head V = w.h + b on the policy's hidden state before each token trains beside the "
+            + "policy (critic loss, hidden states detached) and is saved as value_head.safetensors",
     };
 
     /// <summary>Values, state positions, outcome rewards and optional exact KL.</summary>
@@ -61,8 +63,10 @@ public sealed class Oreo : IPreferenceObjective
     public LogProbReduction Reduction => LogProbReduction.Sum;
 
     /// <summary>
-    /// The policy loss per trajectory (B). Rewards: <c>rewards/chosen</c> is each trajectory's implicit reward
-    /// β Σ (lp − lr); there is no second response, so <c>rewards/rejected</c> is 0.
+    /// The policy loss per trajectory (B), with the value model's loss (<see cref="CriticLosses"/>) as
+    /// <see cref="ObjectiveOutput.AuxiliaryLosses"/>, so a trainer fits both (metrics <c>policy_loss</c>,
+    /// <c>value_loss</c>). Rewards: <c>rewards/chosen</c> is each trajectory's implicit reward β Σ (lp − lr); there
+    /// is no second response, so <c>rewards/rejected</c> is 0.
     /// </summary>
     public ObjectiveOutput Compute(PairStats s, ObjectiveContext context)
     {
@@ -81,7 +85,15 @@ public sealed class Oreo : IPreferenceObjective
             losses = losses + KlReg * TokenInputs.Sum(k, x.Mask) / x.Mask.sum(1).to(k.dtype);
         }
         var reward = (Beta * tail[.., 0]).detach(); // Σ over all tokens = tail at t = 0
-        return new ObjectiveOutput(losses, reward, zeros_like(reward));
+        var critic = CriticLosses(s);
+        return new ObjectiveOutput(losses, reward, zeros_like(reward))
+        {
+            AuxiliaryLosses = critic,
+            Metrics = new Dictionary<string, Tensor>
+            {
+                ["policy_loss"] = losses.mean().detach(), ["value_loss"] = critic.mean().detach(),
+            },
+        };
     }
 
     /// <summary>The value model's loss per trajectory (B): the residual's state mean with the policy

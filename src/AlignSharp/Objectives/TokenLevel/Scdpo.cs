@@ -20,8 +20,9 @@ public sealed class Scdpo : IPreferenceObjective
         [BetaParam],
         p => new Scdpo(p.Get(BetaParam)))
     {
-        Data = "`steps` records (prompt, prefix steps, chosen/rejected suffix); the prefix stays in both completions, "
-            + "P = its tokens",
+        Data = "`steps` records (prompt, prefix steps, chosen/rejected suffix): the shared prefix is appended to the "
+            + "prompt, so the completions are the suffixes and P = 0 in training (the same loss: identical prefix "
+            + "log-probs cancel); P > 0 only where inputs keep the prefix in the completion (vector files)",
     };
 
     /// <summary>Tokens of the shared correct prefix at the start of each completion (P), (B) per side.</summary>

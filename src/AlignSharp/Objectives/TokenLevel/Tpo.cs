@@ -19,7 +19,9 @@ public sealed class Tpo : IPreferenceObjective
 {
     private static readonly NumberParameter BetaParam = CommonParameters.Beta(0.5);
     private static readonly ChoiceParameter FormParam = new("form", "pairwise",
-        "pairwise: logistic ranking over ordered pairs (provisional); code: the released loss.py arithmetic",
+        "pairwise: logistic ranking over ordered pairs (provisional); code: the released loss.py arithmetic "
+            + "(minimising -ls(beta R) raises the ranking loss R, so it trains the ranking backwards: reproduction "
+            + "only)",
         ["pairwise", "code"]);
 
     /// <summary>Catalog entry.</summary>
@@ -30,8 +32,8 @@ public sealed class Tpo : IPreferenceObjective
         [BetaParam, FormParam],
         p => new Tpo(p.Get(BetaParam), p.Get(FormParam) == "code"))
     {
-        Data = "`tree` records (prompt, N responses as lists of steps, scores); step ids clipped to the shortest "
-            + "response",
+        Data = "`tree` records (prompt, N >= 2 responses as lists of steps, scores; the same N in every record), "
+            + "batched as N rows per prompt; step ids clipped to the shortest response",
     };
 
     /// <summary>N scored, step-split responses per prompt with per-token log-probs and hidden states.</summary>

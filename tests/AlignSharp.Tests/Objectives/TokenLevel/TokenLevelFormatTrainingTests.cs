@@ -23,6 +23,7 @@ public sealed class TokenLevelFormatTrainingTests
     /// <summary>(objective, parameters, format, one record per index).</summary>
     public static TheoryData<string, string, string> Cases() => new()
     {
+        { "step_dpo", "", "steps" },
         { "scdpo", "", "steps" },
         { "dmpo", "", "trajectory" },
         { "dmpo", "gamma=1", "trajectory" },
@@ -30,6 +31,7 @@ public sealed class TokenLevelFormatTrainingTests
         { "bmc", "", "edit" },
         { "sr_dpo", "lambda=0.3", "refinement" },
         { "sr_ipo", "lambda=0.3", "refinement" },
+        { "copg", "", "scored" },
     };
 
     /// <summary>Record i of a format: arithmetic with a right and a wrong answer, in that format's layout.</summary>
@@ -76,6 +78,14 @@ public sealed class TokenLevelFormatTrainingTests
             "edit" => new
             {
                 prompt = $"{a}+{b}=", chosen = $"the sum is {a + b}, done", rejected = $"the sum is {a + b + 9}, done",
+            },
+            "scored" => new
+            {
+                prompt = $"{a}+{b}=",
+                samples = new object[]
+                {
+                    new { text = $"{a + b}", reward = 1.0 }, new { text = $"{a + b + 9}", reward = 0.0 },
+                },
             },
             "refinement" => new
             {
