@@ -65,7 +65,7 @@ internal sealed class ExperimentCommand : ICliCommand
         });
         return new Command("experiment", "Controlled experiments on the project's synthetic review task.")
         {
-            frontier, Online(),
+            frontier, Online(), Rewards(),
         };
     }
 
@@ -73,6 +73,51 @@ internal sealed class ExperimentCommand : ICliCommand
         list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(v => double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var x)
                 ? x : throw new ExperimentException($"{option}: '{v}' is not a number")).ToList();
+
+    /// <summary>
+    /// <c>experiment rewards [--quick | --preset test|quick] [--out DIR] [--seed N] [--threads N] [--steps N] [--lr X]
+    /// [--rm-lr X] [--betas a,b] [--train-pairs N]</c>.
+    /// </summary>
+    private static Command Rewards()
+    {
+        var preset = new Option<string>("--preset") { Description = "test (seconds) or quick (minutes)", DefaultValueFactory = _ => "quick" };
+        var quick = new Option<bool>("--quick") { Description = "same as --preset quick" };
+        var output = new Option<string>("--out", "-o")
+        {
+            Description = "output folder for rewards.md/.json (a frontier folder's base model is reused)",
+            DefaultValueFactory = _ => "rewards-out",
+        };
+        var seed = new Option<int?>("--seed") { Description = "seed of the whole experiment (default: the preset's)" };
+        var threads = new Option<int?>("--threads") { Description = "libtorch threads (default 1; 0 keeps libtorch's default)" };
+        var steps = new Option<int?>("--steps") { Description = "optimizer steps of DPO and of the reward model (default: the preset's)" };
+        var lr = new Option<double?>("--lr") { Description = "DPO's learning rate (default: the preset's)" };
+        var rmLr = new Option<double?>("--rm-lr") { Description = "the reward model's learning rate (default: the preset's)" };
+        var betas = new Option<string?>("--betas") { Description = "comma-separated DPO β values, one DPO run each" };
+        var trainPairs = new Option<int?>("--train-pairs") { Description = "training pairs (default: the preset's)" };
+        var rewards = new Command("rewards", "DPORM vs EXRM: DPO's implicit reward and a reward model trained on the same pairs, preference accuracy against the ground truth in distribution and under prompt and wording shifts.")
+        {
+            preset, quick, output, seed, threads, steps, lr, rmLr, betas, trainPairs,
+        };
+        rewards.SetAction(r =>
+        {
+            var o = RewardGeneralizationOptions.ForPreset(r.GetValue(quick) ? "quick" : r.GetValue(preset)!);
+            RunCheck.Writable(r.GetValue(output)!, $"--out {r.GetValue(output)}", "output folder"); // before any work
+            var f = o.Frontier;
+            if (r.GetValue(seed) is { } s) f = f with { Seed = s };
+            if (r.GetValue(threads) is { } t) f = f with { Threads = t };
+            if (r.GetValue(steps) is { } n) f = f with { Steps = n, EvalEvery = Math.Max(1, n / 4) };
+            if (r.GetValue(lr) is { } rate) f = f with { LearningRate = rate };
+            if (r.GetValue(rmLr) is { } rmRate) f = f with { RewardLearningRate = rmRate };
+            o = o with { Frontier = f };
+            if (r.GetValue(betas) is { Length: > 0 } grid) o = o with { Betas = Numbers("--betas", grid) };
+            if (r.GetValue(trainPairs) is { } pairs) o = o with { TrainPairs = pairs };
+            var result = RewardGeneralizationExperiment.Run(o, r.GetValue(output)!, line => Console.WriteLine(line));
+            Console.WriteLine();
+            Console.WriteLine(File.ReadAllText(result.Markdown));
+            return 0;
+        });
+        return rewards;
+    }
 
     /// <summary><c>experiment online [--quick | --preset test|quick] [--out DIR] [--seed N] [--threads N] [--methods a,b]</c>.</summary>
     private static Command Online()

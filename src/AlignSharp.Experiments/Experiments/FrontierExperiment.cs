@@ -203,7 +203,7 @@ public static class FrontierExperiment
     }
 
     /// <summary>One (objective, β) run: the base model as policy start and frozen reference, on the sampled pairs.</summary>
-    private static RunConfig RunConfigFor(FrontierOptions o, FrontierMethod m, double beta, string baseHf, string trainData, int maxLength, string runDir)
+    internal static RunConfig RunConfigFor(FrontierOptions o, FrontierMethod m, double beta, string baseHf, string trainData, int maxLength, string runDir)
     {
         var values = new Dictionary<string, string>(m.Parameters ?? new Dictionary<string, string>());
         if (m.Knob.Length > 0) values[m.Knob] = beta.ToString("R", CultureInfo.InvariantCulture);

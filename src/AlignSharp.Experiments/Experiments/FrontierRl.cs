@@ -41,21 +41,7 @@ internal static class FrontierRl
         string fingerprintFile = Path.Combine(dir, "fingerprint.txt");
         if (!(File.Exists(fingerprintFile) && File.ReadAllText(fingerprintFile).Trim() == fingerprint))
         {
-            var config = new RunConfig
-            {
-                Model = new ModelSection { Path = baseHf },
-                Tokenizer = RunTokenizer.Byte,
-                Data = new DataSection { Train = trainData, MaxLength = maxLength },
-                Objectives = [new ObjectiveSpec("bradley_terry", 1.0, new Dictionary<string, string>(), "frontier reward model")],
-                Training = new TrainingOptions
-                {
-                    BatchSize = o.Batch, MaxSteps = o.RewardSteps, LearningRate = o.RewardLearningRate,
-                    WarmupSteps = Math.Max(1, o.RewardSteps / 10), Schedule = ScheduleKind.Constant,
-                    LoggingSteps = Math.Max(1, o.RewardSteps / 4), Seed = o.Seed, SaveSteps = 0, SaveTotalLimit = 1,
-                    Threads = o.Threads,
-                },
-                OutputDir = dir,
-            };
+            var config = RewardConfig(o, baseHf, trainData, maxLength, dir, Math.Max(1, o.RewardSteps / 4));
             // A reward model of other settings in the folder is replaced (the experiment's folder lock keeps others out).
             using (var folder = RunFolder.Claim(config, RunFolderMode.Overwrite, false, log))
             using (var run = RunBuilder.BuildReward(config, new LogObserver(log))) run.TrainIn(folder);
@@ -68,11 +54,31 @@ internal static class FrontierRl
         var chosen = scorer.Score([.. heldOut.Select(p => (p.Prompt, p.Chosen))]);
         var rejected = scorer.Score([.. heldOut.Select(p => (p.Prompt, p.Rejected))]);
         double label = heldOut.Select((_, i) => chosen[i] > rejected[i] ? 1.0 : 0.0).Average();
-        var ordered = heldOut.Select((p, i) => (Gt: p.Extras["chosen_score"] - p.Extras["rejected_score"], Rm: chosen[i] - rejected[i]))
-            .Where(x => x.Gt != 0).ToList();
-        double truth = ordered.Count == 0 ? double.NaN : ordered.Average(x => Math.Sign(x.Gt) == Math.Sign(x.Rm) ? 1.0 : 0.0);
+        double truth = GroundTruthAccuracy.Compute(chosen, rejected, [.. heldOut.Select(p => p.Extras["chosen_score"])],
+            [.. heldOut.Select(p => p.Extras["rejected_score"])]).Accuracy;
         return new FrontierRewardModel(final, label, truth);
     }
+
+    /// <summary>
+    /// The reward model's run: Bradley-Terry on <paramref name="trainData"/> from the base model's decoder with a fresh
+    /// score head, <see cref="FrontierOptions.RewardSteps"/> steps of <see cref="FrontierOptions.Batch"/> pairs at
+    /// <see cref="FrontierOptions.RewardLearningRate"/> (constant after a 10 % warm-up), into <paramref name="dir"/>.
+    /// </summary>
+    internal static RunConfig RewardConfig(FrontierOptions o, string baseHf, string trainData, int maxLength, string dir,
+        int loggingSteps) => new()
+    {
+        Model = new ModelSection { Path = baseHf },
+        Tokenizer = RunTokenizer.Byte,
+        Data = new DataSection { Train = trainData, MaxLength = maxLength },
+        Objectives = [new ObjectiveSpec("bradley_terry", 1.0, new Dictionary<string, string>(), "frontier reward model")],
+        Training = new TrainingOptions
+        {
+            BatchSize = o.Batch, MaxSteps = o.RewardSteps, LearningRate = o.RewardLearningRate,
+            WarmupSteps = Math.Max(1, o.RewardSteps / 10), Schedule = ScheduleKind.Constant,
+            LoggingSteps = loggingSteps, Seed = o.Seed, SaveSteps = 0, SaveTotalLimit = 1, Threads = o.Threads,
+        },
+        OutputDir = dir,
+    };
 
     /// <summary>
     /// One RL run (<paramref name="method"/> at <paramref name="klCoef"/>) from a fresh copy of the base model against

@@ -20,6 +20,13 @@ public sealed class ReviewGenerator(ReviewLexicon lexicon)
     /// <summary>The generator over <see cref="ReviewLexicon.Default"/>.</summary>
     public static ReviewGenerator Default { get; } = new(ReviewLexicon.Default);
 
+    /// <summary>
+    /// The generator over the part <paramref name="split"/> of <see cref="ReviewLexicon.Default"/> (see
+    /// <see cref="ReviewSplit"/>): its prompts open with that part's subjects and its completions use that part's
+    /// sentiment words only. The ground-truth reward (<see cref="ReviewReward.Default"/>) scores every part.
+    /// </summary>
+    public static ReviewGenerator For(ReviewSplit split) => new(ReviewLexicon.Default.Restrict(split));
+
     /// <summary>The lexicon the texts come from.</summary>
     public ReviewLexicon Lexicon => lexicon;
 

@@ -17,6 +17,7 @@ public sealed class OutputFolderErrorTests
         "quickstart" => ["quickstart", "--output", target],
         "experiment frontier" => ["experiment", "frontier", "--preset", "test", "--out", target],
         "experiment online" => ["experiment", "online", "--preset", "test", "--out", target],
+        "experiment rewards" => ["experiment", "rewards", "--preset", "test", "--out", target],
         "reward train" => ["reward", "train", "--config", Example("reward-tiny.yaml"), "--set", $"output_dir={target}"],
         "reward score" => ["reward", "score", "--model", Example("nope"), "--data", Example("tiny-pairs.jsonl"),
             "--output", Path.Combine(target, "scores.jsonl")],
@@ -29,7 +30,8 @@ public sealed class OutputFolderErrorTests
 
     public static TheoryData<string> Commands() =>
     [
-        "train", "quickstart", "experiment frontier", "experiment online", "reward train", "reward score", "online",
+        "train", "quickstart", "experiment frontier", "experiment online", "experiment rewards",
+        "reward train", "reward score", "online",
         "adapters merge", "config docs",
     ];
 
