@@ -4,7 +4,7 @@ using AlignSharp.Runs;
 
 namespace AlignSharp.Cli.Commands;
 
-/// <summary><c>alignsharp experiment online ...</c> and <c>alignsharp experiment frontier [--quick | --preset test|quick|full] [--out DIR] [--seed N] [--threads N] [--steps N] [--lr X] [--betas a,b] [--methods a,b] [--kl-coefs a,b] [--rl-steps N] [--rl-lr X]</c>.</summary>
+/// <summary><c>alignsharp experiment online ...</c>, <c>experiment reasoning ...</c> and <c>alignsharp experiment frontier [--quick | --preset test|quick|full] [--out DIR] [--seed N] [--threads N] [--steps N] [--lr X] [--betas a,b] [--methods a,b] [--kl-coefs a,b] [--rl-steps N] [--rl-lr X]</c>.</summary>
 internal sealed class ExperimentCommand : ICliCommand
 {
     public Command Build()
@@ -63,9 +63,9 @@ internal sealed class ExperimentCommand : ICliCommand
             Console.WriteLine(File.ReadAllText(result.Files.Markdown));
             return 0;
         });
-        return new Command("experiment", "Controlled experiments on the project's synthetic review task.")
+        return new Command("experiment", "Controlled experiments on the project's synthetic tasks (reviews, arithmetic).")
         {
-            frontier, Online(), Rewards(),
+            frontier, Online(), Reasoning(), Rewards(),
         };
     }
 
@@ -73,6 +73,47 @@ internal sealed class ExperimentCommand : ICliCommand
         list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(v => double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var x)
                 ? x : throw new ExperimentException($"{option}: '{v}' is not a number")).ToList();
+
+    /// <summary><c>experiment reasoning [--quick | --preset test|quick] [--out DIR] [--seed N] [--seeds N] [--threads N] [--steps N] [--lr X] [--beta X] [--pretrain-steps N] [--methods a,b]</c>.</summary>
+    private static Command Reasoning()
+    {
+        var preset = new Option<string>("--preset") { Description = "test (seconds) or quick (< 15 min on 2 cores)", DefaultValueFactory = _ => "quick" };
+        var quick = new Option<bool>("--quick") { Description = "same as --preset quick" };
+        var output = new Option<string>("--out", "-o") { Description = "output folder for reasoning.png/.md/.json", DefaultValueFactory = _ => "reasoning-out" };
+        var seed = new Option<int?>("--seed") { Description = "seed of the whole experiment (default: the preset's)" };
+        var seeds = new Option<int?>("--seeds") { Description = "replicates (training problems, samples, pairs, batch order) per method" };
+        var threads = new Option<int?>("--threads") { Description = "libtorch threads (default 1; 0 keeps libtorch's default)" };
+        var steps = new Option<int?>("--steps") { Description = "optimizer steps per run (default: the preset's)" };
+        var lr = new Option<double?>("--lr") { Description = "preference-training learning rate (default: the preset's)" };
+        var beta = new Option<double?>("--beta") { Description = "β of every method (default: the preset's)" };
+        var pretrain = new Option<int?>("--pretrain-steps") { Description = "SFT steps of the base model (default: the preset's)" };
+        var methods = new Option<string?>("--methods")
+        {
+            Description = "comma-separated methods to keep: " + string.Join(", ", ReasoningOptions.AllMethods),
+        };
+        var reasoning = new Command("reasoning", "Whole-solution DPO vs Step-DPO vs SCDPO on verifiable arithmetic word problems: final-answer and per-step accuracy of held-out solutions.")
+        {
+            preset, quick, output, seed, seeds, threads, steps, lr, beta, pretrain, methods,
+        };
+        reasoning.SetAction(r =>
+        {
+            var o = ReasoningOptions.ForPreset(r.GetValue(quick) ? "quick" : r.GetValue(preset)!);
+            if (r.GetValue(seed) is { } s) o = o with { Seed = s };
+            if (r.GetValue(seeds) is { } n) o = o with { Seeds = n };
+            if (r.GetValue(threads) is { } t) o = o with { Threads = t };
+            if (r.GetValue(steps) is { } k) o = o with { Steps = k };
+            if (r.GetValue(lr) is { } rate) o = o with { LearningRate = rate };
+            if (r.GetValue(beta) is { } b) o = o with { Beta = b };
+            if (r.GetValue(pretrain) is { } sft) o = o with { PretrainSteps = sft };
+            if (r.GetValue(methods) is { Length: > 0 } keep)
+                o = o with { Methods = keep.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
+            var result = ReasoningExperiment.Run(o, r.GetValue(output)!, line => Console.WriteLine(line));
+            Console.WriteLine();
+            Console.WriteLine(File.ReadAllText(result.Files.Markdown));
+            return 0;
+        });
+        return reasoning;
+    }
 
     /// <summary>
     /// <c>experiment rewards [--quick | --preset test|quick] [--out DIR] [--seed N] [--threads N] [--steps N] [--lr X]

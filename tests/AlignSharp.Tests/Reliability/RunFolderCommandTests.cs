@@ -40,7 +40,8 @@ public sealed class RunFolderCommandTests
 
     /// <summary>Every command that writes a run folder, as written on the command line.</summary>
     public static TheoryData<string> Commands =>
-        new(["train", "reward train", "quickstart", "online", "experiment frontier", "experiment online"]);
+        new(["train", "reward train", "quickstart", "online", "experiment frontier", "experiment online",
+            "experiment reasoning"]);
 
     [Theory]
     [MemberData(nameof(Commands))]
@@ -58,6 +59,7 @@ public sealed class RunFolderCommandTests
             "online" => ["online", "--config", Example("online", "iterative_dpo.yaml"), "--set", $"output_dir={dir}"],
             "experiment frontier" => ["experiment", "frontier", "--preset", "test", "--out", dir],
             "experiment online" => ["experiment", "online", "--preset", "test", "--out", dir],
+            "experiment reasoning" => ["experiment", "reasoning", "--preset", "test", "--out", dir],
             _ => throw new ArgumentException(command),
         };
         var (code, _, err) = CliConsole.Run(args);
