@@ -323,6 +323,61 @@ def run_step(a):
             "peak_is_training_only": peak_reset, "steps": steps, "torch": torch.__version__}
 
 
+def run_hh(a):
+    """The real-data batches AlignSharp's `hh --write-batches` saved, right-padded, through the same DPO step."""
+    torch.set_num_threads(a.threads)
+    c = load_configs()["models"][a.model]
+    with open(a.batches) as f:
+        batches = [json.loads(line) for line in f if line.strip()]
+    torch.manual_seed(a.seed)
+    policy = build(c)
+    torch.manual_seed(a.seed)
+    reference = build(c)
+    reference.requires_grad_(False)
+    reference.eval()
+    opt = torch.optim.AdamW(policy.parameters(), lr=1e-6, weight_decay=0.0)
+    tensors = []
+    for b in batches:
+        rows = b["rows"]
+        t = max(len(r["ids"]) for r in rows)
+        ids = torch.zeros(len(rows), t, dtype=torch.long)
+        mask = torch.zeros(len(rows), t, dtype=torch.long)
+        comp = torch.zeros(len(rows), t)
+        for i, r in enumerate(rows):
+            n = len(r["ids"])
+            ids[i, :n] = torch.tensor(r["ids"])
+            mask[i, :n] = 1
+            comp[i, r["prompt"]:n] = 1
+        pos = (mask.cumsum(1) - 1).clamp_min(0)
+        tensors.append((b["pairs"], ids, mask, pos, comp))
+    reset_peak()
+    useful = padded = 0
+    seconds = 0.0
+    losses = []
+    for i in range(-1, len(tensors)):  # -1: warm-up on the first batch, not counted
+        pairs, ids, mask, pos, comp = tensors[max(i, 0)]
+        t0 = time.perf_counter()
+        pol = logprobs_selected(policy, ids, mask, pos, comp)
+        with torch.no_grad():
+            ref = logprobs_selected(reference, ids, mask, pos, comp)
+        loss = dpo_loss(pol, ref, pairs)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        elapsed = time.perf_counter() - t0
+        if i < 0:
+            continue
+        seconds += elapsed
+        useful += int(mask.sum())
+        padded += int(ids.numel())
+        losses.append(float(loss))
+        del pol, ref, loss
+    return {"kind": "hh", "model": a.model, "batching": a.batching, "threads": a.threads, "batches": len(tensors),
+            "useful_tokens": useful, "computed_tokens": padded, "padded_tokens": padded, "seconds": seconds,
+            "useful_tokens_per_second": useful / seconds, "peak_rss_mib": mib(status_kib("VmHWM")),
+            "losses": losses, "torch": torch.__version__}
+
+
 def run_logprobs(a):
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -368,8 +423,14 @@ def main():
     lp.add_argument("--hidden", type=int, default=256)
     lp.add_argument("--threads", type=int, default=2)
     lp.add_argument("--grad", action="store_true")
+    h = sub.add_parser("hh")
+    h.add_argument("--batches", required=True)
+    h.add_argument("--batching", required=True)
+    h.add_argument("--model", default="hh-small")
+    h.add_argument("--threads", type=int, default=2)
+    h.add_argument("--seed", type=int, default=1234)
     a = p.parse_args()
-    out = {"gemm": run_gemm, "step": run_step, "logprobs": run_logprobs}[a.cmd](a)
+    out = {"gemm": run_gemm, "step": run_step, "logprobs": run_logprobs, "hh": run_hh}[a.cmd](a)
     out["lib"] = "pytorch"
     print(json.dumps(out), flush=True)
 

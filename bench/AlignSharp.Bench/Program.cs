@@ -81,8 +81,35 @@ adapterStep.SetAction(p => Emit(AdapterStepBench.Run(Configs(p), new AdapterStep
     p.GetValue(baseDtypeOpt) == "bfloat16" ? TorchSharp.torch.ScalarType.BFloat16 : TorchSharp.torch.ScalarType.Float32,
     p.GetValue(ckptOpt), p.GetValue(seedOpt)))));
 
+var hh = new Command("hh", "DPO steps on real preference data (HH-RLHF) for one batching mode: useful tokens/s, peak RSS");
+var hhDataOpt = new Option<string>("--data") { DefaultValueFactory = _ => "../shared/data/hh-rlhf-harmless-base/test.jsonl.gz" };
+var hhTokOpt = new Option<string>("--tokenizer") { DefaultValueFactory = _ => "../shared/golden/tokenizers/smollm-360m-instruct" };
+var hhModelOpt = new Option<string>("--model") { DefaultValueFactory = _ => "hh-small" };
+var hhMaxLenOpt = new Option<int>("--max-length") { DefaultValueFactory = _ => 1024 };
+var hhBatchOpt = new Option<int>("--batch-size") { DefaultValueFactory = _ => 4, Description = "pairs per batch" };
+var hhPairsOpt = new Option<int>("--pairs") { DefaultValueFactory = _ => 32, Description = "pairs drawn from the file under the seed" };
+var hhModeOpt = new Option<string>("--batching") { Required = true };
+hhModeOpt.AcceptOnlyFromAmong([.. Enum.GetValues<HhBatching>().Select(HhBench.Name)]);
+var hhWriteOpt = new Option<string?>("--write-batches") { Description = "save the padded batches as JSON lines for the PyTorch baseline" };
+foreach (var o in new Option[] { configsOpt, threadsOpt, hhDataOpt, hhTokOpt, hhModelOpt, hhMaxLenOpt, hhBatchOpt, hhPairsOpt, hhModeOpt, seedOpt, hhWriteOpt })
+    hh.Options.Add(o);
+hh.SetAction(p => Emit(HhBench.Run(Configs(p), new HhOptions(p.GetValue(hhDataOpt)!, p.GetValue(hhTokOpt)!, p.GetValue(hhModelOpt)!,
+    p.GetValue(hhMaxLenOpt), p.GetValue(hhBatchOpt), p.GetValue(hhPairsOpt),
+    Enum.GetValues<HhBatching>().First(b => HhBench.Name(b) == p.GetValue(hhModeOpt)), p.GetValue(threadsOpt),
+    p.GetValue(seedOpt), p.GetValue(hhWriteOpt)))));
+
+var optimizerCmd = new Command("optimizer", "AdamW step time: per-parameter vs fused flat buffers, A/B in one process");
+var optStepsOpt = new Option<int>("--steps") { DefaultValueFactory = _ => 10 };
+foreach (var o in new Option[] { configsOpt, threadsOpt, modelOpt, optStepsOpt, seedOpt }) optimizerCmd.Options.Add(o);
+optimizerCmd.SetAction(p => Emit(OptimizerBench.Run(Configs(p), p.GetValue(modelOpt)!, p.GetValue(threadsOpt),
+    p.GetValue(optStepsOpt), p.GetValue(seedOpt))));
+
+var hhReport = new Command("hh-report", "the markdown table of bench/hh.sh's raw lines");
+foreach (var o in new Option[] { inOpt, outOpt }) hhReport.Options.Add(o);
+hhReport.SetAction(p => HhReport.Write(p.GetValue(inOpt)!, p.GetValue(outOpt)!));
+
 var root = new RootCommand("AlignSharp benchmark (see docs/benchmarks.md; run everything with bash bench/run.sh)");
-foreach (var c in new[] { gemm, step, adapterStep, logprobs, padding, generate, report, supports }) root.Subcommands.Add(c);
+foreach (var c in new[] { gemm, step, adapterStep, logprobs, padding, generate, hh, hhReport, optimizerCmd, report, supports }) root.Subcommands.Add(c);
 try
 {
     return root.Parse(args).Invoke();

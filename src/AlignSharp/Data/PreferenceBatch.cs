@@ -28,6 +28,13 @@ public sealed record PreferenceBatch(Tensor InputIds, Tensor AttentionMask, Tens
     /// <summary>The unpaired examples of an unpaired batch (one row each); null for a batch of pairs.</summary>
     public IReadOnlyList<TokenizedUnpaired>? Examples { get; init; }
 
+    /// <summary>
+    /// Forward the rows padding-free (<c>training.padding_free</c>): log-prob passes pack whole rows back to back under
+    /// a block-diagonal causal mask (<c>Training.RowPacking</c>) instead of running the padded (R, T) tensors. The
+    /// tensors here stay padded; results are the same per row.
+    /// </summary>
+    public bool Packed { get; init; }
+
     /// <summary>The trees of a batch of scored responses (N rows per prompt); null otherwise.</summary>
     public IReadOnlyList<TokenizedTree>? Trees { get; init; }
 
@@ -80,12 +87,12 @@ public sealed record PreferenceBatch(Tensor InputIds, Tensor AttentionMask, Tens
     {
         if (order.Count != Count)
             throw new ArgumentException($"order has {order.Count} entries for {Count} examples", nameof(order));
-        if (Examples is { } u)
-            return PreferenceCollator.Collate(
-                [.. u.Select((x, i) => x with { Completion = u[order[i]].Completion })], padId);
-        return PreferenceCollator.Collate(
-            [.. Pairs.Select((p, i) => p with { Chosen = Pairs[order[i]].Chosen, Rejected = Pairs[order[i]].Rejected })],
-            padId);
+        var mismatched = Examples is { } u
+            ? PreferenceCollator.Collate([.. u.Select((x, i) => x with { Completion = u[order[i]].Completion })], padId)
+            : PreferenceCollator.Collate(
+                [.. Pairs.Select((p, i) => p with { Chosen = Pairs[order[i]].Chosen, Rejected = Pairs[order[i]].Rejected })],
+                padId);
+        return mismatched with { Packed = Packed };
     }
 
     /// <inheritdoc />

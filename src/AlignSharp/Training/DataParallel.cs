@@ -34,7 +34,7 @@ public static class DataParallel
             long t = batch.AttentionMask.narrow(0, lo, hi - lo).sum(1).max().item<long>(); // the share's longest row
             Tensor Share(Tensor x) => x.narrow(0, lo, hi - lo).narrow(1, 0, t).to(device); // (R, T) -> (n, t)
             local = SequenceLogProbs.Compute(model, Share(batch.InputIds), Share(batch.AttentionMask),
-                Share(batch.PositionIds), Share(batch.CompletionMask), perToken: perToken);
+                Share(batch.PositionIds), Share(batch.CompletionMask), perToken: perToken, packed: batch.Packed);
         }
         // A partial last batch may leave a rank without rows (fewer rows than ranks). Its backward must still reach every
         // parameter the others' does (GradientSync sums every gradient), so it runs one row and adds it times zero.

@@ -266,7 +266,10 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
     /// <summary>Collates the examples <paramref name="idx"/> of the training or evaluation set and runs the step on them.</summary>
     private StepResult RunBatch(PreferenceStep step, bool training, int[] idx, ObjectiveContext context)
     {
-        using var batch = (training ? setup.Train : setup.Eval).Collate(idx, setup.PadId);
+        using var batch = (training ? setup.Train : setup.Eval).Collate(idx, setup.PadId) with
+        {
+            Packed = options.PaddingFree,
+        };
         return step.Run(batch, context);
     }
 
@@ -282,17 +285,24 @@ public sealed class PreferenceTrainer(TrainingSetup setup, TrainingOptions optio
     public static AdamW CreateOptimizer(CausalLM policy, TrainingOptions options) =>
         OptimizerFor(new FullModelWeights(policy).Parameters, options);
 
-    /// <summary>AdamW over <paramref name="named"/> (no weight decay on 1-D tensors); nothing else gets optimizer state.</summary>
-    public static AdamW OptimizerFor(IReadOnlyList<(string Name, Parameter Parameter)> named, TrainingOptions options)
+    /// <summary>
+    /// AdamW over <paramref name="named"/> (no weight decay on 1-D tensors); nothing else gets optimizer state. The
+    /// step is fused over flat buffers (<see cref="Fused.AdamW"/>): TorchSharp's per-parameter arithmetic and state.
+    /// </summary>
+    public static AdamW OptimizerFor(IReadOnlyList<(string Name, Parameter Parameter)> named, TrainingOptions options) =>
+        new Fused.AdamW(ParamGroups(named, options));
+
+    /// <summary>The two AdamW parameter groups: matrices with <c>weight_decay</c>, 1-D tensors (biases, norms) without.</summary>
+    public static AdamW.ParamGroup[] ParamGroups(IReadOnlyList<(string Name, Parameter Parameter)> named, TrainingOptions options)
     {
-        var decay = named.Where(p => p.Parameter.dim() >= 2).Select(p => p.Parameter);
-        var noDecay = named.Where(p => p.Parameter.dim() < 2).Select(p => p.Parameter);
+        var decay = named.Where(p => p.Parameter.dim() >= 2).Select(p => p.Parameter).ToList();
+        var noDecay = named.Where(p => p.Parameter.dim() < 2).Select(p => p.Parameter).ToList();
         var o = options;
-        return optim.AdamW(
+        return
         [
             new AdamW.ParamGroup(decay, o.LearningRate, o.AdamBeta1, o.AdamBeta2, o.AdamEpsilon, o.WeightDecay, false, false),
             new AdamW.ParamGroup(noDecay, o.LearningRate, o.AdamBeta1, o.AdamBeta2, o.AdamEpsilon, 0, false, false),
-        ]);
+        ];
     }
 
     private static byte[] GeneratorBytes(Generator g)

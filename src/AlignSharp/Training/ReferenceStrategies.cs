@@ -118,7 +118,7 @@ public static class BatchLogProbs
         using var scope = NewDisposeScope();
         var r = SequenceLogProbs.Compute(model, batch.InputIds.to(device), batch.AttentionMask.to(device),
             batch.PositionIds.to(device), batch.CompletionMask.to(device), perToken: perToken,
-            hiddenStates: hiddenStates);
+            hiddenStates: hiddenStates, packed: batch.Packed);
         return new RowLogProbs(r.Sums.MoveToOuterDisposeScope(), r.Counts.MoveToOuterDisposeScope())
         {
             TokenHidden = r.TokenHidden?.MoveToOuterDisposeScope(),

@@ -49,20 +49,32 @@ public static class SequenceLogProbs
     /// half-precision (bfloat16/float16) model, whose log-softmax is also taken in float32 (as TRL does); with
     /// <paramref name="perToken"/> also the scored tokens' log-probs laid out per row, (R, Tc), from the same chunks
     /// (no second forward, nothing (R, T, V)); with <paramref name="hiddenStates"/> (implies per-token) also the
-    /// hidden state scoring each of those tokens, (R, Tc, C).
+    /// hidden state scoring each of those tokens, (R, Tc, C). With <paramref name="packed"/> the rows are forwarded
+    /// padding-free (<see cref="RowPacking"/>: whole rows back to back under a block-diagonal causal mask, own position
+    /// ids) and the results are laid out by row exactly as without it.
     /// </summary>
     public static RowLogProbs Compute(CausalLM model, Tensor inputIds, Tensor attentionMask, Tensor positionIds,
-        Tensor completionMask, int chunk = DefaultChunk, bool perToken = false, bool hiddenStates = false)
+        Tensor completionMask, int chunk = DefaultChunk, bool perToken = false, bool hiddenStates = false,
+        bool packed = false)
     {
         using var scope = NewDisposeScope();
-        var hidden = model.ForwardHidden(inputIds, attentionMask, positionIds); // (R, T, C)
-        long rows = inputIds.shape[0], c = hidden.shape[2];
-        var dtype = hidden.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : hidden.dtype;
+        long rows = inputIds.shape[0], t = inputIds.shape[1];
         var scored = completionMask[.., 1..].to(ScalarType.Bool); // (R, T-1): token t+1 scored from position t
         var flat = scored.reshape(-1).nonzero().squeeze(1); // (N) indices into R*(T-1)
-        var h = hidden[.., ..^1, ..].reshape(-1, c).index_select(0, flat); // (R*(T-1), C) -> (N, C)
         var targets = inputIds[.., 1..].reshape(-1).index_select(0, flat); // (N)
-        var rowOf = flat.div(inputIds.shape[1] - 1, rounding_mode: RoundingMode.floor); // (N)
+        var rowOf = flat.div(t - 1, rounding_mode: RoundingMode.floor); // (N)
+        var source = rowOf * t + (flat - rowOf * (t - 1)); // (N): padded index r*T + t of the predicting position
+        Tensor hidden; // (R, T, C), or (P, Tp, C) packed
+        if (packed)
+        {
+            var pack = RowPacking.Pack(inputIds, attentionMask, positionIds);
+            hidden = model.ForwardHidden(pack.InputIds, pack.SegmentMask, pack.PositionIds); // (P, Tp, C)
+            source = pack.Slots.index_select(0, source); // (N): index into the packed P*Tp positions
+        }
+        else hidden = model.ForwardHidden(inputIds, attentionMask, positionIds); // (R, T, C)
+        long c = hidden.shape[2];
+        var dtype = hidden.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : hidden.dtype;
+        var h = hidden.reshape(-1, c).index_select(0, source); // (R*T or P*Tp, C) -> (N, C)
         // LM head + log-softmax + gather, fused: no (N, V) tensor outlives its chunk, with or without gradients.
         var trainable = is_grad_enabled() && model.parameters().Any(p => p.requires_grad);
         var (all, tokenLogits) = LmHeadLogProbs.Compute(model.LmHead, h, targets, chunk, dtype, trainable); // (N), (N)

@@ -32,4 +32,22 @@ public sealed class AttentionMaskTests
         for (int q = 0; q < 2; q++)
             for (int k = 0; k < 5; k++) Assert.Equal(windowed[q + 3, k], last[q, k]);
     }
+
+    [Fact]
+    public void Segment_numbers_make_the_mask_block_diagonal_causal()
+    {
+        // Two packed rows (segments 1 and 2) and a pad tail: a real query sees its own segment's earlier keys only.
+        using var mask = torch.tensor(new long[] { 1, 1, 1, 2, 2, 0 }, [1, 6]);
+        long[] seg = [1, 1, 1, 2, 2, 0];
+        var packed = Allowed(Attention.AdditiveMask(mask, 6, ScalarType.Float32));
+        var windowed = Allowed(Attention.AdditiveMask(mask, 6, ScalarType.Float32, slidingWindow: 2));
+        for (int q = 0; q < 6; q++)
+            for (int k = 0; k < 6; k++)
+            {
+                bool own = seg[k] != 0 && k <= q && (seg[q] == seg[k] || seg[q] == 0);
+                Assert.Equal(own, packed[q, k]);
+                Assert.Equal(own && q - k < 2, windowed[q, k]);
+            }
+        Assert.False(packed[3, 2]); // the first token of segment 2 does not see segment 1
+    }
 }

@@ -1,0 +1,170 @@
+using AlignSharp.Data;
+using AlignSharp.Data.Batching;
+using AlignSharp.Models;
+using AlignSharp.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AlignSharp.Tests.Training;
+
+/// <summary>
+/// Padding-free batches (<c>training.padding_free</c>, <see cref="RowPacking"/>): rows packed back to back under a
+/// block-diagonal causal mask with their own position ids give the padded path's log-probs and gradients, for every
+/// registered model type (the tests iterate the registry). Tolerance: both paths run the same float32 arithmetic per
+/// token except for attention, whose softmax and products run over differently shaped (and differently masked) key
+/// sets, so sums agree to rounding: 1e-5 absolute on log-prob sums of ~10-60 nats (the bound), and gradients
+/// to 1e-6 + 1e-5 max|grad| per tensor (the bound of the fused-head and checkpointing tests). Every compared gradient
+/// is checked to be non-zero, and a packed forward without the segment mask is checked to differ.
+/// </summary>
+public sealed class PaddingFreeTests
+{
+    private const int Vocab = 96;
+
+    public static TheoryData<string> ModelTypes => new(ModelFamilies.ModelTypes);
+
+    /// <summary>Six rows of lengths 12, 5, 7, 3, 9, 4 (prompt + completion), longer than the tiny sliding windows.</summary>
+    private static PaddedRows Rows()
+    {
+        var rng = new Random(7);
+        int[] Seq(int n) => [.. Enumerable.Range(0, n).Select(_ => rng.Next(1, Vocab))];
+        (int[], int[]) Row(int prompt, int completion) => (Seq(prompt), Seq(completion));
+        return RowCollator.RightPad([Row(5, 7), Row(2, 3), Row(3, 4), Row(1, 2), Row(4, 5), Row(2, 2)], padId: 0);
+    }
+
+    private static CausalLM Model(string modelType)
+    {
+        var cfg = ModelFamilies.ForModelType(modelType).TinyConfig(modelType, Vocab);
+        var model = ModelFactory.Create(cfg);
+        using var g = new Generator(31);
+        using var _ = no_grad();
+        foreach (var (_, p) in model.named_parameters().OrderBy(x => x.name, StringComparer.Ordinal))
+        {
+            using var r = randn(p.shape, p.dtype, generator: g);
+            p.add_(0.05 * r); // move zero biases and unit norms off their initial values
+        }
+        return model;
+    }
+
+    private sealed record Result(float[] Sums, float[] Counts, float[] Tokens, float[] LogitSums, Dictionary<string, float[]> Grads);
+
+    private static Result Run(CausalLM model, PaddedRows rows, bool packed)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var p in model.parameters()) p.grad = null;
+        var r = SequenceLogProbs.Compute(model, rows.InputIds, rows.AttentionMask, rows.PositionIds, rows.CompletionMask,
+            perToken: true, packed: packed);
+        (r.Sums * tensor(new[] { 1f, -0.5f, 2f, 0.25f, -1f, 1.5f })).sum().backward(); // row weights: a mix-up shows
+        return new Result(r.Sums.data<float>().ToArray(), r.Counts.data<float>().ToArray(),
+            r.Tokens!.data<float>().ToArray(), r.LogitSums!.data<float>().ToArray(),
+            model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.data<float>().ToArray()));
+    }
+
+    [Theory]
+    [MemberData(nameof(ModelTypes))]
+    public void Packed_log_probs_and_gradients_equal_the_padded_path(string modelType)
+    {
+        using var model = Model(modelType);
+        var rows = Rows();
+        var padded = Run(model, rows, packed: false);
+        var packed = Run(model, rows, packed: true);
+
+        Assert.Equal(padded.Counts, packed.Counts);
+        Assert.All(padded.Sums, s => Assert.True(s < -1, $"{modelType}: implausible log-prob sum {s}"));
+        Assert.Equal(padded.Sums, packed.Sums, (a, b) => Math.Abs(a - b) <= 1e-5f);
+        Assert.Equal(padded.Tokens, packed.Tokens, (a, b) => Math.Abs(a - b) <= 1e-5f);
+        Assert.Equal(padded.LogitSums, packed.LogitSums, (a, b) => Math.Abs(a - b) <= 1e-5f);
+        foreach (var (name, e) in padded.Grads)
+        {
+            float worst = e.Zip(packed.Grads[name], (x, y) => Math.Abs(x - y)).Max();
+            float scale = e.Max(Math.Abs);
+            Assert.True(scale > 0, $"{modelType} {name}: no gradient reached this parameter");
+            Assert.True(worst <= 1e-6f + 1e-5f * scale,
+                $"{modelType} {name}: largest gradient difference {worst} (max |grad| {scale})");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ModelTypes))]
+    public void Without_the_segment_mask_packed_rows_would_see_each_other(string modelType)
+    {
+        using var model = Model(modelType);
+        model.eval();
+        using var _ = no_grad();
+        var rows = Rows();
+        using var pack = RowPacking.Pack(rows.InputIds, rows.AttentionMask, rows.PositionIds);
+        using var segmented = model.ForwardHidden(pack.InputIds, pack.SegmentMask, pack.PositionIds);
+        using var plain = model.ForwardHidden(pack.InputIds, pack.SegmentMask.clamp_max(1), pack.PositionIds);
+        double moved = (segmented - plain).abs().max().item<float>();
+        Assert.True(moved > 1e-3, $"{modelType}: a plain causal mask over packed rows changed hidden states by only {moved}");
+    }
+
+    [Fact]
+    public void Packing_places_every_real_token_once_with_its_id_and_position_in_fewer_rows()
+    {
+        var rows = Rows();
+        using var pack = RowPacking.Pack(rows.InputIds, rows.AttentionMask, rows.PositionIds);
+        long r = rows.InputIds.shape[0], t = rows.InputIds.shape[1];
+        var lengths = rows.AttentionMask.sum(1).data<long>().ToArray();
+        long tokens = lengths.Sum();
+        Assert.True(pack.Sequences < r, $"{pack.Sequences} packed sequences for {r} rows");
+        Assert.True(pack.Sequences >= (tokens + t - 1) / t);
+        Assert.Equal(lengths.Max(), pack.Width); // no sequence is longer than the longest row
+
+        var slots = pack.Slots.data<long>().ToArray();
+        var ids = rows.InputIds.reshape(-1).data<long>().ToArray();
+        var mask = rows.AttentionMask.reshape(-1).data<long>().ToArray();
+        var pos = rows.PositionIds.reshape(-1).data<long>().ToArray();
+        var packedIds = pack.InputIds.reshape(-1).data<long>().ToArray();
+        var packedPos = pack.PositionIds.reshape(-1).data<long>().ToArray();
+        var segments = pack.SegmentMask.reshape(-1).data<long>().ToArray();
+        for (int k = 0; k < slots.Length; k++)
+        {
+            Assert.Equal(mask[k] != 0, slots[k] >= 0);
+            if (slots[k] < 0) continue;
+            Assert.Equal(ids[k], packedIds[slots[k]]);
+            Assert.Equal(pos[k], packedPos[slots[k]]);
+            Assert.True(segments[slots[k]] > 0);
+        }
+        var used = slots.Where(s => s >= 0).ToList();
+        Assert.Equal(used.Count, used.Distinct().Count());
+        Assert.Equal(used.Count, segments.Count(s => s > 0)); // every packed real token comes from one padded token
+        // A row's tokens stay consecutive in one segment: the next token of a row is the next packed slot.
+        for (long row = 0; row < r; row++)
+            for (long i = 1; i < lengths[row]; i++)
+                Assert.Equal(slots[row * t + i - 1] + 1, slots[row * t + i]);
+    }
+
+    [Fact]
+    public void Rows_with_holes_are_refused()
+    {
+        using var ids = tensor(new long[,] { { 5, 6, 7 } });
+        using var mask = tensor(new long[,] { { 1, 0, 1 } });
+        var e = Assert.Throws<ArgumentException>(() => RowPacking.Pack(ids, mask, CausalLM.PositionsFromMask(mask)));
+        Assert.Contains("contiguous", e.Message);
+    }
+
+    [Fact]
+    public void A_padding_free_run_trains_like_the_padded_run()
+    {
+        var pairs = TinyRun.Pairs(8);
+        TrainingOptions Options(bool packed) => new()
+        {
+            MaxSteps = 3, BatchSize = 4, LearningRate = 1e-2, LoggingSteps = 1, SaveTotalLimit = 0,
+            AdamEpsilon = 1e-6, BatchOrder = BatchOrder.Random, PaddingFree = packed,
+        };
+        var a = TinyRun.Setup(pairs);
+        var logA = new PreferenceTrainer(a, Options(false), TinyRun.TempDir(), new RecordingObserver()).Run();
+        var b = TinyRun.Setup(pairs);
+        var logB = new PreferenceTrainer(b, Options(true), TinyRun.TempDir(), new RecordingObserver()).Run();
+        Assert.Equal(3, logA.Count);
+        for (int i = 0; i < 3; i++)
+            foreach (var key in new[] { "loss", "logps/chosen", "logps/rejected", "rewards/margins" })
+                Assert.True(Math.Abs(logA[i][key] - logB[i][key]) < 1e-5, $"step {i + 1} {key}: {logA[i][key]} vs {logB[i][key]}");
+        Assert.True(logA[2]["rewards/margins"] != logA[0]["rewards/margins"]); // the steps trained
+        foreach (var ((name, pa), (_, pb)) in a.Policy.named_parameters().Zip(b.Policy.named_parameters()))
+        {
+            double diff = (pa - pb).abs().max().item<float>();
+            Assert.True(diff < 1e-5, $"{name} differs by {diff}");
+        }
+    }
+}
