@@ -195,37 +195,32 @@ public sealed class PairTokenizer(ITokenizer tokenizer, TokenizationOptions opti
 
     /// <summary>Tokenizes every tree; those too long are reported (or thrown under <see cref="BadRecordPolicy.Fail"/>).</summary>
     public List<TokenizedTree> TokenizeAll(IEnumerable<Formats.TreeExample> trees, DataReport report,
-        BadRecordPolicy policy = BadRecordPolicy.Skip)
-    {
-        var result = new List<TokenizedTree>();
-        foreach (var e in trees)
-        {
-            if (TryTokenize(e, out var problem) is { } t)
-            {
-                result.Add(t);
-                if (t.PromptTruncated) report.PromptTruncated++;
-                if (t.CompletionTruncated) report.CompletionTruncated++;
-            }
-            else if (policy == BadRecordPolicy.Fail) throw new DataException(problem!.Where, $"{problem.Issue.Name()}: {problem.Detail}");
-            else report.Add(problem!);
-        }
-        return result;
-    }
+        BadRecordPolicy policy = BadRecordPolicy.Skip) =>
+        TokenizeEach(trees, TryTokenize, t => (t.PromptTruncated, t.CompletionTruncated), report, policy);
 
     /// <summary>
     /// Tokenizes every pair; pairs too long even after truncation are reported (or, under <see cref="BadRecordPolicy.Fail"/>,
     /// thrown), truncations are counted in <paramref name="report"/>.
     /// </summary>
-    public List<TokenizedPair> TokenizeAll(IEnumerable<PreferenceExample> examples, DataReport report, BadRecordPolicy policy = BadRecordPolicy.Skip)
+    public List<TokenizedPair> TokenizeAll(IEnumerable<PreferenceExample> examples, DataReport report, BadRecordPolicy policy = BadRecordPolicy.Skip) =>
+        TokenizeEach(examples, TryTokenize, t => (t.PromptTruncated, t.CompletionTruncated), report, policy);
+
+    private delegate T? TryTokenizer<in TRecord, T>(TRecord record, out RecordProblem? problem) where T : class;
+
+    /// <summary>Tokenizes each record: kept ones count their truncations in <paramref name="report"/>; a record that
+    /// cannot be tokenized is reported, or thrown under <see cref="BadRecordPolicy.Fail"/>.</summary>
+    private static List<T> TokenizeEach<TRecord, T>(IEnumerable<TRecord> records, TryTokenizer<TRecord, T> tryTokenize,
+        Func<T, (bool Prompt, bool Completion)> truncated, DataReport report, BadRecordPolicy policy) where T : class
     {
-        var result = new List<TokenizedPair>();
-        foreach (var e in examples)
+        var result = new List<T>();
+        foreach (var e in records)
         {
-            if (TryTokenize(e, out var problem) is { } t)
+            if (tryTokenize(e, out var problem) is { } t)
             {
                 result.Add(t);
-                if (t.PromptTruncated) report.PromptTruncated++;
-                if (t.CompletionTruncated) report.CompletionTruncated++;
+                var (prompt, completion) = truncated(t);
+                if (prompt) report.PromptTruncated++;
+                if (completion) report.CompletionTruncated++;
             }
             else if (policy == BadRecordPolicy.Fail) throw new DataException(problem!.Where, $"{problem.Issue.Name()}: {problem.Detail}");
             else report.Add(problem!);
