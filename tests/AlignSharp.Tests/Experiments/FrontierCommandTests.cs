@@ -4,30 +4,8 @@ using AlignSharp.Experiments;
 
 namespace AlignSharp.Tests.Experiments;
 
-/// <summary>
-/// Runs the test-sized frontier once through the CLI (in the "Console" collection: it redirects Console.Out), with
-/// --threads 0 so it never changes libtorch's process-wide thread count under tests running in parallel.
-/// </summary>
-public sealed class FrontierRunFixture : IDisposable
-{
-    public string Dir { get; } = Directory.CreateTempSubdirectory("alignsharp-frontier-").FullName;
-
-    public int ExitCode { get; }
-
-    public string Output { get; }
-
-    public FrontierRunFixture()
-    {
-        var stdout = Console.Out;
-        var capture = new StringWriter();
-        Console.SetOut(capture);
-        try { ExitCode = CliApp.Run(["experiment", "frontier", "--preset", "test", "--out", Dir, "--threads", "0"]); }
-        finally { Console.SetOut(stdout); }
-        Output = capture.ToString();
-    }
-
-    public void Dispose() => Directory.Delete(Dir, recursive: true);
-}
+/// <summary>The test-sized frontier experiment, run once through the CLI.</summary>
+public sealed class FrontierRunFixture() : ExperimentRunFixture("frontier");
 
 [Collection("Console")]
 public sealed class FrontierCommandTests(FrontierRunFixture run) : IClassFixture<FrontierRunFixture>

@@ -4,30 +4,8 @@ using AlignSharp.Experiments;
 
 namespace AlignSharp.Tests.Experiments;
 
-/// <summary>
-/// Runs the test-sized online experiment once through the CLI (in the "Console" collection: it redirects
-/// Console.Out), with --threads 0 so it never changes libtorch's process-wide thread count.
-/// </summary>
-public sealed class OnlineExperimentRunFixture : IDisposable
-{
-    public string Dir { get; } = Directory.CreateTempSubdirectory("alignsharp-online-experiment-").FullName;
-
-    public int ExitCode { get; }
-
-    public string Output { get; }
-
-    public OnlineExperimentRunFixture()
-    {
-        var stdout = Console.Out;
-        var capture = new StringWriter();
-        Console.SetOut(capture);
-        try { ExitCode = CliApp.Run(["experiment", "online", "--preset", "test", "--out", Dir, "--threads", "0"]); }
-        finally { Console.SetOut(stdout); }
-        Output = capture.ToString();
-    }
-
-    public void Dispose() => Directory.Delete(Dir, recursive: true);
-}
+/// <summary>The test-sized online experiment, run once through the CLI.</summary>
+public sealed class OnlineExperimentRunFixture() : ExperimentRunFixture("online");
 
 [Collection("Console")]
 public sealed class OnlineExperimentCommandTests(OnlineExperimentRunFixture run) : IClassFixture<OnlineExperimentRunFixture>

@@ -7,30 +7,8 @@ using AlignSharp.Tasks;
 
 namespace AlignSharp.Tests.Experiments;
 
-/// <summary>
-/// Runs the test-sized reasoning experiment once through the CLI (in the "Console" collection: it redirects
-/// Console.Out), with --threads 0 so it never changes libtorch's process-wide thread count.
-/// </summary>
-public sealed class ReasoningExperimentRunFixture : IDisposable
-{
-    public string Dir { get; } = Directory.CreateTempSubdirectory("alignsharp-reasoning-experiment-").FullName;
-
-    public int ExitCode { get; }
-
-    public string Output { get; }
-
-    public ReasoningExperimentRunFixture()
-    {
-        var stdout = Console.Out;
-        var capture = new StringWriter();
-        Console.SetOut(capture);
-        try { ExitCode = CliApp.Run(["experiment", "reasoning", "--preset", "test", "--out", Dir, "--threads", "0"]); }
-        finally { Console.SetOut(stdout); }
-        Output = capture.ToString();
-    }
-
-    public void Dispose() => Directory.Delete(Dir, recursive: true);
-}
+/// <summary>The test-sized reasoning experiment, run once through the CLI.</summary>
+public sealed class ReasoningExperimentRunFixture() : ExperimentRunFixture("reasoning");
 
 [Collection("Console")]
 public sealed class ReasoningExperimentCommandTests(ReasoningExperimentRunFixture run)
