@@ -25,6 +25,30 @@ public abstract class CausalLM : nn.Module
     public bool GradientCheckpointing { get; set; }
 
     /// <summary>
+    /// The dtype the decoder's projections compute their matmuls in (<see cref="MatmulCast"/>): null (the default) for
+    /// the parameters' own dtype, or bfloat16 for autocast-style mixed precision over float32 parameters
+    /// (<c>training.precision: bfloat16</c>). Set with <see cref="UseMatmulDType"/>.
+    /// </summary>
+    public ScalarType? MatmulDType { get; private set; }
+
+    /// <summary>The dtype of the LM head's matmul (null: the parameters' own); see <see cref="UseMatmulDType"/>.</summary>
+    public ScalarType? HeadMatmulDType { get; private set; }
+
+    /// <summary>
+    /// Runs every projection of the decoder (attention and MLP matmuls) in <paramref name="dtype"/>, and the LM head
+    /// too when <paramref name="head"/>; null restores the parameters' own dtype. Parameters, their gradients and
+    /// everything between the matmuls stay in the parameters' dtype.
+    /// </summary>
+    public void UseMatmulDType(ScalarType? dtype, bool head)
+    {
+        MatmulDType = dtype;
+        HeadMatmulDType = head ? dtype : null;
+        string headModule = Config.Family.HeadName[..Config.Family.HeadName.LastIndexOf('.')]; // lm_head.weight -> lm_head
+        foreach (var (name, module) in named_modules())
+            if (module is IMatmulPrecision p) p.MatmulDType = name == headModule ? HeadMatmulDType : MatmulDType;
+    }
+
+    /// <summary>
     /// The ranks of a data-parallel run (set by the trainer when there are several): log-prob forwards then compute
     /// this rank's share of each batch's rows and gather the rest (<c>Training.DataParallel</c>).
     /// </summary>
@@ -70,7 +94,7 @@ public abstract class CausalLM : nn.Module
     /// <summary>An empty KV cache sized for this model.</summary>
     public KvCache NewCache() => new(Config.NumLayers);
 
-    /// <summary>Projects hidden states (..., C) to logits (..., V).</summary>
+    /// <summary>Projects hidden states (..., C) to logits (..., V), the matmul in <see cref="HeadMatmulDType"/> when set.</summary>
     public abstract Tensor LmHead(Tensor hidden);
 
     /// <summary>Full logits (B, T, V); prefer <see cref="ForwardHidden(Tensor, Tensor, Tensor)"/> + <see cref="LmHead"/> on selected rows for training.</summary>

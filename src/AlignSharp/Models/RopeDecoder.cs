@@ -58,10 +58,10 @@ public sealed record DecoderSpec
 /// </summary>
 internal sealed class RopeAttention : nn.Module
 {
-    private readonly Linear q_proj;
-    private readonly Linear k_proj;
-    private readonly Linear v_proj;
-    private readonly Linear o_proj;
+    private readonly Projection q_proj;
+    private readonly Projection k_proj;
+    private readonly Projection v_proj;
+    private readonly Projection o_proj;
     private readonly RmsNorm? q_norm;
     private readonly RmsNorm? k_norm;
     private readonly int heads, kvHeads, headDim;
@@ -72,10 +72,10 @@ internal sealed class RopeAttention : nn.Module
         heads = cfg.NumHeads;
         kvHeads = cfg.NumKeyValueHeads;
         headDim = cfg.HeadDim;
-        q_proj = nn.Linear(cfg.HiddenSize, heads * headDim, hasBias: cfg.QkvBias);
-        k_proj = nn.Linear(cfg.HiddenSize, kvHeads * headDim, hasBias: cfg.QkvBias);
-        v_proj = nn.Linear(cfg.HiddenSize, kvHeads * headDim, hasBias: cfg.QkvBias);
-        o_proj = nn.Linear(heads * headDim, cfg.HiddenSize, hasBias: cfg.OutputBias);
+        q_proj = new Projection(cfg.HiddenSize, heads * headDim, cfg.QkvBias);
+        k_proj = new Projection(cfg.HiddenSize, kvHeads * headDim, cfg.QkvBias);
+        v_proj = new Projection(cfg.HiddenSize, kvHeads * headDim, cfg.QkvBias);
+        o_proj = new Projection(heads * headDim, cfg.HiddenSize, cfg.OutputBias);
         if (spec.QkNorm)
         {
             q_norm = new RmsNorm(headDim, cfg.NormEps, spec.NormPlusOne);
@@ -114,17 +114,17 @@ internal sealed class RopeAttention : nn.Module
 /// <summary>Gated MLP: down(act(gate(x)) * up(x)).</summary>
 internal sealed class GatedMlp : nn.Module<Tensor, Tensor>
 {
-    private readonly Linear gate_proj;
-    private readonly Linear up_proj;
-    private readonly Linear down_proj;
+    private readonly Projection gate_proj;
+    private readonly Projection up_proj;
+    private readonly Projection down_proj;
     private readonly GatedActivation activation;
 
     public GatedMlp(ModelConfig cfg, GatedActivation activation) : base("mlp")
     {
         this.activation = activation;
-        gate_proj = nn.Linear(cfg.HiddenSize, cfg.IntermediateSize, hasBias: cfg.MlpBias);
-        up_proj = nn.Linear(cfg.HiddenSize, cfg.IntermediateSize, hasBias: cfg.MlpBias);
-        down_proj = nn.Linear(cfg.IntermediateSize, cfg.HiddenSize, hasBias: cfg.MlpBias);
+        gate_proj = new Projection(cfg.HiddenSize, cfg.IntermediateSize, cfg.MlpBias);
+        up_proj = new Projection(cfg.HiddenSize, cfg.IntermediateSize, cfg.MlpBias);
+        down_proj = new Projection(cfg.IntermediateSize, cfg.HiddenSize, cfg.MlpBias);
         RegisterComponents();
     }
 
@@ -241,7 +241,7 @@ internal sealed class RopeDecoderTrunk : nn.Module
 public sealed class RopeDecoderModel : CausalLM
 {
     private readonly RopeDecoderTrunk model;
-    private readonly Linear? lm_head;
+    private readonly Projection? lm_head;
     private readonly ModelConfig config;
 
     /// <summary>
@@ -259,7 +259,7 @@ public sealed class RopeDecoderModel : CausalLM
             throw new ArgumentException($"spec has {spec.Layers.Count} layers, config {cfg.NumLayers}", nameof(spec));
         config = cfg;
         model = new RopeDecoderTrunk(cfg, spec);
-        if (!cfg.TieWordEmbeddings) lm_head = nn.Linear(cfg.HiddenSize, cfg.VocabSize, hasBias: false);
+        if (!cfg.TieWordEmbeddings) lm_head = new Projection(cfg.HiddenSize, cfg.VocabSize, false);
         RegisterComponents();
         using (torch.no_grad())
         {
@@ -289,5 +289,5 @@ public sealed class RopeDecoderModel : CausalLM
 
     /// <inheritdoc />
     public override Tensor LmHead(Tensor hidden) =>
-        lm_head is null ? F.linear(hidden, model.embed_tokens.weight!) : lm_head.call(hidden); // (..., C) -> (..., V)
+        lm_head is null ? MatmulCast.Linear(hidden, model.embed_tokens.weight!, null, HeadMatmulDType) : lm_head.call(hidden); // (..., C) -> (..., V)
 }

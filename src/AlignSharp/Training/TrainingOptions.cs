@@ -13,6 +13,19 @@ public enum ScheduleKind
     Constant,
 }
 
+/// <summary>The dtype a run's matmuls compute in (<c>training.precision</c>).</summary>
+public enum ComputePrecision
+{
+    /// <summary>Everything in the parameters' dtype (the default).</summary>
+    Float32,
+    /// <summary>
+    /// Autocast-style mixed precision: the decoder's projections (attention and MLP matmuls) in bfloat16; float32
+    /// master weights, gradients and optimizer state; norms, softmax, attention, the LM head, the loss and the log-prob
+    /// sums in float32 (<c>Models.MatmulCast</c>).
+    /// </summary>
+    Bfloat16,
+}
+
 /// <summary>
 /// Optimisation settings of one run (the <c>training:</c> section), with TRL-like defaults in one place. Each key's
 /// meaning, TRL name and range are in its <see cref="SettingAttribute"/> (docs/config.md is generated from them).
@@ -136,6 +149,18 @@ public sealed record TrainingOptions
     [Setting("Recompute each decoder block in backward instead of keeping its activations (less memory, one more " +
         "forward).", Trl = "gradient_checkpointing")]
     public bool GradientCheckpointing { get; init; }
+
+    /// <summary>
+    /// The dtype of the decoder's matmuls: float32 (default) or bfloat16 (mixed precision over float32 weights,
+    /// gradients and optimizer state; checkpoints stay float32). Faster where the CPU has bfloat16 instructions
+    /// (avx512_bf16, amx_bf16); elsewhere still correct, with a warning that it is slower than float32. Read once by the
+    /// composition root (<c>AlignSharp.Runs</c>), which sets it on the policy and the reference
+    /// (<c>CausalLM.UseMatmulDType</c>).
+    /// </summary>
+    [Setting("Matmul dtype: float32, or bfloat16 (attention/MLP matmuls in bfloat16 over float32 weights, gradients " +
+        "and AdamW state; norms, LM head, loss and log-prob sums in float32; checkpoints stay float32). For CPUs with " +
+        "bf16 instructions (docs/benchmarks.md, \"bfloat16\").", Trl = "bf16")]
+    public ComputePrecision Precision { get; init; } = ComputePrecision.Float32;
 
     /// <summary>
     /// Where the run's models live: cpu (default), cuda or cuda:N. Read once by the composition root

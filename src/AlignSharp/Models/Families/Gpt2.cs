@@ -166,7 +166,8 @@ public sealed class Gpt2Model : CausalLM
         transformer.Forward(inputIds, null, positionIds, null, GradientCheckpointing, CheckSegments(inputIds, segmentLengths));
 
     /// <inheritdoc />
-    public override Tensor LmHead(Tensor hidden) => F.linear(hidden, transformer.wte.weight!); // (..., C) -> (..., V)
+    public override Tensor LmHead(Tensor hidden) =>
+        MatmulCast.Linear(hidden, transformer.wte.weight!, null, HeadMatmulDType); // (..., C) -> (..., V)
 }
 
 /// <summary>
