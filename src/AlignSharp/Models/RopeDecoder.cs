@@ -278,4 +278,11 @@ public sealed class RopeDecoderModel : CausalLM
     /// <inheritdoc />
     public override Tensor LmHead(Tensor hidden) =>
         lm_head is null ? F.linear(hidden, model.embed_tokens.weight!) : lm_head.call(hidden); // (..., C) -> (..., V)
+
+    /// <inheritdoc />
+    internal override Tensor? PlainHeadWeight =>
+        lm_head is null ? model.embed_tokens.weight : HeadHooks == 0 ? lm_head.weight : null;
+
+    /// <inheritdoc />
+    internal override nn.Module? HeadModule => lm_head;
 }

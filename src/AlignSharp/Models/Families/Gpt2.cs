@@ -153,6 +153,9 @@ public sealed class Gpt2Model : CausalLM
 
     /// <inheritdoc />
     public override Tensor LmHead(Tensor hidden) => F.linear(hidden, transformer.wte.weight!); // (..., C) -> (..., V)
+
+    /// <inheritdoc />
+    internal override Tensor? PlainHeadWeight => transformer.wte.weight; // tied: the embedding, which no adapter hooks
 }
 
 /// <summary>
