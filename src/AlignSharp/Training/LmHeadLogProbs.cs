@@ -13,7 +13,8 @@ namespace AlignSharp.Training;
 /// not, and any adapter on it get their gradients, and h gets its own). Peak memory is one chunk's (n, V) logits
 /// in the forward and one in backward, with or without gradients (Liger-Kernel's fused linear cross-entropy, with
 /// the per-token upstream gradient a preference loss needs). The price is one extra LM-head GEMM per chunk in
-/// backward.
+/// backward. A plain head (linear(h, W), nothing hooked on it) skips autograd in backward: its weight gradient is
+/// added in place into W.grad, in chunks half the forward's, so backward's peak stays below the forward's chunk.
 /// </summary>
 internal static class LmHeadLogProbs
 {
