@@ -4,15 +4,16 @@ using TorchSharp;
 
 namespace AlignSharp.Bench;
 
-/// <summary>fp32 GEMM throughput of this library on this machine: the denominator of MFU.</summary>
+/// <summary>GEMM throughput of this library on this machine (float32: the denominator of MFU).</summary>
 internal static class GemmBench
 {
     /// <summary>Median GFLOP/s of torch.mm on n x n x n over <paramref name="reps"/> timed runs.</summary>
-    public static JsonObject Run(int threads, int n, int reps)
+    public static JsonObject Run(int threads, int n, int reps, string dtype = "float32")
     {
         torch.set_num_threads(threads);
-        using var a = torch.randn(n, n);
-        using var b = torch.randn(n, n);
+        var type = dtype == "bfloat16" ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32;
+        using var a = torch.randn(n, n).to(type);
+        using var b = torch.randn(n, n).to(type);
         for (int i = 0; i < 2; i++) torch.mm(a, b).Dispose();
         var times = new List<double>();
         for (int i = 0; i < reps; i++)
@@ -24,7 +25,7 @@ internal static class GemmBench
         double med = Stats.Median(times);
         return new JsonObject
         {
-            ["kind"] = "gemm", ["threads"] = threads, ["size"] = n, ["seconds"] = med, ["gflops"] = 2.0 * n * n * n / med / 1e9,
+            ["kind"] = "gemm", ["dtype"] = dtype, ["threads"] = threads, ["size"] = n, ["seconds"] = med, ["gflops"] = 2.0 * n * n * n / med / 1e9,
         };
     }
 }

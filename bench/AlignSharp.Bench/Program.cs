@@ -9,11 +9,13 @@ NativeRuntime.EnsureLoaded();
 var configsOpt = new Option<string?>("--configs") { Description = "bench/configs.json (found above the binary by default)" };
 var threadsOpt = new Option<int>("--threads") { Description = "torch intra-op threads", DefaultValueFactory = _ => 2 };
 
-var gemm = new Command("gemm", "fp32 torch.mm throughput (GFLOP/s)");
+var gemm = new Command("gemm", "torch.mm throughput (GFLOP/s) in float32 or bfloat16");
 var sizeOpt = new Option<int>("--size") { DefaultValueFactory = _ => 1024 };
 var repsOpt = new Option<int>("--reps") { DefaultValueFactory = _ => 5 };
-gemm.Options.Add(threadsOpt); gemm.Options.Add(sizeOpt); gemm.Options.Add(repsOpt);
-gemm.SetAction(p => Emit(GemmBench.Run(p.GetValue(threadsOpt), p.GetValue(sizeOpt), p.GetValue(repsOpt))));
+var gemmDtypeOpt = new Option<string>("--dtype") { DefaultValueFactory = _ => "float32", Description = "float32 or bfloat16" };
+gemmDtypeOpt.AcceptOnlyFromAmong("float32", "bfloat16");
+gemm.Options.Add(threadsOpt); gemm.Options.Add(sizeOpt); gemm.Options.Add(repsOpt); gemm.Options.Add(gemmDtypeOpt);
+gemm.SetAction(p => Emit(GemmBench.Run(p.GetValue(threadsOpt), p.GetValue(sizeOpt), p.GetValue(repsOpt), p.GetValue(gemmDtypeOpt)!)));
 
 var step = new Command("step", "time DPO training steps by phase on the synthetic batch");
 var modelOpt = new Option<string>("--model") { Required = true, Description = "a model name from configs.json" };
