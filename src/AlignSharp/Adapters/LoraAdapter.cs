@@ -78,7 +78,7 @@ public sealed class LoraAdapter : IDisposable
             if (hits.Count == 0) throw NoSuchModule("adapter.target_modules", t, model);
             foreach (var (name, module) in hits)
             {
-                if (module is not (Linear or Conv1D))
+                if (module is not (Linear or Projection or Conv1D))
                     throw new AdapterException($"adapter.target_modules: '{t}' matches '{name}', a {module.GetType().Name}; "
                         + $"LoRA adapts Linear and Conv1D modules: {string.Join(", ", ModuleNames(model))}");
             }
@@ -165,7 +165,7 @@ public sealed class LoraAdapter : IDisposable
     /// <summary>Names (last path segment) of the Linear and Conv1D modules of <paramref name="model"/>, sorted.</summary>
     public static IReadOnlyList<string> ModuleNames(CausalLM model) =>
     [
-        .. model.named_modules().Where(m => m.module is Linear or Conv1D)
+        .. model.named_modules().Where(m => m.module is Linear or Projection or Conv1D)
             .Select(m => m.name[(m.name.LastIndexOf('.') + 1)..]).Distinct().Order(StringComparer.Ordinal),
     ];
 
@@ -182,6 +182,7 @@ public sealed class LoraAdapter : IDisposable
         var (weight, transposed) = module switch
         {
             Linear lin => (lin.weight!, false),
+            Projection proj => (proj.Weight, false),
             Conv1D conv => (conv.Weight, true),
             _ => throw new AdapterException($"{path}: not a Linear or Conv1D module"),
         };
@@ -215,6 +216,11 @@ public sealed class LoraAdapter : IDisposable
             case Linear lin:
                 originals["weight"] = lin.weight!;
                 if (lin.bias is { } lb) originals["bias"] = lb;
+                forward = (x, p) => F.linear(x, p["weight"], p.GetValueOrDefault("bias"));
+                break;
+            case Projection proj: // a saved copy computes in float32 even under bfloat16 matmuls
+                originals["weight"] = proj.Weight;
+                if (proj.Bias is { } pb) originals["bias"] = pb;
                 forward = (x, p) => F.linear(x, p["weight"], p.GetValueOrDefault("bias"));
                 break;
             case Conv1D conv:

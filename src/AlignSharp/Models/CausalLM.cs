@@ -25,6 +25,30 @@ public abstract class CausalLM : nn.Module
     public bool GradientCheckpointing { get; set; }
 
     /// <summary>
+    /// The dtype the decoder's projections compute their matmuls in (<see cref="MatmulCast"/>): null (the default) for
+    /// the parameters' own dtype, or bfloat16 for autocast-style mixed precision over float32 parameters
+    /// (<c>training.precision: bfloat16</c>). Set with <see cref="UseMatmulDType"/>.
+    /// </summary>
+    public ScalarType? MatmulDType { get; private set; }
+
+    /// <summary>The dtype of the LM head's matmul (null: the parameters' own); see <see cref="UseMatmulDType"/>.</summary>
+    public ScalarType? HeadMatmulDType { get; private set; }
+
+    /// <summary>
+    /// Runs every projection of the decoder (attention and MLP matmuls) in <paramref name="dtype"/>, and the LM head
+    /// too when <paramref name="head"/>; null restores the parameters' own dtype. Parameters, their gradients and
+    /// everything between the matmuls stay in the parameters' dtype.
+    /// </summary>
+    public void UseMatmulDType(ScalarType? dtype, bool head)
+    {
+        MatmulDType = dtype;
+        HeadMatmulDType = head ? dtype : null;
+        string headModule = Config.Family.HeadName[..Config.Family.HeadName.LastIndexOf('.')]; // lm_head.weight -> lm_head
+        foreach (var (name, module) in named_modules())
+            if (module is IMatmulPrecision p) p.MatmulDType = name == headModule ? HeadMatmulDType : MatmulDType;
+    }
+
+    /// <summary>
     /// The ranks of a data-parallel run (set by the trainer when there are several): log-prob forwards then compute
     /// this rank's share of each batch's rows and gather the rest (<c>Training.DataParallel</c>).
     /// </summary>
@@ -45,10 +69,32 @@ public abstract class CausalLM : nn.Module
     /// </summary>
     public abstract Tensor ForwardHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KvCache cache);
 
+    /// <summary>
+    /// Runs the decoder over one packed row of independent sequences (padding-free batches): ids and position ids
+    /// (1, N) hold the sequences back to back, segment i being the next <paramref name="segmentLengths"/>[i] tokens
+    /// (they sum to N), each with its own position ids. Every token attends causally within its own segment only
+    /// (per-segment attention, <see cref="AttentionBias.Segmented"/>), so the result (1, N, C) equals, token for token,
+    /// <see cref="ForwardHidden(Tensor, Tensor, Tensor)"/> of each sequence alone, and attention costs sum(L_i^2).
+    /// </summary>
+    public abstract Tensor ForwardSegments(Tensor inputIds, Tensor positionIds, IReadOnlyList<long> segmentLengths);
+
+    /// <summary>Checks that <paramref name="segmentLengths"/> tile the single row of <paramref name="inputIds"/> (1, N).</summary>
+    protected static IReadOnlyList<long> CheckSegments(Tensor inputIds, IReadOnlyList<long> segmentLengths)
+    {
+        if (inputIds.dim() != 2 || inputIds.shape[0] != 1)
+            throw new ArgumentException($"segments need one packed row (1, N), got ({string.Join(", ", inputIds.shape)})",
+                nameof(inputIds));
+        if (segmentLengths.Sum() != inputIds.shape[1])
+            throw new ArgumentException(
+                $"segment lengths sum to {segmentLengths.Sum()}, the packed row has {inputIds.shape[1]} tokens",
+                nameof(segmentLengths));
+        return segmentLengths;
+    }
+
     /// <summary>An empty KV cache sized for this model.</summary>
     public KvCache NewCache() => new(Config.NumLayers);
 
-    /// <summary>Projects hidden states (..., C) to logits (..., V).</summary>
+    /// <summary>Projects hidden states (..., C) to logits (..., V), the matmul in <see cref="HeadMatmulDType"/> when set.</summary>
     public abstract Tensor LmHead(Tensor hidden);
 
     /// <summary>

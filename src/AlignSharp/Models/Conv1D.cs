@@ -3,8 +3,11 @@ using static TorchSharp.torch;
 
 namespace AlignSharp.Models;
 
-/// <summary>GPT-2's Conv1D: a linear layer whose weight is stored [in, out] (y = x @ W + b), kept so HF names and layouts load as-is.</summary>
-public sealed class Conv1D : nn.Module<Tensor, Tensor>
+/// <summary>
+/// GPT-2's Conv1D: a linear layer whose weight is stored [in, out] (y = x @ W + b), kept so HF names and layouts load
+/// as-is; its matmul can run in bfloat16 with float32 parameters (<see cref="MatmulCast"/>).
+/// </summary>
+public sealed class Conv1D : nn.Module<Tensor, Tensor>, IMatmulPrecision
 {
     private readonly TorchSharp.Modules.Parameter weight;
     private readonly TorchSharp.Modules.Parameter bias;
@@ -24,6 +27,8 @@ public sealed class Conv1D : nn.Module<Tensor, Tensor>
     public TorchSharp.Modules.Parameter Bias => bias;
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor x) => torch.addmm(bias, x.reshape(-1, x.shape[^1]), weight, 1, 1)
-        .reshape([.. x.shape[..^1], weight.shape[1]]); // (..., in) -> (..., out)
+    public ScalarType? MatmulDType { get; set; }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x) => MatmulCast.AddMm(x, weight, bias, MatmulDType); // (..., in) -> (..., out)
 }

@@ -58,10 +58,10 @@ public sealed record DecoderSpec
 /// </summary>
 internal sealed class RopeAttention : nn.Module
 {
-    private readonly Linear q_proj;
-    private readonly Linear k_proj;
-    private readonly Linear v_proj;
-    private readonly Linear o_proj;
+    private readonly Projection q_proj;
+    private readonly Projection k_proj;
+    private readonly Projection v_proj;
+    private readonly Projection o_proj;
     private readonly RmsNorm? q_norm;
     private readonly RmsNorm? k_norm;
     private readonly int heads, kvHeads, headDim;
@@ -72,10 +72,10 @@ internal sealed class RopeAttention : nn.Module
         heads = cfg.NumHeads;
         kvHeads = cfg.NumKeyValueHeads;
         headDim = cfg.HeadDim;
-        q_proj = nn.Linear(cfg.HiddenSize, heads * headDim, hasBias: cfg.QkvBias);
-        k_proj = nn.Linear(cfg.HiddenSize, kvHeads * headDim, hasBias: cfg.QkvBias);
-        v_proj = nn.Linear(cfg.HiddenSize, kvHeads * headDim, hasBias: cfg.QkvBias);
-        o_proj = nn.Linear(heads * headDim, cfg.HiddenSize, hasBias: cfg.OutputBias);
+        q_proj = new Projection(cfg.HiddenSize, heads * headDim, cfg.QkvBias);
+        k_proj = new Projection(cfg.HiddenSize, kvHeads * headDim, cfg.QkvBias);
+        v_proj = new Projection(cfg.HiddenSize, kvHeads * headDim, cfg.QkvBias);
+        o_proj = new Projection(heads * headDim, cfg.HiddenSize, cfg.OutputBias);
         if (spec.QkNorm)
         {
             q_norm = new RmsNorm(headDim, cfg.NormEps, spec.NormPlusOne);
@@ -85,8 +85,8 @@ internal sealed class RopeAttention : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>x (B, T, C), cos/sin (B, 1, T, D), additive mask (B, 1, T, S) -> (B, T, C).</summary>
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer)
+    /// <summary>x (B, T, C), cos/sin (B, 1, T, D), attention bias (additive mask (B, 1, T, S) or segments) -> (B, T, C).</summary>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, AttentionBias bias, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
@@ -105,7 +105,7 @@ internal sealed class RopeAttention : nn.Module
             k = k.repeat_interleave(groups, 1); // (B, KV, S, D) -> (B, H, S, D): query head h uses KV head h / groups
             v = v.repeat_interleave(groups, 1);
         }
-        var y = F.scaled_dot_product_attention(q, k, v, mask); // (B, H, T, D)
+        var y = bias.Attend(q, k, v); // (B, H, T, D)
         y = y.transpose(1, 2).reshape(b, t, heads * headDim); // (B, H, T, D) -> (B, T, H*D)
         return o_proj.call(y).MoveToOuterDisposeScope();
     }
@@ -114,17 +114,17 @@ internal sealed class RopeAttention : nn.Module
 /// <summary>Gated MLP: down(act(gate(x)) * up(x)).</summary>
 internal sealed class GatedMlp : nn.Module<Tensor, Tensor>
 {
-    private readonly Linear gate_proj;
-    private readonly Linear up_proj;
-    private readonly Linear down_proj;
+    private readonly Projection gate_proj;
+    private readonly Projection up_proj;
+    private readonly Projection down_proj;
     private readonly GatedActivation activation;
 
     public GatedMlp(ModelConfig cfg, GatedActivation activation) : base("mlp")
     {
         this.activation = activation;
-        gate_proj = nn.Linear(cfg.HiddenSize, cfg.IntermediateSize, hasBias: cfg.MlpBias);
-        up_proj = nn.Linear(cfg.HiddenSize, cfg.IntermediateSize, hasBias: cfg.MlpBias);
-        down_proj = nn.Linear(cfg.IntermediateSize, cfg.HiddenSize, hasBias: cfg.MlpBias);
+        gate_proj = new Projection(cfg.HiddenSize, cfg.IntermediateSize, cfg.MlpBias);
+        up_proj = new Projection(cfg.HiddenSize, cfg.IntermediateSize, cfg.MlpBias);
+        down_proj = new Projection(cfg.IntermediateSize, cfg.HiddenSize, cfg.MlpBias);
         RegisterComponents();
     }
 
@@ -165,10 +165,10 @@ internal sealed class RopeDecoderLayer : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer)
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, AttentionBias bias, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        var attn = self_attn.Forward(input_layernorm.forward(x), cos, sin, mask, cache, layer);
+        var attn = self_attn.Forward(input_layernorm.forward(x), cos, sin, bias, cache, layer);
         if (pre_feedforward_layernorm is null || post_feedforward_layernorm is null)
         {
             var h = x + attn;
@@ -199,26 +199,34 @@ internal sealed class RopeDecoderTrunk : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor ids, Tensor attentionMask, Tensor positions, KvCache? cache, bool checkpoint = false)
+    /// <summary>
+    /// ids and positions (B, T); the attention mask (B, S) gives the additive mask, or with <paramref name="segments"/>
+    /// (then B = 1 and the mask is unused) each segment attends causally within itself.
+    /// </summary>
+    public Tensor Forward(Tensor ids, Tensor? attentionMask, Tensor positions, KvCache? cache, bool checkpoint = false,
+        IReadOnlyList<long>? segments = null)
     {
         using var scope = NewDisposeScope();
         var x = embed_tokens.forward(ids); // (B, T, C)
         if (embedScale is double s) x = x * s;
         // One cos/sin table per distinct frequency array and one mask per distinct window, shared by the layers.
         var tables = new Dictionary<double[], (Tensor Cos, Tensor Sin)>(ReferenceEqualityComparer.Instance);
-        var masks = new Dictionary<int, Tensor>();
+        var masks = new Dictionary<int, AttentionBias>();
         for (int i = 0; i < layers.Count; i++)
         {
             var spec = attention[i];
             if (!tables.TryGetValue(spec.InverseFrequencies, out var table))
                 tables[spec.InverseFrequencies] = table = Rotary.Tables(spec.InverseFrequencies, positions, x.dtype); // (B, 1, T, D)
             int windowKey = spec.Window ?? 0;
-            if (!masks.TryGetValue(windowKey, out var mask))
-                masks[windowKey] = mask = Attention.AdditiveMask(attentionMask, ids.shape[1], x.dtype, spec.Window); // (B, 1, T, S)
+            if (!masks.TryGetValue(windowKey, out var bias))
+                masks[windowKey] = bias = segments is null
+                    ? AttentionBias.Additive(Attention.AdditiveMask(attentionMask!, ids.shape[1], x.dtype, spec.Window)) // (B, 1, T, S)
+                    : AttentionBias.Segmented(segments, spec.Window);
             var layer = layers[i];
             x = checkpoint && cache is null
-                ? Checkpointing.Run((input, c) => layer.Forward(input, c[0], c[1], c[2], null, 0), x, table.Cos, table.Sin, mask)
-                : layer.Forward(x, table.Cos, table.Sin, mask, cache, i);
+                ? Checkpointing.Run((input, c) => layer.Forward(input, c[0], c[1], bias.Rebind(c[2..]), null, 0), x,
+                    [table.Cos, table.Sin, .. bias.Tensors])
+                : layer.Forward(x, table.Cos, table.Sin, bias, cache, i);
         }
         return norm.forward(x).MoveToOuterDisposeScope();
     }
@@ -233,7 +241,7 @@ internal sealed class RopeDecoderTrunk : nn.Module
 public sealed class RopeDecoderModel : CausalLM
 {
     private readonly RopeDecoderTrunk model;
-    private readonly Linear? lm_head;
+    private readonly Projection? lm_head;
     private readonly ModelConfig config;
 
     /// <summary>
@@ -251,7 +259,7 @@ public sealed class RopeDecoderModel : CausalLM
             throw new ArgumentException($"spec has {spec.Layers.Count} layers, config {cfg.NumLayers}", nameof(spec));
         config = cfg;
         model = new RopeDecoderTrunk(cfg, spec);
-        if (!cfg.TieWordEmbeddings) lm_head = nn.Linear(cfg.HiddenSize, cfg.VocabSize, hasBias: false);
+        if (!cfg.TieWordEmbeddings) lm_head = new Projection(cfg.HiddenSize, cfg.VocabSize, false);
         RegisterComponents();
         using (torch.no_grad())
         {
@@ -276,12 +284,16 @@ public sealed class RopeDecoderModel : CausalLM
         model.Forward(inputIds, attentionMask, positionIds, cache);
 
     /// <inheritdoc />
+    public override Tensor ForwardSegments(Tensor inputIds, Tensor positionIds, IReadOnlyList<long> segmentLengths) =>
+        model.Forward(inputIds, null, positionIds, null, GradientCheckpointing, CheckSegments(inputIds, segmentLengths));
+
+    /// <inheritdoc />
     public override Tensor LmHead(Tensor hidden) =>
-        lm_head is null ? F.linear(hidden, model.embed_tokens.weight!) : lm_head.call(hidden); // (..., C) -> (..., V)
+        lm_head is null ? MatmulCast.Linear(hidden, model.embed_tokens.weight!, null, HeadMatmulDType) : lm_head.call(hidden); // (..., C) -> (..., V)
 
     /// <inheritdoc />
     internal override Tensor? PlainHeadWeight =>
-        lm_head is null ? model.embed_tokens.weight : HeadHooks == 0 ? lm_head.weight : null;
+        HeadMatmulDType is not null ? null : lm_head is null ? model.embed_tokens.weight : HeadHooks == 0 && lm_head.Bias is null ? lm_head.Weight : null;
 
     /// <inheritdoc />
     internal override nn.Module? HeadModule => lm_head;

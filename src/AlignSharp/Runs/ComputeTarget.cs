@@ -1,24 +1,51 @@
 using AlignSharp.Config;
+using AlignSharp.Models;
+using AlignSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace AlignSharp.Runs;
 
 /// <summary>
-/// Where a run's models live and in which dtype: <c>training.device</c> and <c>model.dtype</c>, read here once. Models
-/// are placed by the composition root; everything below follows the device of the model it is given.
+/// Where a run's models live, in which dtype and in which dtype they multiply: <c>training.device</c>,
+/// <c>model.dtype</c> and <c>training.precision</c>, read here once. Models are placed by the composition root;
+/// everything below follows the device of the model it is given.
 /// </summary>
 /// <param name="Device">cpu, or a CUDA device that exists.</param>
 /// <param name="DType">Float32 or BFloat16.</param>
 public sealed record ComputeTarget(Device Device, ScalarType DType)
 {
+    /// <summary>
+    /// The dtype of the decoder's matmuls (<see cref="CausalLM.UseMatmulDType"/>): null for the parameters' own
+    /// (<c>training.precision: float32</c>), BFloat16 for mixed precision.
+    /// </summary>
+    public ScalarType? MatmulDType { get; init; }
+
+    /// <summary>
+    /// A warning to print when <see cref="MatmulDType"/> asks for bfloat16 on a CPU without bfloat16 instructions
+    /// (results stay correct, the matmuls are slower than float32 ones); null otherwise.
+    /// </summary>
+    public string? PrecisionWarning => MatmulDType == ScalarType.BFloat16 && Device.type == DeviceType.CPU
+        && !Runtime.CpuFeatures.HasBFloat16
+        ? "warning: training.precision is bfloat16 but this CPU reports no bfloat16 instructions (avx512_bf16, " +
+          "amx_bf16 or bf16 in /proc/cpuinfo): results stay correct but bfloat16 matmuls are slower than float32 " +
+          "here; set training.precision: float32"
+        : null;
+
     /// <summary>The default: float32 on the CPU.</summary>
     public static ComputeTarget Cpu { get; } = new(CPU, ScalarType.Float32);
 
     /// <summary>Reads and checks <c>training.device</c> and <c>model.dtype</c> of <paramref name="config"/>.</summary>
     /// <exception cref="ConfigException">The device is malformed, or CUDA is asked for where none is available.</exception>
     public static ComputeTarget From(RunConfig config) =>
-        new(ParseDevice(config.Training.Device, config.PlaceOf("training.device")), DTypeOf(config.Model.Dtype));
+        new(ParseDevice(config.Training.Device, config.PlaceOf("training.device")), DTypeOf(config.Model.Dtype))
+        {
+            MatmulDType = MatmulDTypeOf(config.Training.Precision),
+        };
+
+    /// <summary>The matmul dtype of a <c>training.precision</c> value (null: the parameters' own).</summary>
+    public static ScalarType? MatmulDTypeOf(ComputePrecision precision) =>
+        precision == ComputePrecision.Bfloat16 ? ScalarType.BFloat16 : null;
 
     /// <summary>The tensor dtype of a config dtype.</summary>
     public static ScalarType DTypeOf(ModelDType dtype) => dtype switch

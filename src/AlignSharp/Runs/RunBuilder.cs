@@ -31,6 +31,7 @@ public static class RunBuilder
         if (config.Training.Threads > 0) torch.set_num_threads(config.Training.Threads);
         var comm = collectives ?? SingleProcess.Instance;
         var target = ComputeTarget.From(config);
+        if (target.PrecisionWarning is { } warning) observer.OnMessage(warning);
         var tokenizer = RunTokenizer.Load(RunTokenizer.SpecOf(config));
         var objective = config.CreateObjective();
         int pad = PadRule.IdFor(tokenizer);
@@ -90,6 +91,7 @@ public static class RunBuilder
             throw new ConfigException("adapter: a run without a data section (the online loop) trains the full model; "
                 + "remove the adapter section");
         var target = ComputeTarget.From(config);
+        if (target.PrecisionWarning is { } warning) observer.OnMessage(warning);
         var tokenizer = RunTokenizer.Load(RunTokenizer.SpecOf(config));
         var objective = config.CreateObjective();
         int pad = PadRule.IdFor(tokenizer);
@@ -226,14 +228,24 @@ public static class RunBuilder
     }
 
     /// <summary>Loads a Hugging Face folder onto the target's device and dtype.</summary>
-    public static LoadedModel Load(string dir, ComputeTarget target) =>
-        HfCheckpoint.Load(dir, new HfLoadOptions { DType = target.DType, Device = target.Device });
+    public static LoadedModel Load(string dir, ComputeTarget target)
+    {
+        var loaded = HfCheckpoint.Load(dir, new HfLoadOptions { DType = target.DType, Device = target.Device });
+        loaded.Model.UseMatmulDType(target.MatmulDType, head: MatmulHead);
+        return loaded;
+    }
+
+    /// <summary>
+    /// Whether the LM head's matmul follows <c>training.precision</c> (see docs/benchmarks.md, "bfloat16").
+    /// </summary>
+    public const bool MatmulHead = false;
 
     /// <summary>Moves a freshly built model to the target's dtype and device.</summary>
     public static T Place<T>(T model, ComputeTarget target) where T : CausalLM
     {
         if (target.DType != torch.ScalarType.Float32) model.to(target.DType);
         if (target.Device.type != DeviceType.CPU) model.to(target.Device);
+        model.UseMatmulDType(target.MatmulDType, head: MatmulHead);
         return model;
     }
 

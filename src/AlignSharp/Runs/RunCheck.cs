@@ -21,7 +21,8 @@ public static class RunCheck
         var target = ComputeTarget.From(config);
         var objective = config.CreateObjective();
         log($"config: objective {string.Join(" + ", config.Objectives.Select(o => o.Name))}, device {target.Device}, " +
-            $"dtype {ConfigYaml.Scalar(config.Model.Dtype)}");
+            $"dtype {ConfigYaml.Scalar(config.Model.Dtype)}, precision {ConfigYaml.Scalar(config.Training.Precision)}");
+        if (target.PrecisionWarning is { } warning) log(warning);
         OutputWritable(config);
         log($"output_dir: {Path.GetFullPath(config.OutputDir)} (writable)");
         string spec = RunTokenizer.SpecOf(config);

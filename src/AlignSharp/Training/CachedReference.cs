@@ -10,7 +10,7 @@ namespace AlignSharp.Training;
 
 /// <summary>
 /// Reference log-probs computed once and kept on disk. The cache folder is keyed by a hash of the reference
-/// weights; each row is keyed by a hash of its token ids (prompt and completion), which already reflect the data,
+/// weights (and the matmul dtype when not the weights' own); each row is keyed by a hash of its token ids (prompt and completion), which already reflect the data,
 /// the tokenizer and the truncation settings. After <see cref="Precompute(IExampleSet, int, int, bool)"/>, training runs no reference forward,
 /// in this epoch, later epochs and later runs on the same data.
 /// Per-token values, for objectives that request them, are kept beside the sums in a second file
@@ -253,6 +253,10 @@ public sealed class CachedReference : IReferenceStrategy
             using var f = p.detach().to(ScalarType.Float32).cpu().contiguous();
             sha.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(f.data<float>().ToArray().AsSpan()));
         }
+        // Log-probs computed with bfloat16 matmuls differ from float32 ones (docs/benchmarks.md, "bfloat16"): their own
+        // cache. Float32 keeps the key it always had, so existing caches stay valid.
+        if (model.MatmulDType is { } d) sha.AppendData(System.Text.Encoding.UTF8.GetBytes($"matmul:{d}"));
+        if (model.HeadMatmulDType is { } hd) sha.AppendData(System.Text.Encoding.UTF8.GetBytes($"head:{hd}"));
         return Convert.ToHexString(sha.GetHashAndReset())[..24].ToLowerInvariant();
     }
 }

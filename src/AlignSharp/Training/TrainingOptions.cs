@@ -13,6 +13,19 @@ public enum ScheduleKind
     Constant,
 }
 
+/// <summary>The dtype a run's matmuls compute in (<c>training.precision</c>).</summary>
+public enum ComputePrecision
+{
+    /// <summary>Everything in the parameters' dtype (the default).</summary>
+    Float32,
+    /// <summary>
+    /// Autocast-style mixed precision: the decoder's projections (attention and MLP matmuls) in bfloat16; float32
+    /// master weights, gradients and optimizer state; norms, softmax, attention, the LM head, the loss and the log-prob
+    /// sums in float32 (<c>Models.MatmulCast</c>).
+    /// </summary>
+    Bfloat16,
+}
+
 /// <summary>
 /// Optimisation settings of one run (the <c>training:</c> section), with TRL-like defaults in one place. Each key's
 /// meaning, TRL name and range are in its <see cref="SettingAttribute"/> (docs/config.md is generated from them).
@@ -104,14 +117,14 @@ public sealed record TrainingOptions
     public BatchOrder BatchOrder { get; init; } = BatchOrder.Bucketed;
 
     /// <summary>
-    /// Forward each batch padding-free: chosen and rejected rows of several pairs packed back to back into sequences of
-    /// at most the batch's longest row, with their own position ids and a block-diagonal causal mask, so no pad token
-    /// is computed (<c>Training.RowPacking</c>). Log-probs equal the padded path's to rounding. On CPU it measured
-    /// slower than length bucketing so far: the block-diagonal mask still attends over the whole packed row (docs/benchmarks.md).
+    /// Forward each batch padding-free: the chosen and rejected rows of all pairs placed back to back in one packed row,
+    /// each with its own position ids and its own causal attention (per-segment scaled-dot-product attention,
+    /// <c>CausalLM.ForwardSegments</c>), so no pad token is computed and attention costs each row's own length squared
+    /// (<c>Training.RowPacking</c>). Log-probs equal the padded path's to rounding. Speed: docs/benchmarks.md.
     /// </summary>
-    [Setting("Pack each batch's rows back to back (own positions, block-diagonal causal attention): no pad tokens " +
-        "computed; same log-probs to rounding. Measured slower than length " +
-        "bucketing on CPU so far (docs/benchmarks.md).", Trl = "padding_free")]
+    [Setting("Pack each batch's rows back to back in one row (own positions, per-row causal attention): no pad " +
+        "token computed; same log-probs to rounding. Speed vs length bucketing: docs/benchmarks.md (Real data).",
+        Trl = "padding_free")]
     public bool PaddingFree { get; init; }
 
     /// <summary>
@@ -136,6 +149,18 @@ public sealed record TrainingOptions
     [Setting("Recompute each decoder block in backward instead of keeping its activations (less memory, one more " +
         "forward).", Trl = "gradient_checkpointing")]
     public bool GradientCheckpointing { get; init; }
+
+    /// <summary>
+    /// The dtype of the decoder's matmuls: float32 (default) or bfloat16 (mixed precision over float32 weights,
+    /// gradients and optimizer state; checkpoints stay float32). Faster where the CPU has bfloat16 instructions
+    /// (avx512_bf16, amx_bf16); elsewhere still correct, with a warning that it is slower than float32. Read once by the
+    /// composition root (<c>AlignSharp.Runs</c>), which sets it on the policy and the reference
+    /// (<c>CausalLM.UseMatmulDType</c>).
+    /// </summary>
+    [Setting("Matmul dtype: float32, or bfloat16 (attention/MLP matmuls in bfloat16 over float32 weights, gradients " +
+        "and AdamW state; norms, LM head, loss and log-prob sums in float32; checkpoints stay float32). For CPUs with " +
+        "bf16 instructions (docs/benchmarks.md, \"bfloat16\").", Trl = "bf16")]
+    public ComputePrecision Precision { get; init; } = ComputePrecision.Float32;
 
     /// <summary>
     /// Where the run's models live: cpu (default), cuda or cuda:N. Read once by the composition root

@@ -77,6 +77,53 @@ public sealed class RunBuilderTests
     }
 
     [Fact]
+    public void Bf16_precision_run_learns_keeps_float32_weights_saves_float32_and_resumes_exactly()
+    {
+        string dir = TinyRun.TempDir();
+        var plain = Config(dir, "");
+        var config = plain with { Training = plain.Training with { Precision = ComputePrecision.Bfloat16, SaveSteps = 20, SaveTotalLimit = 0 } };
+        var observer = new RecordingObserver();
+        IReadOnlyList<Dictionary<string, double>> log;
+        using (var run = RunBuilder.Build(config, observer))
+        {
+            Assert.Equal(torch.ScalarType.BFloat16, run.Target.MatmulDType);
+            Assert.Equal(torch.ScalarType.BFloat16, run.Policy.MatmulDType);
+            Assert.Equal(torch.ScalarType.BFloat16, run.ReferenceModel!.MatmulDType);
+            log = run.Train();
+            Assert.All(run.Policy.parameters(), p => Assert.Equal(torch.ScalarType.Float32, p.dtype));
+        }
+        var losses = log.Where(m => m.ContainsKey("loss")).Select(m => m["loss"]).ToList();
+        Assert.Equal(Math.Log(2), losses[0], 6); // policy and reference compute alike: ln 2 at the first step
+        var margins = log.Where(m => m.ContainsKey("eval_rewards/margins")).Select(m => m["eval_rewards/margins"]).ToList();
+        Assert.True(margins[^1] > margins[0] && margins[^1] > 0, $"eval margins {string.Join(", ", margins)}");
+
+        string final = Path.Combine(dir, "run", "final");
+        using (var file = SafetensorsFile.Open(Path.Combine(final, HfCheckpoint.WeightsFile)))
+            Assert.All(file.Tensors.Values, t => Assert.Equal("F32", t.DType));
+
+        // Resuming from the step-20 checkpoint redoes steps 21..40 exactly (the run is deterministic under bf16 too).
+        using (var again = RunBuilder.Build(config, new RecordingObserver()))
+        {
+            var rest = again.Train(Path.Combine(dir, "run", "checkpoint-20"));
+            var redone = rest.Where(m => m.ContainsKey("loss")).Select(m => m["loss"]).ToList();
+            var expected = losses.Skip(20).ToList();
+            Assert.Equal(expected.Count, redone.Count);
+            for (int i = 0; i < expected.Count; i++)
+                Assert.True(Math.Abs(expected[i] - redone[i]) < 1e-6, $"step {i + 21}: {expected[i]} vs {redone[i]}");
+        }
+    }
+
+    [Fact]
+    public void A_bad_precision_names_the_key_and_float32_is_the_default()
+    {
+        var config = RunConfig.FromTree(ConfigTree.Parse("tokenizer: byte\n", "x.yaml"));
+        Assert.Equal(ComputePrecision.Float32, config.Training.Precision);
+        Assert.Null(ComputeTarget.From(config).MatmulDType);
+        var e = Assert.Throws<ConfigException>(() => RunConfig.FromTree(ConfigTree.Parse("training:\n  precision: fp16\n", "x.yaml")));
+        Assert.Equal("x.yaml:2: 'training.precision' must be one of float32, bfloat16, got 'fp16'", e.Message);
+    }
+
+    [Fact]
     public void A_run_without_data_holds_the_reference_path_model_as_a_frozen_reference_it_can_move()
     {
         string dir = TinyRun.TempDir();

@@ -159,6 +159,21 @@ public sealed class FusedLmHeadTests
         Assert.NotNull(model.PlainHeadWeight);
     }
 
+    [Theory]
+    [InlineData("gpt2", true)]
+    [InlineData("llama", true)]
+    [InlineData("llama", false)]
+    public void A_head_under_a_bfloat16_matmul_is_not_plain(string family, bool tied)
+    {
+        // The in-place backward recomputes linear(h, W) in W's dtype: a head whose forward casts to bfloat16 must take
+        // the autograd path, which replays the cast.
+        using var model = ModelFactory.Create(ModelFamilies.ForModelType(family).TinyConfig(family, 96) with { TieWordEmbeddings = tied });
+        model.UseMatmulDType(ScalarType.BFloat16, head: false);
+        Assert.NotNull(model.PlainHeadWeight);
+        model.UseMatmulDType(ScalarType.BFloat16, head: true);
+        Assert.Null(model.PlainHeadWeight);
+    }
+
     [Fact]
     public void Without_gradients_the_fused_path_records_no_graph()
     {
