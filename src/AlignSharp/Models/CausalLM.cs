@@ -97,6 +97,19 @@ public abstract class CausalLM : nn.Module
     /// <summary>Projects hidden states (..., C) to logits (..., V), the matmul in <see cref="HeadMatmulDType"/> when set.</summary>
     public abstract Tensor LmHead(Tensor hidden);
 
+    /// <summary>
+    /// The LM head's weight W (V, C) when <see cref="LmHead"/> is exactly linear(h, W) (no bias, computed in W's
+    /// dtype, no adapter or hook on it), else null. The fused log-prob backward then writes W's gradient in place.
+    /// A subclass whose head does anything more must return null.
+    /// </summary>
+    internal virtual Tensor? PlainHeadWeight => null;
+
+    /// <summary>Forward hooks the library placed on the head module (an adapter's); while any, the head is not plain.</summary>
+    internal int HeadHooks { get; set; }
+
+    /// <summary>The module whose forward is the LM head, when the head is a module of its own (an untied lm_head).</summary>
+    internal virtual nn.Module? HeadModule => null;
+
     /// <summary>Full logits (B, T, V); prefer <see cref="ForwardHidden(Tensor, Tensor, Tensor)"/> + <see cref="LmHead"/> on selected rows for training.</summary>
     public Tensor Logits(Tensor inputIds, Tensor attentionMask, Tensor positionIds) =>
         LmHead(ForwardHidden(inputIds, attentionMask, positionIds));

@@ -291,4 +291,11 @@ public sealed class RopeDecoderModel : CausalLM
     /// <inheritdoc />
     public override Tensor LmHead(Tensor hidden) =>
         lm_head is null ? MatmulCast.Linear(hidden, model.embed_tokens.weight!, null, HeadMatmulDType) : lm_head.call(hidden); // (..., C) -> (..., V)
+
+    /// <inheritdoc />
+    internal override Tensor? PlainHeadWeight =>
+        HeadMatmulDType is not null ? null : lm_head is null ? model.embed_tokens.weight : HeadHooks == 0 && lm_head.Bias is null ? lm_head.Weight : null;
+
+    /// <inheritdoc />
+    internal override nn.Module? HeadModule => lm_head;
 }

@@ -81,7 +81,8 @@ public static class SequenceLogProbs
         var h = hidden.reshape(-1, c).index_select(0, source); // (R*T or P*Tp, C) -> (N, C)
         // LM head + log-softmax + gather, fused: no (N, V) tensor outlives its chunk, with or without gradients.
         var trainable = is_grad_enabled() && model.parameters().Any(p => p.requires_grad);
-        var (all, tokenLogits) = LmHeadLogProbs.Compute(model.LmHead, h, targets, chunk, dtype, trainable); // (N), (N)
+        var (all, tokenLogits) = LmHeadLogProbs.Compute(model.LmHead, h, targets, chunk, dtype, trainable,
+            model.PlainHeadWeight); // (N), (N)
         var sums = torch.zeros(rows, dtype, hidden.device).index_add(0, rowOf, all, 1);
         var logitSums = torch.zeros(rows, dtype, hidden.device).index_add(0, rowOf, tokenLogits, 1); // (R)
         var counts = scored.sum(1).to(dtype);

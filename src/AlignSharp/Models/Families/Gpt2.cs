@@ -169,6 +169,10 @@ public sealed class Gpt2Model : CausalLM
     /// <inheritdoc />
     public override Tensor LmHead(Tensor hidden) =>
         MatmulCast.Linear(hidden, transformer.wte.weight!, null, HeadMatmulDType); // (..., C) -> (..., V)
+
+    /// <inheritdoc />
+    internal override Tensor? PlainHeadWeight => // tied: the embedding, which no adapter hooks; not under a cast matmul
+        HeadMatmulDType is null ? transformer.wte.weight : null;
 }
 
 /// <summary>
