@@ -33,6 +33,7 @@ internal static class PrecisionBench
         var objective = new Dpo(0.1);
         using var optimizer = torch.optim.AdamW(policy.parameters(), lr: 1e-6, weight_decay: 0);
         var times = new Dictionary<string, List<double>> { ["float32"] = [], ["bfloat16"] = [] };
+        var cpu = new Dictionary<string, List<double>> { ["float32"] = [], ["bfloat16"] = [] };
         var rounds = new JsonArray();
         int total = 2 * (warmup + steps);
         for (int i = 0; i < warmup + steps; i++)
@@ -48,16 +49,19 @@ internal static class PrecisionBench
                     2 * i + (precision == order[0] ? 0 : 1), total);
                 if (i < warmup) continue;
                 times[precision].Add(timing["total"]!.GetValue<double>());
+                cpu[precision].Add(timing["cpu"]!.GetValue<double>());
                 round[precision] = timing;
             }
             if (i >= warmup) rounds.Add(round);
         }
         double fp32 = Stats.Median(times["float32"]), bf16 = Stats.Median(times["bfloat16"]);
+        double fp32Cpu = Stats.Median(cpu["float32"]), bf16Cpu = Stats.Median(cpu["bfloat16"]);
         return new JsonObject
         {
             ["kind"] = "precision_ab", ["model"] = model, ["threads"] = threads, ["steps"] = steps,
             ["lm_head_precision"] = headBf16 ? "bfloat16" : "float32",
             ["float32_step_s"] = fp32, ["bfloat16_step_s"] = bf16, ["bf16_over_fp32"] = bf16 / fp32,
+            ["float32_step_cpu_s"] = fp32Cpu, ["bfloat16_step_cpu_s"] = bf16Cpu, ["bf16_over_fp32_cpu"] = bf16Cpu / fp32Cpu,
             ["cpu_has_bf16"] = AlignSharp.Runtime.CpuFeatures.HasBFloat16,
             ["loadavg_before"] = loadBefore, ["loadavg_after"] = LoadAverage(),
             ["logprob_error"] = error, ["rounds"] = rounds,
@@ -130,4 +134,52 @@ internal static class PrecisionBench
 
     private static string LoadAverage() =>
         File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";
+}
+
+/// <summary>
+/// One projection's forward + backward (y = x W^T, grads of x and W), float32 vs <see cref="MatmulCast"/>'s bfloat16
+/// (input, weight and output cast on every call) vs bfloat16 with the weight cast once beforehand: how much of the
+/// bfloat16 GEMM's speed the casts keep. Medians of wall and process CPU seconds, the three variants interleaved.
+/// </summary>
+internal static class ProjectionBench
+{
+    public static JsonObject Run(int threads, int tokens, int inFeatures, int outFeatures, int reps)
+    {
+        torch.set_num_threads(threads);
+        using var x = torch.randn(tokens, inFeatures).requires_grad_(true);
+        using var w = torch.randn(outFeatures, inFeatures).mul_(0.02).requires_grad_(true);
+        using var wBf16 = w.detach().to(ScalarType.BFloat16).requires_grad_(true);
+        using var gy = torch.randn(tokens, outFeatures);
+        var variants = new (string Name, Func<Tensor> Forward)[]
+        {
+            ("float32", () => MatmulCast.Linear(x, w, null, null)),
+            ("bfloat16_cast", () => MatmulCast.Linear(x, w, null, ScalarType.BFloat16)),
+            ("bfloat16_weight_precast", () => torch.nn.functional.linear(x.to(ScalarType.BFloat16), wBf16).to(ScalarType.Float32)),
+        };
+        var wall = variants.ToDictionary(v => v.Name, _ => new List<double>());
+        var cpu = variants.ToDictionary(v => v.Name, _ => new List<double>());
+        for (int r = 0; r < reps + 1; r++)
+            foreach (var (name, forward) in r % 2 == 0 ? variants : variants.Reverse())
+            {
+                using var scope = NewDisposeScope();
+                var c0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                forward().backward([gy]);
+                double s = sw.Elapsed.TotalSeconds, c = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - c0).TotalSeconds;
+                x.grad?.zero_();
+                w.grad?.zero_();
+                wBf16.grad?.zero_();
+                if (r == 0) continue; // warm-up
+                wall[name].Add(s);
+                cpu[name].Add(c);
+            }
+        var o = new JsonObject
+        {
+            ["kind"] = "projection", ["threads"] = threads, ["tokens"] = tokens, ["in"] = inFeatures, ["out"] = outFeatures,
+            ["reps"] = reps, ["gflop_fwd_bwd"] = 6.0 * tokens * inFeatures * outFeatures / 1e9,
+        };
+        foreach (var (name, _) in variants)
+            o[name] = new JsonObject { ["wall_s"] = Stats.Median(wall[name]), ["cpu_s"] = Stats.Median(cpu[name]) };
+        return o;
+    }
 }

@@ -41,6 +41,15 @@ step.SetAction(p => Emit(StepBench.Run(Configs(p), new StepOptions(p.GetValue(mo
     p.GetValue(warmupOpt), p.GetValue(refOpt), p.GetValue(lpOpt), p.GetValue(seedOpt), p.GetValue(ckptOpt),
     p.GetValue(precisionOpt)!, p.GetValue(headOpt) == "bfloat16"))));
 
+var projection = new Command("projection", "one projection's forward + backward: float32 vs bfloat16 casts vs pre-cast weight");
+var tokensOpt = new Option<int>("--tokens") { DefaultValueFactory = _ => 512 };
+var inOptP = new Option<int>("--in") { DefaultValueFactory = _ => 512 };
+var outOptP = new Option<int>("--out") { DefaultValueFactory = _ => 1408 };
+var projRepsOpt = new Option<int>("--reps") { DefaultValueFactory = _ => 10 };
+foreach (var o in new Option[] { threadsOpt, tokensOpt, inOptP, outOptP, projRepsOpt }) projection.Options.Add(o);
+projection.SetAction(p => Emit(ProjectionBench.Run(p.GetValue(threadsOpt), p.GetValue(tokensOpt), p.GetValue(inOptP),
+    p.GetValue(outOptP), p.GetValue(projRepsOpt))));
+
 var precisionAb = new Command("precision", "float32 vs bfloat16 matmuls: DPO step A/B in one process, and the log-prob error");
 foreach (var o in new Option[] { configsOpt, threadsOpt, modelOpt, stepsOpt, warmupOpt, seedOpt, headOpt }) precisionAb.Options.Add(o);
 precisionAb.SetAction(p => Emit(PrecisionBench.Run(Configs(p), p.GetValue(modelOpt)!, p.GetValue(threadsOpt), p.GetValue(stepsOpt),
@@ -128,7 +137,7 @@ foreach (var o in new Option[] { inOpt, outOpt }) hhReport.Options.Add(o);
 hhReport.SetAction(p => HhReport.Write(p.GetValue(inOpt)!, p.GetValue(outOpt)!));
 
 var root = new RootCommand("AlignSharp benchmark (see docs/benchmarks.md; run everything with bash bench/run.sh)");
-foreach (var c in new[] { gemm, step, precisionAb, adapterStep, logprobs, padding, generate, hh, hhReport, optimizerCmd, report, supports }) root.Subcommands.Add(c);
+foreach (var c in new[] { gemm, step, precisionAb, projection, adapterStep, logprobs, padding, generate, hh, hhReport, optimizerCmd, report, supports }) root.Subcommands.Add(c);
 try
 {
     return root.Parse(args).Invoke();

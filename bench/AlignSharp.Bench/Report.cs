@@ -213,13 +213,13 @@ internal static class Report
         {
             sb.AppendLine("\nSame-process A/B (`AlignSharp.Bench precision`: alternating steps, medians) and the log-prob error of bfloat16 " +
                 "on the synthetic batch (|bf16 - fp32| per completion log-prob sum):\n");
-            sb.AppendLine("| model | threads | LM head | steps | float32 step s | bfloat16 step s | bf16 / fp32 | max / mean abs error (nats) | load before / after |");
-            sb.AppendLine("|---|---:|---|---:|---:|---:|---:|---|---|");
+            sb.AppendLine("| model | threads | LM head | steps | float32 step s | bfloat16 step s | bf16 / fp32 | bf16 / fp32 CPU time | max / mean abs error (nats) | load before / after |");
+            sb.AppendLine("|---|---:|---|---:|---:|---:|---:|---:|---|---|");
             foreach (var e in ab)
             {
                 var err = e["logprob_error"]![Str(e, "lm_head_precision") == "bfloat16" ? "lm_head_bfloat16" : "lm_head_float32"]!.AsObject();
                 sb.AppendLine($"| {Str(e, "model")} | {e["threads"]} | {Str(e, "lm_head_precision")} | {e["steps"]} | {F(Num(e, "float32_step_s"), 3)} | " +
-                    $"{F(Num(e, "bfloat16_step_s"), 3)} | {R(e, "bf16_over_fp32")} | {Num(err, "max_abs"):E2} / {Num(err, "mean_abs"):E2} | " +
+                    $"{F(Num(e, "bfloat16_step_s"), 3)} | {R(e, "bf16_over_fp32")} | {R(e, "bf16_over_fp32_cpu")} | {Num(err, "max_abs"):E2} / {Num(err, "mean_abs"):E2} | " +
                     $"{Str(e, "loadavg_before")} / {Str(e, "loadavg_after")} |");
             }
         }
