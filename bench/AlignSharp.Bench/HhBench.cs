@@ -62,7 +62,9 @@ internal static class HhBench
         foreach (var p in reference.parameters()) p.requires_grad = false;
         reference.eval();
         var objective = new Dpo(0.1);
-        using var optimizer = torch.optim.AdamW(policy.parameters(), lr: 1e-6, weight_decay: 0);
+        // The trainer's optimizer: AdamW fused over flat buffers (Training/Fused/AdamW.cs).
+        using var optimizer = new AlignSharp.Training.Fused.AdamW(
+            [new TorchSharp.Modules.AdamW.ParamGroup(policy.parameters(), 1e-6, 0.9, 0.999, 1e-8, 0, false, false)]);
         GC.Collect();
         GC.WaitForPendingFinalizers();
         bool peakReset = ProcessMemory.ResetPeak();
@@ -113,16 +115,16 @@ internal static class HhBench
     };
 
     /// <summary><paramref name="count"/> pairs drawn without replacement under <paramref name="seed"/> (all when fewer).</summary>
-    private static List<TokenizedPair> Subset(IReadOnlyList<TokenizedPair> pairs, int count, long seed)
+    internal static List<TokenizedPair> Subset(IReadOnlyList<TokenizedPair> pairs, int count, long seed)
     {
         var rng = new Random(unchecked((int)seed));
         return [.. pairs.OrderBy(_ => rng.Next()).Take(count)];
     }
 
-    /// <summary>Positions the packed forward computes: packed sequences x packed width.</summary>
+    /// <summary>Positions the packed forward computes: packed sequences x packed width (one row, no pad).</summary>
     private static long Packed(PreferenceBatch batch)
     {
-        using var pack = RowPacking.Pack(batch.InputIds, batch.AttentionMask, batch.PositionIds);
+        using var pack = RowPacking.Pack(batch.InputIds, batch.AttentionMask, batch.PositionIds, capacity: long.MaxValue);
         return pack.Sequences * pack.Width;
     }
 

@@ -126,6 +126,26 @@ hh.SetAction(p => Emit(HhBench.Run(Configs(p), new HhOptions(p.GetValue(hhDataOp
     Enum.GetValues<HhBatching>().First(b => HhBench.Name(b) == p.GetValue(hhModeOpt)), p.GetValue(threadsOpt),
     p.GetValue(seedOpt), p.GetValue(hhWriteOpt)))));
 
+var hhProfile = new Command("hh-profile", "where an HH DPO step's time goes, per phase, padded vs packed (mask) vs packed (segments) in one process");
+var hhRoundsOpt = new Option<int>("--rounds") { DefaultValueFactory = _ => 1, Description = "passes over the batches" };
+var hhProfileModeOpt = new Option<string>("--batching") { DefaultValueFactory = _ => "random" };
+hhProfileModeOpt.AcceptOnlyFromAmong("random", "bucketed");
+foreach (var o in new Option[] { configsOpt, threadsOpt, hhDataOpt, hhTokOpt, hhModelOpt, hhMaxLenOpt, hhBatchOpt, hhPairsOpt, hhProfileModeOpt, seedOpt, hhRoundsOpt })
+    hhProfile.Options.Add(o);
+hhProfile.SetAction(p => Emit(HhProfile.Run(Configs(p), new HhOptions(p.GetValue(hhDataOpt)!, p.GetValue(hhTokOpt)!, p.GetValue(hhModelOpt)!,
+    p.GetValue(hhMaxLenOpt), p.GetValue(hhBatchOpt), p.GetValue(hhPairsOpt),
+    p.GetValue(hhProfileModeOpt) == "bucketed" ? HhBatching.Bucketed : HhBatching.Random, p.GetValue(threadsOpt),
+    p.GetValue(seedOpt), null), p.GetValue(hhRoundsOpt))));
+
+var attention = new Command("attention", "SDPA forward/backward: padded vs packed under the mask vs per-segment, one process");
+var lengthsOpt = new Option<string>("--lengths") { Required = true, Description = "comma-separated row lengths" };
+var headsOpt = new Option<int>("--heads") { DefaultValueFactory = _ => 9 };
+var headDimOpt = new Option<int>("--head-dim") { DefaultValueFactory = _ => 64 };
+var attRepsOpt = new Option<int>("--reps") { DefaultValueFactory = _ => 5 };
+foreach (var o in new Option[] { threadsOpt, lengthsOpt, headsOpt, headDimOpt, attRepsOpt }) attention.Options.Add(o);
+attention.SetAction(p => Emit(AttentionBench.Run([.. p.GetValue(lengthsOpt)!.Split(',').Select(long.Parse)], p.GetValue(headsOpt),
+    p.GetValue(headDimOpt), p.GetValue(attRepsOpt), p.GetValue(threadsOpt))));
+
 var optimizerCmd = new Command("optimizer", "AdamW step time: per-parameter vs fused flat buffers, A/B in one process");
 var optStepsOpt = new Option<int>("--steps") { DefaultValueFactory = _ => 10 };
 foreach (var o in new Option[] { configsOpt, threadsOpt, modelOpt, optStepsOpt, seedOpt }) optimizerCmd.Options.Add(o);
@@ -137,7 +157,8 @@ foreach (var o in new Option[] { inOpt, outOpt }) hhReport.Options.Add(o);
 hhReport.SetAction(p => HhReport.Write(p.GetValue(inOpt)!, p.GetValue(outOpt)!));
 
 var root = new RootCommand("AlignSharp benchmark (see docs/benchmarks.md; run everything with bash bench/run.sh)");
-foreach (var c in new[] { gemm, step, precisionAb, projection, adapterStep, logprobs, padding, generate, hh, hhReport, optimizerCmd, report, supports }) root.Subcommands.Add(c);
+foreach (var c in new[] { gemm, step, precisionAb, projection, adapterStep, logprobs, padding, generate, hh, hhProfile, attention,
+    hhReport, optimizerCmd, report, supports }) root.Subcommands.Add(c);
 try
 {
     return root.Parse(args).Invoke();

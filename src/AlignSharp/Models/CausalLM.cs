@@ -69,6 +69,28 @@ public abstract class CausalLM : nn.Module
     /// </summary>
     public abstract Tensor ForwardHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KvCache cache);
 
+    /// <summary>
+    /// Runs the decoder over one packed row of independent sequences (padding-free batches): ids and position ids
+    /// (1, N) hold the sequences back to back, segment i being the next <paramref name="segmentLengths"/>[i] tokens
+    /// (they sum to N), each with its own position ids. Every token attends causally within its own segment only
+    /// (per-segment attention, <see cref="AttentionBias.Segmented"/>), so the result (1, N, C) equals, token for token,
+    /// <see cref="ForwardHidden(Tensor, Tensor, Tensor)"/> of each sequence alone, and attention costs sum(L_i^2).
+    /// </summary>
+    public abstract Tensor ForwardSegments(Tensor inputIds, Tensor positionIds, IReadOnlyList<long> segmentLengths);
+
+    /// <summary>Checks that <paramref name="segmentLengths"/> tile the single row of <paramref name="inputIds"/> (1, N).</summary>
+    protected static IReadOnlyList<long> CheckSegments(Tensor inputIds, IReadOnlyList<long> segmentLengths)
+    {
+        if (inputIds.dim() != 2 || inputIds.shape[0] != 1)
+            throw new ArgumentException($"segments need one packed row (1, N), got ({string.Join(", ", inputIds.shape)})",
+                nameof(inputIds));
+        if (segmentLengths.Sum() != inputIds.shape[1])
+            throw new ArgumentException(
+                $"segment lengths sum to {segmentLengths.Sum()}, the packed row has {inputIds.shape[1]} tokens",
+                nameof(segmentLengths));
+        return segmentLengths;
+    }
+
     /// <summary>An empty KV cache sized for this model.</summary>
     public KvCache NewCache() => new(Config.NumLayers);
 

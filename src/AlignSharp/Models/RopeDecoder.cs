@@ -85,8 +85,8 @@ internal sealed class RopeAttention : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>x (B, T, C), cos/sin (B, 1, T, D), additive mask (B, 1, T, S) -> (B, T, C).</summary>
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer)
+    /// <summary>x (B, T, C), cos/sin (B, 1, T, D), attention bias (additive mask (B, 1, T, S) or segments) -> (B, T, C).</summary>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, AttentionBias bias, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
@@ -105,7 +105,7 @@ internal sealed class RopeAttention : nn.Module
             k = k.repeat_interleave(groups, 1); // (B, KV, S, D) -> (B, H, S, D): query head h uses KV head h / groups
             v = v.repeat_interleave(groups, 1);
         }
-        var y = F.scaled_dot_product_attention(q, k, v, mask); // (B, H, T, D)
+        var y = bias.Attend(q, k, v); // (B, H, T, D)
         y = y.transpose(1, 2).reshape(b, t, heads * headDim); // (B, H, T, D) -> (B, T, H*D)
         return o_proj.call(y).MoveToOuterDisposeScope();
     }
@@ -165,10 +165,10 @@ internal sealed class RopeDecoderLayer : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer)
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, AttentionBias bias, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        var attn = self_attn.Forward(input_layernorm.forward(x), cos, sin, mask, cache, layer);
+        var attn = self_attn.Forward(input_layernorm.forward(x), cos, sin, bias, cache, layer);
         if (pre_feedforward_layernorm is null || post_feedforward_layernorm is null)
         {
             var h = x + attn;
@@ -199,26 +199,34 @@ internal sealed class RopeDecoderTrunk : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor ids, Tensor attentionMask, Tensor positions, KvCache? cache, bool checkpoint = false)
+    /// <summary>
+    /// ids and positions (B, T); the attention mask (B, S) gives the additive mask, or with <paramref name="segments"/>
+    /// (then B = 1 and the mask is unused) each segment attends causally within itself.
+    /// </summary>
+    public Tensor Forward(Tensor ids, Tensor? attentionMask, Tensor positions, KvCache? cache, bool checkpoint = false,
+        IReadOnlyList<long>? segments = null)
     {
         using var scope = NewDisposeScope();
         var x = embed_tokens.forward(ids); // (B, T, C)
         if (embedScale is double s) x = x * s;
         // One cos/sin table per distinct frequency array and one mask per distinct window, shared by the layers.
         var tables = new Dictionary<double[], (Tensor Cos, Tensor Sin)>(ReferenceEqualityComparer.Instance);
-        var masks = new Dictionary<int, Tensor>();
+        var masks = new Dictionary<int, AttentionBias>();
         for (int i = 0; i < layers.Count; i++)
         {
             var spec = attention[i];
             if (!tables.TryGetValue(spec.InverseFrequencies, out var table))
                 tables[spec.InverseFrequencies] = table = Rotary.Tables(spec.InverseFrequencies, positions, x.dtype); // (B, 1, T, D)
             int windowKey = spec.Window ?? 0;
-            if (!masks.TryGetValue(windowKey, out var mask))
-                masks[windowKey] = mask = Attention.AdditiveMask(attentionMask, ids.shape[1], x.dtype, spec.Window); // (B, 1, T, S)
+            if (!masks.TryGetValue(windowKey, out var bias))
+                masks[windowKey] = bias = segments is null
+                    ? AttentionBias.Additive(Attention.AdditiveMask(attentionMask!, ids.shape[1], x.dtype, spec.Window)) // (B, 1, T, S)
+                    : AttentionBias.Segmented(segments, spec.Window);
             var layer = layers[i];
             x = checkpoint && cache is null
-                ? Checkpointing.Run((input, c) => layer.Forward(input, c[0], c[1], c[2], null, 0), x, table.Cos, table.Sin, mask)
-                : layer.Forward(x, table.Cos, table.Sin, mask, cache, i);
+                ? Checkpointing.Run((input, c) => layer.Forward(input, c[0], c[1], bias.Rebind(c[2..]), null, 0), x,
+                    [table.Cos, table.Sin, .. bias.Tensors])
+                : layer.Forward(x, table.Cos, table.Sin, bias, cache, i);
         }
         return norm.forward(x).MoveToOuterDisposeScope();
     }
@@ -274,6 +282,10 @@ public sealed class RopeDecoderModel : CausalLM
     /// <inheritdoc />
     public override Tensor ForwardHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KvCache cache) =>
         model.Forward(inputIds, attentionMask, positionIds, cache);
+
+    /// <inheritdoc />
+    public override Tensor ForwardSegments(Tensor inputIds, Tensor positionIds, IReadOnlyList<long> segmentLengths) =>
+        model.Forward(inputIds, null, positionIds, null, GradientCheckpointing, CheckSegments(inputIds, segmentLengths));
 
     /// <inheritdoc />
     public override Tensor LmHead(Tensor hidden) =>

@@ -6,17 +6,21 @@ namespace AlignSharp.Training;
 
 /// <summary>
 /// Padded rows packed padding-free: the real tokens of R rows placed whole, back to back, into P &lt;= R sequences of at
-/// most the longest row's length (first-fit decreasing). In <see cref="SegmentMask"/> the rows of one sequence are
-/// segments 1, 2, ... and the unused tail is 0, so <see cref="Attention.AdditiveMask"/> makes attention block-diagonal
-/// causal; every token keeps its own position id. Each token therefore sees exactly the keys and position it had in
-/// its padded row, and no pad token is computed except the tails of the packed sequences.
+/// most a token capacity (first-fit decreasing; by default the longest row's length). In <see cref="SegmentMask"/> the
+/// rows of one sequence are segments 1, 2, ... and the unused tail is 0, so <see cref="Attention.AdditiveMask"/> makes
+/// attention block-diagonal causal; <see cref="SegmentLengths"/> gives the same segments for per-segment attention
+/// (<see cref="CausalLM.ForwardSegments"/>). Every token keeps its own position id, so each token sees exactly the keys
+/// and position it had in its padded row, and no pad token is computed except the tails of the packed sequences.
 /// </summary>
 /// <param name="InputIds">Packed ids (P, Tp) long; tails hold 0 (masked).</param>
 /// <param name="SegmentMask">(P, Tp) long: the segment number of each token, 0 in the tails.</param>
 /// <param name="PositionIds">(P, Tp) long: each token's position id from its padded row, 0 in the tails.</param>
 /// <param name="Slots">(R * T) long: for token t of padded row r (index r * T + t), its index in the packed (P * Tp)
 /// tokens, or -1 for a pad token.</param>
-public sealed record PackedRows(Tensor InputIds, Tensor SegmentMask, Tensor PositionIds, Tensor Slots) : IDisposable
+/// <param name="SegmentLengths">The segments of the P * Tp packed tokens read as one row: each sequence's rows in order,
+/// then its tail (if any) as one more segment; they sum to P * Tp.</param>
+public sealed record PackedRows(Tensor InputIds, Tensor SegmentMask, Tensor PositionIds, Tensor Slots,
+    IReadOnlyList<long> SegmentLengths) : IDisposable
 {
     /// <summary>Packed sequences P.</summary>
     public long Sequences => InputIds.shape[0];
@@ -35,10 +39,12 @@ public sealed record PackedRows(Tensor InputIds, Tensor SegmentMask, Tensor Posi
 public static class RowPacking
 {
     /// <summary>
-    /// Packs ids, attention mask (1 on real tokens) and position ids (R, T). Each row's real tokens must be contiguous
-    /// (right- or left-padded rows); the result lives on <paramref name="inputIds"/>' device.
+    /// Packs ids, attention mask (1 on real tokens) and position ids (R, T) into sequences of at most
+    /// <paramref name="capacity"/> tokens (default: the longest row's length, so no sequence is wider than the padded
+    /// rows' longest; a capacity below the longest row counts as the longest row). Each row's real tokens must be
+    /// contiguous (right- or left-padded rows); the result lives on <paramref name="inputIds"/>' device.
     /// </summary>
-    public static PackedRows Pack(Tensor inputIds, Tensor attentionMask, Tensor positionIds)
+    public static PackedRows Pack(Tensor inputIds, Tensor attentionMask, Tensor positionIds, long? capacity = null)
     {
         long rows = inputIds.shape[0], t = inputIds.shape[1];
         var ids = Longs(inputIds);
@@ -55,13 +61,13 @@ public static class RowPacking
                 throw new ArgumentException($"row {r}: packing needs each row's tokens to be contiguous", nameof(attentionMask));
             (start[r], length[r]) = (Math.Max(first, 0), count);
         }
-        long capacity = Math.Max(1, length.DefaultIfEmpty(0).Max());
+        long budget = Math.Max(Math.Max(1, length.DefaultIfEmpty(0).Max()), capacity ?? 0);
         // First-fit decreasing: longest rows first, each into the first sequence with room (ties keep row order).
         var bins = new List<(long Fill, List<long> Rows)>();
         foreach (long r in Enumerable.Range(0, (int)rows).Select(i => (long)i).OrderByDescending(r => length[r]))
         {
             if (length[r] == 0) continue;
-            int b = bins.FindIndex(x => x.Fill + length[r] <= capacity);
+            int b = bins.FindIndex(x => x.Fill + length[r] <= budget);
             if (b < 0) { bins.Add((0, [])); b = bins.Count - 1; }
             bins[b].Rows.Add(r);
             bins[b] = (bins[b].Fill + length[r], bins[b].Rows);
@@ -73,8 +79,11 @@ public static class RowPacking
         var positions = new long[p * width];
         var slots = new long[rows * t];
         Array.Fill(slots, -1L);
+        var segmentLengths = new List<long>();
         for (int b = 0; b < p; b++)
         {
+            segmentLengths.AddRange(bins[b].Rows.Select(r => length[r]));
+            if (bins[b].Fill < width) segmentLengths.Add(width - bins[b].Fill); // the tail
             long at = b * width;
             for (int s = 0; s < bins[b].Rows.Count; s++)
             {
@@ -92,7 +101,7 @@ public static class RowPacking
         var device = inputIds.device;
         return new PackedRows(torch.tensor(packedIds, [p, width], device: device),
             torch.tensor(segments, [p, width], device: device), torch.tensor(positions, [p, width], device: device),
-            torch.tensor(slots, device: device));
+            torch.tensor(slots, device: device), segmentLengths);
     }
 
     private static long[] Longs(Tensor x)

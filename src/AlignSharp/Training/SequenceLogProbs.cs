@@ -50,8 +50,9 @@ public static class SequenceLogProbs
     /// <paramref name="perToken"/> also the scored tokens' log-probs laid out per row, (R, Tc), from the same chunks
     /// (no second forward, nothing (R, T, V)); with <paramref name="hiddenStates"/> (implies per-token) also the
     /// hidden state scoring each of those tokens, (R, Tc, C). With <paramref name="packed"/> the rows are forwarded
-    /// padding-free (<see cref="RowPacking"/>: whole rows back to back under a block-diagonal causal mask, own position
-    /// ids) and the results are laid out by row exactly as without it.
+    /// padding-free: all rows' real tokens back to back in one row (<see cref="RowPacking"/>, no pad at all), each row
+    /// a segment with its own position ids and its own causal attention (<see cref="CausalLM.ForwardSegments"/>), and
+    /// the results are laid out by row exactly as without it.
     /// </summary>
     public static RowLogProbs Compute(CausalLM model, Tensor inputIds, Tensor attentionMask, Tensor positionIds,
         Tensor completionMask, int chunk = DefaultChunk, bool perToken = false, bool hiddenStates = false,
@@ -64,12 +65,12 @@ public static class SequenceLogProbs
         var targets = inputIds[.., 1..].reshape(-1).index_select(0, flat); // (N)
         var rowOf = flat.div(t - 1, rounding_mode: RoundingMode.floor); // (N)
         var source = rowOf * t + (flat - rowOf * (t - 1)); // (N): padded index r*T + t of the predicting position
-        Tensor hidden; // (R, T, C), or (P, Tp, C) packed
+        Tensor hidden; // (R, T, C), or (1, Np, C) packed
         if (packed)
         {
-            var pack = RowPacking.Pack(inputIds, attentionMask, positionIds);
-            hidden = model.ForwardHidden(pack.InputIds, pack.SegmentMask, pack.PositionIds); // (P, Tp, C)
-            source = pack.Slots.index_select(0, source); // (N): index into the packed P*Tp positions
+            var pack = RowPacking.Pack(inputIds, attentionMask, positionIds, capacity: long.MaxValue); // one row (1, Np)
+            hidden = model.ForwardSegments(pack.InputIds, pack.PositionIds, pack.SegmentLengths); // (1, Np, C)
+            source = pack.Slots.index_select(0, source); // (N): index into the Np packed positions
         }
         else hidden = model.ForwardHidden(inputIds, attentionMask, positionIds); // (R, T, C)
         long c = hidden.shape[2];

@@ -117,14 +117,14 @@ public sealed record TrainingOptions
     public BatchOrder BatchOrder { get; init; } = BatchOrder.Bucketed;
 
     /// <summary>
-    /// Forward each batch padding-free: chosen and rejected rows of several pairs packed back to back into sequences of
-    /// at most the batch's longest row, with their own position ids and a block-diagonal causal mask, so no pad token
-    /// is computed (<c>Training.RowPacking</c>). Log-probs equal the padded path's to rounding. On CPU it measured
-    /// slower than length bucketing so far: the block-diagonal mask still attends over the whole packed row (docs/benchmarks.md).
+    /// Forward each batch padding-free: the chosen and rejected rows of all pairs placed back to back in one packed row,
+    /// each with its own position ids and its own causal attention (per-segment scaled-dot-product attention,
+    /// <c>CausalLM.ForwardSegments</c>), so no pad token is computed and attention costs each row's own length squared
+    /// (<c>Training.RowPacking</c>). Log-probs equal the padded path's to rounding. Speed: docs/benchmarks.md.
     /// </summary>
-    [Setting("Pack each batch's rows back to back (own positions, block-diagonal causal attention): no pad tokens " +
-        "computed; same log-probs to rounding. Measured slower than length " +
-        "bucketing on CPU so far (docs/benchmarks.md).", Trl = "padding_free")]
+    [Setting("Pack each batch's rows back to back in one row (own positions, per-row causal attention): no pad " +
+        "token computed; same log-probs to rounding. Speed vs length bucketing: docs/benchmarks.md (Real data).",
+        Trl = "padding_free")]
     public bool PaddingFree { get; init; }
 
     /// <summary>

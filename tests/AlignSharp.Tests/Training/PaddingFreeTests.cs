@@ -8,13 +8,16 @@ using static TorchSharp.torch;
 namespace AlignSharp.Tests.Training;
 
 /// <summary>
-/// Padding-free batches (<c>training.padding_free</c>, <see cref="RowPacking"/>): rows packed back to back under a
-/// block-diagonal causal mask with their own position ids give the padded path's log-probs and gradients, for every
-/// registered model type (the tests iterate the registry). Tolerance: both paths run the same float32 arithmetic per
-/// token except for attention, whose softmax and products run over differently shaped (and differently masked) key
-/// sets, so sums agree to rounding: 1e-5 absolute on log-prob sums of ~10-60 nats (the bound), and gradients
-/// to 1e-6 + 1e-5 max|grad| per tensor (the bound of the fused-head and checkpointing tests). Every compared gradient
-/// is checked to be non-zero, and a packed forward without the segment mask is checked to differ.
+/// Padding-free batches (<c>training.padding_free</c>, <see cref="RowPacking"/>): rows packed back to back with their
+/// own position ids, attending only within their own row, give the padded path's log-probs and gradients, for every
+/// registered model type (the tests iterate the registry). Two ways to keep rows apart are checked: per-segment
+/// attention over one packed row (<see cref="CausalLM.ForwardSegments"/>, what training uses) and a block-diagonal
+/// additive mask over packed rows (<see cref="Attention.AdditiveMask"/> with segment numbers). Tolerance: the paths run
+/// the same float32 arithmetic per token except for attention, whose softmax and products run over differently shaped
+/// (and differently masked) key sets, so results agree to rounding: 1e-5 absolute on log-prob sums of ~10-60 nats (the
+/// issue's bound) and on hidden states, and gradients to 1e-6 + 1e-5 max|grad| per tensor (the bound of the fused-head
+/// and checkpointing tests). Every compared gradient is checked to be non-zero, and a packed forward without the
+/// segment mask is checked to differ.
 /// </summary>
 public sealed class PaddingFreeTests
 {
@@ -83,6 +86,66 @@ public sealed class PaddingFreeTests
         }
     }
 
+    /// <summary>How a test forwards the rows: padded, packed under the block-diagonal mask, or per-segment attention.</summary>
+    public enum Path { Padded, Mask, Segments, SegmentsCheckpointed }
+
+    /// <summary>
+    /// Hidden states (one per real token, in padded row order) and parameter gradients of a fixed random projection of
+    /// them, forwarded along <paramref name="path"/>.
+    /// </summary>
+    private static (float[] Hidden, Dictionary<string, float[]> Grads) Hidden(CausalLM model, PaddedRows rows, Path path)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var p in model.parameters()) p.grad = null;
+        model.GradientCheckpointing = path == Path.SegmentsCheckpointed;
+        var real = rows.AttentionMask.reshape(-1).nonzero().squeeze(1); // (N): padded indices r*T + t of real tokens
+        Tensor h; // (N, C)
+        if (path == Path.Padded)
+        {
+            var all = model.ForwardHidden(rows.InputIds, rows.AttentionMask, rows.PositionIds); // (R, T, C)
+            h = all.reshape(-1, all.shape[2]).index_select(0, real);
+        }
+        else
+        {
+            var pack = RowPacking.Pack(rows.InputIds, rows.AttentionMask, rows.PositionIds,
+                capacity: path == Path.Mask ? null : long.MaxValue);
+            var all = path == Path.Mask
+                ? model.ForwardHidden(pack.InputIds, pack.SegmentMask, pack.PositionIds) // (P, Tp, C)
+                : model.ForwardSegments(pack.InputIds.reshape(1, -1), pack.PositionIds.reshape(1, -1),
+                    pack.SegmentLengths); // (1, P*Tp, C)
+            h = all.reshape(-1, all.shape[2]).index_select(0, pack.Slots.index_select(0, real));
+        }
+        model.GradientCheckpointing = false;
+        using var g = new Generator(5);
+        (h * randn(h.shape, generator: g)).sum().backward();
+        var trunk = model.named_parameters().Where(p => p.name != "lm_head.weight"); // an untied head sees no hidden state
+        return (h.detach().reshape(-1).data<float>().ToArray(),
+            trunk.ToDictionary(p => p.name, p => p.parameter.grad!.data<float>().ToArray()));
+    }
+
+    [Theory]
+    [MemberData(nameof(ModelTypes))]
+    public void Mask_and_per_segment_attention_give_the_padded_hidden_states_and_gradients(string modelType)
+    {
+        using var model = Model(modelType);
+        var rows = Rows();
+        var padded = Hidden(model, rows, Path.Padded);
+        foreach (var path in new[] { Path.Mask, Path.Segments, Path.SegmentsCheckpointed })
+        {
+            var packed = Hidden(model, rows, path);
+            float worstHidden = padded.Hidden.Zip(packed.Hidden, (x, y) => Math.Abs(x - y)).Max();
+            Assert.True(worstHidden <= 1e-5f, $"{modelType} {path}: largest hidden-state difference {worstHidden}");
+            foreach (var (name, e) in padded.Grads)
+            {
+                float worst = e.Zip(packed.Grads[name], (x, y) => Math.Abs(x - y)).Max();
+                float scale = e.Max(Math.Abs);
+                Assert.True(scale > 0, $"{modelType} {name}: no gradient reached this parameter");
+                Assert.True(worst <= 1e-6f + 1e-5f * scale,
+                    $"{modelType} {path} {name}: largest gradient difference {worst} (max |grad| {scale})");
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(ModelTypes))]
     public void Without_the_segment_mask_packed_rows_would_see_each_other(string modelType)
@@ -109,6 +172,7 @@ public sealed class PaddingFreeTests
         Assert.True(pack.Sequences < r, $"{pack.Sequences} packed sequences for {r} rows");
         Assert.True(pack.Sequences >= (tokens + t - 1) / t);
         Assert.Equal(lengths.Max(), pack.Width); // no sequence is longer than the longest row
+        Assert.Equal(pack.Sequences * pack.Width, pack.SegmentLengths.Sum()); // rows and tails tile the packed tokens
 
         var slots = pack.Slots.data<long>().ToArray();
         var ids = rows.InputIds.reshape(-1).data<long>().ToArray();
@@ -125,6 +189,8 @@ public sealed class PaddingFreeTests
             Assert.Equal(pos[k], packedPos[slots[k]]);
             Assert.True(segments[slots[k]] > 0);
         }
+        long tails = Enumerable.Range(0, (int)pack.Sequences).Count(b => segments[(b + 1) * pack.Width - 1] == 0);
+        Assert.Equal(r + tails, pack.SegmentLengths.Count); // one segment per row, one per tail
         var used = slots.Where(s => s >= 0).ToList();
         Assert.Equal(used.Count, used.Distinct().Count());
         Assert.Equal(used.Count, segments.Count(s => s > 0)); // every packed real token comes from one padded token
@@ -132,6 +198,18 @@ public sealed class PaddingFreeTests
         for (long row = 0; row < r; row++)
             for (long i = 1; i < lengths[row]; i++)
                 Assert.Equal(slots[row * t + i - 1] + 1, slots[row * t + i]);
+    }
+
+    [Fact]
+    public void Packing_to_an_unbounded_capacity_gives_one_row_without_padding()
+    {
+        var rows = Rows();
+        using var pack = RowPacking.Pack(rows.InputIds, rows.AttentionMask, rows.PositionIds, capacity: long.MaxValue);
+        var lengths = rows.AttentionMask.sum(1).data<long>().ToArray();
+        Assert.Equal(1, pack.Sequences);
+        Assert.Equal(lengths.Sum(), pack.Width); // every computed token is a real one
+        Assert.Equal(lengths.Order(), pack.SegmentLengths.Order()); // one segment per row, no tail
+        Assert.DoesNotContain(0L, pack.SegmentMask.data<long>().ToArray());
     }
 
     [Fact]

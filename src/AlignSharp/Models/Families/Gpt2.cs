@@ -21,8 +21,11 @@ internal sealed class Gpt2Attention : nn.Module
         RegisterComponents();
     }
 
-    /// <summary>x (B, T, C), additive mask (B, 1, T, S) -> (B, T, C); with a cache, past keys/values are prepended.</summary>
-    public Tensor Forward(Tensor x, Tensor mask, KvCache? cache, int layer)
+    /// <summary>
+    /// x (B, T, C), attention bias (additive mask (B, 1, T, S) or segments) -> (B, T, C); with a cache, past keys/values
+    /// are prepended.
+    /// </summary>
+    public Tensor Forward(Tensor x, AttentionBias bias, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1], c = x.shape[2], d = c / heads;
@@ -31,7 +34,7 @@ internal sealed class Gpt2Attention : nn.Module
         var k = qkv[1].view(b, t, heads, d).transpose(1, 2);
         var v = qkv[2].view(b, t, heads, d).transpose(1, 2);
         if (cache is not null) (k, v) = cache.Append(layer, k, v); // (B, H, S, D)
-        var y = F.scaled_dot_product_attention(q, k, v, mask); // (B, H, T, D)
+        var y = bias.Attend(q, k, v); // (B, H, T, D)
         y = y.transpose(1, 2).reshape(b, t, c); // (B, H, T, D) -> (B, T, C)
         return c_proj.call(y).MoveToOuterDisposeScope();
     }
@@ -75,10 +78,10 @@ internal sealed class Gpt2Block : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x, Tensor mask, KvCache? cache, int layer)
+    public Tensor Forward(Tensor x, AttentionBias bias, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        var h = x + attn.Forward(ln_1.forward(x), mask, cache, layer);
+        var h = x + attn.Forward(ln_1.forward(x), bias, cache, layer);
         return (h + mlp.forward(ln_2.forward(h))).MoveToOuterDisposeScope();
     }
 }
@@ -105,17 +108,24 @@ internal sealed class Gpt2Trunk : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor ids, Tensor attentionMask, Tensor positions, KvCache? cache, bool checkpoint = false)
+    /// <summary>
+    /// ids and positions (B, T); the attention mask (B, S) gives the additive mask, or with <paramref name="segments"/>
+    /// (then B = 1 and the mask is unused) each segment attends causally within itself.
+    /// </summary>
+    public Tensor Forward(Tensor ids, Tensor? attentionMask, Tensor positions, KvCache? cache, bool checkpoint = false,
+        IReadOnlyList<long>? segments = null)
     {
         using var scope = NewDisposeScope();
         var x = wte.forward(ids) + wpe.forward(positions); // (B, T, C)
-        var mask = Attention.AdditiveMask(attentionMask, ids.shape[1], x.dtype); // (B, 1, T, S)
+        var bias = segments is null
+            ? AttentionBias.Additive(Attention.AdditiveMask(attentionMask!, ids.shape[1], x.dtype)) // (B, 1, T, S)
+            : AttentionBias.Segmented(segments);
         for (int i = 0; i < h.Count; i++)
         {
             var block = h[i];
             x = checkpoint && cache is null
-                ? Checkpointing.Run((input, c) => block.Forward(input, c[0], null, 0), x, mask)
-                : block.Forward(x, mask, cache, i);
+                ? Checkpointing.Run((input, c) => block.Forward(input, bias.Rebind(c), null, 0), x, bias.Tensors)
+                : block.Forward(x, bias, cache, i);
         }
         return ln_f.forward(x).MoveToOuterDisposeScope();
     }
@@ -150,6 +160,10 @@ public sealed class Gpt2Model : CausalLM
     /// <inheritdoc />
     public override Tensor ForwardHidden(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KvCache cache) =>
         transformer.Forward(inputIds, attentionMask, positionIds, cache);
+
+    /// <inheritdoc />
+    public override Tensor ForwardSegments(Tensor inputIds, Tensor positionIds, IReadOnlyList<long> segmentLengths) =>
+        transformer.Forward(inputIds, null, positionIds, null, GradientCheckpointing, CheckSegments(inputIds, segmentLengths));
 
     /// <inheritdoc />
     public override Tensor LmHead(Tensor hidden) =>
