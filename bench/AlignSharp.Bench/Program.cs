@@ -63,9 +63,11 @@ var rowsOpt = new Option<int>("--rows") { DefaultValueFactory = _ => 8 };
 var seqOpt = new Option<int>("--seq") { DefaultValueFactory = _ => 512 };
 var hiddenOpt = new Option<int>("--hidden") { DefaultValueFactory = _ => 256 };
 var gradOpt = new Option<bool>("--grad") { Description = "include the backward pass" };
-foreach (var o in new Option[] { threadsOpt, modeOpt, vocabOpt, rowsOpt, seqOpt, hiddenOpt, gradOpt }) logprobs.Options.Add(o);
+var chunkOpt = new Option<int>("--chunk") { Description = "LM-head rows per chunk (chunked mode)", DefaultValueFactory = _ => AlignSharp.Training.SequenceLogProbs.DefaultChunk };
+var layersOpt = new Option<int>("--layers") { Description = "decoder blocks of the GPT-2 trunk under the LM head", DefaultValueFactory = _ => 1 };
+foreach (var o in new Option[] { threadsOpt, modeOpt, vocabOpt, rowsOpt, seqOpt, hiddenOpt, gradOpt, chunkOpt, layersOpt }) logprobs.Options.Add(o);
 logprobs.SetAction(p => Emit(LogProbsBench.Run(p.GetValue(modeOpt)!, p.GetValue(vocabOpt), p.GetValue(rowsOpt), p.GetValue(seqOpt),
-    p.GetValue(hiddenOpt), p.GetValue(threadsOpt), p.GetValue(gradOpt))));
+    p.GetValue(hiddenOpt), p.GetValue(threadsOpt), p.GetValue(gradOpt), p.GetValue(chunkOpt), p.GetValue(layersOpt))));
 
 var padding = new Command("padding", "padding waste of random vs length-bucketed batches on a synthetic long-tailed corpus");
 var pairsOpt = new Option<int>("--pairs") { DefaultValueFactory = _ => 4000 };

@@ -204,6 +204,7 @@ public sealed class LoraAdapter : IDisposable
             return output + delta.to(output.dtype);
         });
         removeHooks.Add(remover.remove);
+        CountHeadHook(module);
     }
 
     private void AddCopy(string path, nn.Module module, string target)
@@ -237,6 +238,15 @@ public sealed class LoraAdapter : IDisposable
         copies.Add(new SavedCopy(path, trained, originals));
         var remover = ((TensorModule)module).register_forward_hook((_, input, _) => Enabled ? forward(input, trained) : null!);
         removeHooks.Add(remover.remove);
+        CountHeadHook(module);
+    }
+
+    /// <summary>A hook on the LM head's module makes the head not plain (<see cref="CausalLM.PlainHeadWeight"/>) until removed.</summary>
+    private void CountHeadHook(nn.Module module)
+    {
+        if (!ReferenceEquals(module, Model.HeadModule)) return;
+        Model.HeadHooks++;
+        removeHooks.Add(() => Model.HeadHooks--);
     }
 
     /// <summary>One adapted projection: its base weight (frozen) and the LoRA pair.</summary>

@@ -13,7 +13,8 @@ namespace AlignSharp.Training;
 /// not, and any adapter on it get their gradients, and h gets its own). Peak memory is one chunk's (n, V) logits
 /// in the forward and one in backward, with or without gradients (Liger-Kernel's fused linear cross-entropy, with
 /// the per-token upstream gradient a preference loss needs). The price is one extra LM-head GEMM per chunk in
-/// backward.
+/// backward. A plain head (linear(h, W), nothing hooked on it) skips autograd in backward: its weight gradient is
+/// added in place into W.grad, in chunks half the forward's, so backward's peak stays below the forward's chunk.
 /// </summary>
 internal static class LmHeadLogProbs
 {
@@ -22,12 +23,18 @@ internal static class LmHeadLogProbs
     /// <paramref name="dtype"/> (float32 for a half-precision head), from hidden states <paramref name="hidden"/> (N, C)
     /// through <paramref name="head"/> ((n, C) -> (n, V)), <paramref name="chunk"/> rows at a time. With gradients
     /// recorded (and <paramref name="trainable"/>: the head or h needs them) the log-probs carry a graph to h and
-    /// the head's parameters.
+    /// the head's parameters. <paramref name="weight"/> (V, C), when given, says the head is exactly linear(h, W) with
+    /// nothing else on it (<see cref="Models.CausalLM.PlainHeadWeight"/>): backward then writes W's gradient in place
+    /// (one addmm_ per chunk into W.grad) instead of back-propagating through the head.
     /// </summary>
     public static (Tensor LogProbs, Tensor LogitMeans) Compute(Func<Tensor, Tensor> head, Tensor hidden, Tensor targets,
-        int chunk, ScalarType dtype, bool trainable)
+        int chunk, ScalarType dtype, bool trainable, Tensor? weight = null)
     {
-        var fused = new FusedHead(head, chunk, dtype, hidden.requires_grad);
+        // The plain-weight backward needs the head to be exactly linear(h, W) computed in dtype.
+        // Detached from the caller's dispose scope: backward runs after it closes. A module's weight getter may hand out
+        // a fresh wrapper (TorchSharp's Embedding does); the wrapper owns no storage, only a reference to the parameter.
+        var plain = weight is not null && weight.dtype == dtype && hidden.dtype == dtype ? weight.DetachFromDisposeScope() : null;
+        var fused = new FusedHead(head, chunk, dtype, hidden.requires_grad, plain);
         if (!is_grad_enabled() || !(trainable || hidden.requires_grad))
         {
             var (lp, means, lse) = Forward(fused, hidden, targets);
@@ -44,8 +51,16 @@ internal static class LmHeadLogProbs
     /// The head and how to run it, carried through the autograd context; the forward leaves the (detached) mean logits
     /// here, so the function has one differentiable output.
     /// </summary>
-    private sealed record FusedHead(Func<Tensor, Tensor> Head, int Chunk, ScalarType Dtype, bool HiddenNeedsGrad)
+    private sealed record FusedHead(Func<Tensor, Tensor> Head, int Chunk, ScalarType Dtype, bool HiddenNeedsGrad,
+        Tensor? Weight)
     {
+        /// <summary>
+        /// Rows per chunk in backward: half the forward's. Backward holds the head weight's gradient (V x C, as large
+        /// as C rows of logits) next to its chunk of logits, so half-size chunks keep its peak at or below the
+        /// forward's one chunk of logits for hidden sizes up to Chunk / 2.
+        /// </summary>
+        public int BackwardChunk => Math.Max(1, Chunk / 2);
+
         public Tensor? LogitMeans { get; set; }
     }
 
@@ -109,10 +124,63 @@ internal static class LmHeadLogProbs
             var saved = ctx.get_saved_variables();
             Tensor h = saved[0].detach(), targets = saved[1], lse = saved[2];
             var g = gradOutput.to(f.Dtype); // (N): d loss / d log p(target)
+            var gradH = f.Weight is not null ? PlainBackward(f, h, targets, lse, g) : GraphBackward(ctx, f, h, targets, lse, g);
+            return [gradH?.MoveToOuterDisposeScope()!, null!, null!];
+        }
+
+        /// <summary>
+        /// Turns one chunk's recomputed logits (n, V), in place, into their gradient g (onehot(target) - softmax):
+        /// softmax from the saved log-sum-exp, times -g, plus g at the target.
+        /// </summary>
+        private static Tensor GradLogits(Tensor logits, Tensor targets, Tensor lse, Tensor g, long start, long len)
+        {
+            var gc = g.narrow(0, start, len).unsqueeze(1); // (n, 1)
+            logits.sub_(lse.narrow(0, start, len).unsqueeze(1)).exp_().mul_(gc.neg());
+            return logits.scatter_add_(1, targets.narrow(0, start, len).unsqueeze(1), gc); // (n, V)
+        }
+
+        /// <summary>
+        /// Head = linear(h, W): per chunk, logits = h W^T, turned in place into their gradient G, then W.grad += G^T h
+        /// and grad h = G W, both written in place (addmm_), so no per-chunk (V, C) product is allocated and summed.
+        /// W.grad is created (zeros) only when absent; an existing one (gradient accumulation, or the fused AdamW's
+        /// flat buffer view) is added to where it lies. A tied weight's other uses (the embedding) still reach W.grad
+        /// through autograd, which adds into the existing gradient in place.
+        /// </summary>
+        private static Tensor? PlainBackward(FusedHead f, Tensor h, Tensor targets, Tensor lse, Tensor g)
+        {
+            var w = f.Weight!; // (V, C)
+            using var _ = no_grad();
+            long n = h.shape[0];
+            var gradH = f.HiddenNeedsGrad ? empty_like(h) : null; // (N, C), every row written below
+            Tensor? gradW = null;
+            if (w.requires_grad)
+            {
+                if (w.grad is null) w.grad = zeros_like(w);
+                gradW = w.grad; // (V, C)
+            }
+            for (long start = 0; start < n; start += f.BackwardChunk)
+            {
+                using var chunkScope = NewDisposeScope();
+                long len = Math.Min(f.BackwardChunk, n - start);
+                var hc = h.narrow(0, start, len); // (n, C)
+                var gl = GradLogits(nn.functional.linear(hc, w), targets, lse, g, start, len); // (n, C) -> (n, V), as the forward
+                gradW?.addmm_(gl.t(), hc); // (V, n) x (n, C)
+                gradH?.narrow(0, start, len).addmm_(gl, w, beta: 0); // (n, V) x (V, C); beta 0: the empty rows are ignored
+            }
+            return gradH;
+        }
+
+        /// <summary>
+        /// Any other head (an adapter on it, dropout): per chunk, logits with a graph to the head's parameters,
+        /// back-propagated with their gradient, so autograd accumulates each parameter's gradient as the unfused
+        /// graph would; the forward's random draws are replayed.
+        /// </summary>
+        private static Tensor? GraphBackward(AutogradContext ctx, FusedHead f, Tensor h, Tensor targets, Tensor lse, Tensor g)
+        {
             long n = h.shape[0];
             var gradH = f.HiddenNeedsGrad ? zeros_like(h) : null;
             using var rng = torch.tensor((byte[])ctx.get_data("rng"), ScalarType.Byte);
-            var current = torch.get_rng_state();
+            using var current = torch.get_rng_state();
             torch.set_rng_state(rng);
             using (torch.enable_grad())
             {
@@ -125,12 +193,8 @@ internal static class LmHeadLogProbs
                     Tensor gradLogits;
                     using (no_grad())
                     {
-                        var gc = g.narrow(0, start, len).unsqueeze(1); // (n, 1)
-                        // In place over the recomputed logits: softmax, times -g, plus g at the target.
                         var buf = logits.detach().to(f.Dtype); // the same storage when the head computes in dtype
-                        buf.sub_(lse.narrow(0, start, len).unsqueeze(1)).exp_().mul_(gc.neg());
-                        buf.scatter_add_(1, targets.narrow(0, start, len).unsqueeze(1), gc);
-                        gradLogits = buf.to(logits.dtype); // (n, V)
+                        gradLogits = GradLogits(buf, targets, lse, g, start, len).to(logits.dtype); // (n, V)
                     }
                     // Accumulates the head's parameter gradients (as the unfused graph would) and fills hc.grad.
                     if (logits.requires_grad) logits.backward([gradLogits]);
@@ -138,8 +202,7 @@ internal static class LmHeadLogProbs
                 }
             }
             torch.set_rng_state(current);
-            current.Dispose();
-            return [gradH?.MoveToOuterDisposeScope()!, null!, null!];
+            return gradH;
         }
     }
 }

@@ -114,6 +114,66 @@ public sealed class FusedLmHeadTests
         Assert.All(model.parameters(), p => Assert.True(p.grad is null));
     }
 
+    [Theory]
+    [InlineData("gpt2", true)]
+    [InlineData("llama", false)]
+    public void A_plain_head_adds_its_gradient_in_place_into_an_existing_one(string family, bool tied)
+    {
+        // The plain-weight backward writes W.grad with addmm_: an existing gradient (gradient accumulation, or the fused
+        // AdamW's flat-buffer view) must keep its storage and receive old + new, as autograd's accumulation would.
+        torch.manual_seed(11);
+        using var model = ModelFactory.Create(ModelFamilies.ForModelType(family).TinyConfig(family, 96) with { TieWordEmbeddings = tied });
+        var weight = model.PlainHeadWeight;
+        Assert.NotNull(weight);
+        var parameters = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
+        var expected = Run(model, parameters, fused: false);
+        using var scope = NewDisposeScope();
+        long total = parameters.Sum(p => p.Item2.numel());
+        var flat = full(total, 0.25f); // (P): one buffer holding every gradient, as the fused AdamW keeps them
+        long offset = 0;
+        var offsets = new Dictionary<string, long>();
+        foreach (var (name, p) in parameters)
+        {
+            offsets[name] = offset;
+            p.grad = flat.narrow(0, offset, p.numel()).view(p.shape);
+            offset += p.numel();
+        }
+        torch.manual_seed(123);
+        var (ids, mask, completion) = Batch();
+        var sums = SequenceLogProbs.Compute(model, ids, mask, CausalLM.PositionsFromMask(mask), completion, 5).Sums;
+        (sums * tensor(new[] { 1f, -0.5f, 2f })).sum().backward();
+        // Read back from the buffer, not from p.grad: a gradient written anywhere else would not show here.
+        var accumulated = parameters.ToDictionary(p => p.name,
+            p => flat.narrow(0, offsets[p.name], p.Item2.numel()).data<float>().Select(x => x - 0.25f).ToArray());
+        AssertSame(expected, (sums.data<float>().ToArray(), accumulated), $"{family} accumulated");
+    }
+
+    [Fact]
+    public void An_adapter_on_the_head_module_makes_the_head_not_plain_until_removed()
+    {
+        torch.manual_seed(11);
+        using var model = ModelFactory.Create(ModelFamilies.ForModelType("llama").TinyConfig("llama", 96) with { TieWordEmbeddings = false });
+        Assert.NotNull(model.PlainHeadWeight);
+        using (LoraAdapter.Attach(model, new LoraOptions { R = 2, Alpha = 4, TargetModules = ["q_proj"], ModulesToSave = ["lm_head"] }))
+            Assert.Null(model.PlainHeadWeight); // the saved copy's hook replaces the head's output
+        Assert.NotNull(model.PlainHeadWeight);
+    }
+
+    [Theory]
+    [InlineData("gpt2", true)]
+    [InlineData("llama", true)]
+    [InlineData("llama", false)]
+    public void A_head_under_a_bfloat16_matmul_is_not_plain(string family, bool tied)
+    {
+        // The in-place backward recomputes linear(h, W) in W's dtype: a head whose forward casts to bfloat16 must take
+        // the autograd path, which replays the cast.
+        using var model = ModelFactory.Create(ModelFamilies.ForModelType(family).TinyConfig(family, 96) with { TieWordEmbeddings = tied });
+        model.UseMatmulDType(ScalarType.BFloat16, head: false);
+        Assert.NotNull(model.PlainHeadWeight);
+        model.UseMatmulDType(ScalarType.BFloat16, head: true);
+        Assert.Null(model.PlainHeadWeight);
+    }
+
     [Fact]
     public void Without_gradients_the_fused_path_records_no_graph()
     {
