@@ -61,7 +61,8 @@ internal static class StepBench
         }
         var objective = new Dpo(0.1);
         var parameters = policy.parameters().ToList();
-        using var optimizer = torch.optim.AdamW(parameters, lr: 1e-6, weight_decay: 0);
+        // The trainer's optimizer (PreferenceTrainer.OptimizerFor): AdamW fused over flat buffers.
+        using var optimizer = new AlignSharp.Training.Fused.AdamW([new TorchSharp.Modules.AdamW.ParamGroup(parameters, 1e-6, 0.9, 0.999, 1e-8, 0, false, false)]);
         long paramCount = parameters.Sum(p => p.numel());
         // Initialisation temporaries (randn before scaling) are released by finalizers; collect them so the
         // peak below is the training step's, not construction's.
@@ -70,6 +71,15 @@ internal static class StepBench
         double rssInit = ProcessMemory.RssMiB();
         bool peakReset = ProcessMemory.ResetPeak();
         var steps = new JsonArray();
+        var phasePeaks = new JsonArray(); // per step (warm-up included): VmHWM at each phase's end, reset at its start
+        double peak = ProcessMemory.RssMiB();
+        double PhaseEnd()
+        {
+            double p = ProcessMemory.PeakMiB();
+            ProcessMemory.ResetPeak();
+            peak = Math.Max(peak, p);
+            return p;
+        }
         int pairs = shape.Pairs;
         for (int i = 0; i < o.Warmup + o.Steps; i++)
         {
@@ -77,6 +87,7 @@ internal static class StepBench
             var sw = Stopwatch.StartNew();
             var pol = LogProbs(policy, batch, o.LogProbs); // (2B)
             double t1 = sw.Elapsed.TotalSeconds;
+            double m1 = PhaseEnd();
             Tensor refLp;
             if (reference is not null)
             {
@@ -88,15 +99,19 @@ internal static class StepBench
                 refLp = cached!;
             }
             double t2 = sw.Elapsed.TotalSeconds;
+            double m2 = PhaseEnd();
             using var counts = batch.CompletionMask[.., 1..].sum(1);
             var stats = new PairStats(pol[..pairs], pol[pairs..], refLp[..pairs], refLp[pairs..], counts[..pairs], counts[pairs..]);
             var output = objective.Compute(stats, new ObjectiveContext(true, i, o.Warmup + o.Steps, null));
             var loss = output.Losses.mean();
             loss.backward();
             double t3 = sw.Elapsed.TotalSeconds;
+            double m3 = PhaseEnd();
             optimizer.step();
             optimizer.zero_grad();
             double t4 = sw.Elapsed.TotalSeconds;
+            double m4 = PhaseEnd();
+            phasePeaks.Add(new JsonObject { ["policy_forward"] = m1, ["reference_forward"] = m2, ["backward"] = m3, ["optimizer"] = m4 });
             if (i < o.Warmup) continue;
             steps.Add(new JsonObject
             {
@@ -110,7 +125,8 @@ internal static class StepBench
             ["reference"] = o.Reference.ToString().ToLowerInvariant(), ["logprobs"] = o.LogProbs.ToString().ToLowerInvariant(),
             ["checkpointing"] = o.Checkpointing,
             ["params"] = paramCount, ["tokens_per_step"] = batch.Tokens, ["scored_per_step"] = batch.Scored,
-            ["rss_after_init_mib"] = rssInit, ["peak_rss_mib"] = ProcessMemory.PeakMiB(), ["peak_is_training_only"] = peakReset,
+            ["rss_after_init_mib"] = rssInit, ["peak_rss_mib"] = Math.Max(peak, ProcessMemory.PeakMiB()), ["peak_is_training_only"] = peakReset,
+            ["phase_peak_rss_mib"] = phasePeaks,
             ["steps"] = steps,
         };
         reference?.Dispose();
