@@ -24,7 +24,7 @@ internal static class AttentionBench
         {
             ("padded", rows, t, () => AttentionBias.Additive(Attention.AdditiveMask(padMask.to(ScalarType.Int64), t, ScalarType.Float32))),
             ("packed_mask", 0, 0, () => throw new InvalidOperationException()),
-            ("segments", 1, n, () => AttentionBias.Segmented(lengths)),
+            ("segments", 1, n, () => AttentionBias.Segmented(SegmentGroup.Plain(lengths))),
         };
         // Packed under the mask: first-fit decreasing into sequences of the longest row, as RowPacking does.
         var fill = new List<(long Fill, List<long> Rows)>();

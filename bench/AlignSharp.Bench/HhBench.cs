@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using AlignSharp.Data;
 using AlignSharp.Data.Batching;
+using AlignSharp.Models;
 using AlignSharp.Objectives;
 using AlignSharp.Tokenization;
 using AlignSharp.Training;
@@ -17,10 +18,15 @@ internal enum HhBatching
     Random,
     /// <summary>Length-bucketed batches (the trainer's default), right-padded.</summary>
     Bucketed,
-    /// <summary>The random batches, forwarded padding-free (<c>training.padding_free</c>).</summary>
+    /// <summary>
+    /// The random batches, forwarded padding-free (<c>training.padding_free</c>): one packed row, per-row attention,
+    /// each pair's prompt once.
+    /// </summary>
     Packed,
     /// <summary>The bucketed batches, forwarded padding-free.</summary>
     PackedBucketed,
+    /// <summary>The random batches packed without sharing prompts (every row whole): what packing alone gives.</summary>
+    PackedRows,
 }
 
 /// <summary>Options of one real-data run (one batching mode per process, so each has its own peak RSS).</summary>
@@ -47,7 +53,8 @@ internal static class HhBench
         double tokenizeSeconds = sw.Elapsed.TotalSeconds;
         var subset = Subset(data.Pairs, o.Pairs, o.Seed);
         var order = o.Batching is HhBatching.Bucketed or HhBatching.PackedBucketed ? BatchOrder.Bucketed : BatchOrder.Random;
-        bool packed = o.Batching is HhBatching.Packed or HhBatching.PackedBucketed;
+        bool packed = o.Batching is HhBatching.Packed or HhBatching.PackedBucketed or HhBatching.PackedRows;
+        bool share = o.Batching is not HhBatching.PackedRows;
         var plan = PreferenceBatches.Planner(subset, o.BatchSize, seed: 1, order).Epoch(0).ToList();
         if (o.WriteBatches is { } path) // only the batches, for the baseline; nothing is trained
         {
@@ -77,9 +84,11 @@ internal static class HhBench
             var indices = plan[Math.Max(i, 0)];
             using var batch = PreferenceCollator.Collate([.. indices.Select(k => subset[k])], padId: 0) with { Packed = packed };
             var start = Stopwatch.GetTimestamp();
-            var pol = BatchLogProbs.Of(policy, batch, CPU).Sums; // (2B)
+            Tensor Sums(CausalLM m) => SequenceLogProbs.Compute(m, batch.InputIds, batch.AttentionMask, batch.PositionIds,
+                batch.CompletionMask, packed: packed, sharePrompts: share).Sums; // what BatchLogProbs.Of runs on the CPU
+            var pol = Sums(policy); // (2B)
             Tensor refLp;
-            using (torch.no_grad()) refLp = BatchLogProbs.Of(reference, batch, CPU).Sums;
+            using (torch.no_grad()) refLp = Sums(reference);
             int n = batch.Count;
             var counts = batch.CompletionMask[.., 1..].sum(1);
             var stats = new PairStats(pol[..n], pol[n..], refLp[..n], refLp[n..], counts[..n], counts[n..]);
@@ -93,7 +102,7 @@ internal static class HhBench
             long real = batch.AttentionMask.sum().item<long>();
             useful += real;
             padded += batch.InputIds.numel();
-            computed += packed ? Packed(batch) : batch.InputIds.numel();
+            computed += packed ? Packed(batch, share) : batch.InputIds.numel();
             losses.Add(loss.item<float>());
         }
         return new JsonObject
@@ -111,6 +120,7 @@ internal static class HhBench
     public static string Name(HhBatching b) => b switch
     {
         HhBatching.PackedBucketed => "packed-bucketed",
+        HhBatching.PackedRows => "packed-rows",
         _ => b.ToString().ToLowerInvariant(),
     };
 
@@ -121,10 +131,12 @@ internal static class HhBench
         return [.. pairs.OrderBy(_ => rng.Next()).Take(count)];
     }
 
-    /// <summary>Positions the packed forward computes: packed sequences x packed width (one row, no pad).</summary>
-    private static long Packed(PreferenceBatch batch)
+    /// <summary>Positions the packed forward computes (one row, no pad; shared prompts once).</summary>
+    private static long Packed(PreferenceBatch batch, bool share)
     {
-        using var pack = RowPacking.Pack(batch.InputIds, batch.AttentionMask, batch.PositionIds, capacity: long.MaxValue);
+        using var pack = share
+            ? RowPacking.PackSharingPrompts(batch.InputIds, batch.AttentionMask, batch.PositionIds, batch.CompletionMask)
+            : RowPacking.Pack(batch.InputIds, batch.AttentionMask, batch.PositionIds, capacity: long.MaxValue);
         return pack.Sequences * pack.Width;
     }
 
@@ -176,6 +188,9 @@ internal static class HhReport
         const string a = "alignsharp";
         md.AppendLine($"- packed / bucketed: {Rate(a, "packed") / Rate(a, "bucketed"):F2}x; packed / random: {Rate(a, "packed") / Rate(a, "random"):F2}x; " +
             $"packed-bucketed / bucketed: {Rate(a, "packed-bucketed") / Rate(a, "bucketed"):F2}x; bucketed / random: {Rate(a, "bucketed") / Rate(a, "random"):F2}x");
+        md.AppendLine($"- packed rows (no shared prompts) / bucketed: {Rate(a, "packed-rows") / Rate(a, "bucketed"):F2}x; " +
+            $"packed rows / random: {Rate(a, "packed-rows") / Rate(a, "random"):F2}x; packed / packed rows: " +
+            $"{Rate(a, "packed") / Rate(a, "packed-rows"):F2}x");
         foreach (var mode in new[] { "random", "bucketed" })
             if (groups.ContainsKey(("pytorch", mode)))
                 md.AppendLine($"- AlignSharp / PyTorch on the same {mode} batches: {Rate(a, mode) / Rate("pytorch", mode):F2}x; " +
@@ -186,7 +201,7 @@ internal static class HhReport
         Console.Write(md.ToString());
     }
 
-    private static readonly string[] Modes = ["random", "bucketed", "packed", "packed-bucketed"];
+    private static readonly string[] Modes = ["random", "bucketed", "packed", "packed-bucketed", "packed-rows"];
 
     private static double Median(IEnumerable<double> xs)
     {

@@ -18,8 +18,13 @@ internal enum ForwardPath
     Padded,
     /// <summary>Rows packed into sequences of at most the longest row, under the block-diagonal additive mask.</summary>
     PackedMask,
-    /// <summary>All rows in one packed row with per-segment attention (what <c>training.padding_free</c> runs).</summary>
+    /// <summary>All rows in one packed row with per-segment attention, each row whole.</summary>
     PackedSegments,
+    /// <summary>
+    /// One packed row with per-segment attention, rows with the same prompt sharing one copy of it (what
+    /// <c>training.padding_free</c> runs).
+    /// </summary>
+    PackedShared,
 }
 
 /// <summary>
@@ -96,7 +101,8 @@ internal static class HhProfile
     {
         ForwardPath.Padded => "padded",
         ForwardPath.PackedMask => "packed_mask",
-        _ => "packed_segments",
+        ForwardPath.PackedSegments => "packed_segments",
+        _ => "packed_shared",
     };
 
     /// <summary>One DPO step along <paramref name="path"/>: the phase times (s) and the positions computed.</summary>
@@ -115,14 +121,16 @@ internal static class HhProfile
         {
             ForwardPath.PackedMask => RowPacking.Pack(batch.InputIds, batch.AttentionMask, batch.PositionIds),
             ForwardPath.PackedSegments => RowPacking.Pack(batch.InputIds, batch.AttentionMask, batch.PositionIds, long.MaxValue),
+            ForwardPath.PackedShared => RowPacking.PackSharingPrompts(batch.InputIds, batch.AttentionMask, batch.PositionIds,
+                batch.CompletionMask),
             _ => null,
         };
         if (pack is not null) source = pack.Slots.index_select(0, source);
         Tensor Trunk(CausalLM m) => path switch
         {
             ForwardPath.Padded => m.ForwardHidden(batch.InputIds, batch.AttentionMask, batch.PositionIds),
-            ForwardPath.PackedMask => m.ForwardHidden(pack!.InputIds, pack.SegmentMask, pack.PositionIds),
-            _ => m.ForwardSegments(pack!.InputIds, pack.PositionIds, pack.SegmentLengths),
+            ForwardPath.PackedMask => m.ForwardHidden(pack!.InputIds, pack.SegmentMask!, pack.PositionIds),
+            _ => m.ForwardSegments(pack!.InputIds, pack.PositionIds, pack.Segments),
         };
         Tensor Sums(CausalLM m, Tensor hidden, bool trainable)
         {
@@ -182,8 +190,8 @@ internal static class HhProfile
         var bias = path switch
         {
             ForwardPath.Padded => AttentionBias.Additive(Attention.AdditiveMask(batch.AttentionMask, t, ScalarType.Float32)),
-            ForwardPath.PackedMask => AttentionBias.Additive(Attention.AdditiveMask(pack!.SegmentMask, t, ScalarType.Float32)),
-            _ => AttentionBias.Segmented(pack!.SegmentLengths),
+            ForwardPath.PackedMask => AttentionBias.Additive(Attention.AdditiveMask(pack!.SegmentMask!, t, ScalarType.Float32)),
+            _ => AttentionBias.Segmented(pack!.Segments),
         };
         var q = torch.randn(b, h, t, d).requires_grad_(true);
         var k = torch.randn(b, h, t, d).requires_grad_(true);

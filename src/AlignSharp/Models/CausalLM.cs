@@ -71,24 +71,24 @@ public abstract class CausalLM : nn.Module
 
     /// <summary>
     /// Runs the decoder over one packed row of independent sequences (padding-free batches): ids and position ids
-    /// (1, N) hold the sequences back to back, segment i being the next <paramref name="segmentLengths"/>[i] tokens
-    /// (they sum to N), each with its own position ids. Every token attends causally within its own segment only
-    /// (per-segment attention, <see cref="AttentionBias.Segmented"/>), so the result (1, N, C) equals, token for token,
-    /// <see cref="ForwardHidden(Tensor, Tensor, Tensor)"/> of each sequence alone, and attention costs sum(L_i^2).
+    /// (1, N) hold the <paramref name="segments"/> back to back (their lengths sum to N), each token with its own
+    /// position id. A plain segment attends causally within itself; a group's branches each attend to the group's
+    /// prefix and to themselves (<see cref="SegmentGroup"/>). So the result (1, N, C) equals, token for token,
+    /// <see cref="ForwardHidden(Tensor, Tensor, Tensor)"/> of each sequence alone (prefix + branch for a branch), and
+    /// attention costs about sum(L_i^2).
     /// </summary>
-    public abstract Tensor ForwardSegments(Tensor inputIds, Tensor positionIds, IReadOnlyList<long> segmentLengths);
+    public abstract Tensor ForwardSegments(Tensor inputIds, Tensor positionIds, IReadOnlyList<SegmentGroup> segments);
 
-    /// <summary>Checks that <paramref name="segmentLengths"/> tile the single row of <paramref name="inputIds"/> (1, N).</summary>
-    protected static IReadOnlyList<long> CheckSegments(Tensor inputIds, IReadOnlyList<long> segmentLengths)
+    /// <summary>Checks that <paramref name="segments"/> tile the single row of <paramref name="inputIds"/> (1, N).</summary>
+    protected static IReadOnlyList<SegmentGroup> CheckSegments(Tensor inputIds, IReadOnlyList<SegmentGroup> segments)
     {
         if (inputIds.dim() != 2 || inputIds.shape[0] != 1)
             throw new ArgumentException($"segments need one packed row (1, N), got ({string.Join(", ", inputIds.shape)})",
                 nameof(inputIds));
-        if (segmentLengths.Sum() != inputIds.shape[1])
-            throw new ArgumentException(
-                $"segment lengths sum to {segmentLengths.Sum()}, the packed row has {inputIds.shape[1]} tokens",
-                nameof(segmentLengths));
-        return segmentLengths;
+        long total = segments.Sum(g => g.Length);
+        if (total != inputIds.shape[1])
+            throw new ArgumentException($"segments hold {total} tokens, the packed row {inputIds.shape[1]}", nameof(segments));
+        return segments;
     }
 
     /// <summary>An empty KV cache sized for this model.</summary>

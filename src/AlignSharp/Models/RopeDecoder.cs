@@ -200,11 +200,12 @@ internal sealed class RopeDecoderTrunk : nn.Module
     }
 
     /// <summary>
-    /// ids and positions (B, T); the attention mask (B, S) gives the additive mask, or with <paramref name="segments"/>
-    /// (then B = 1 and the mask is unused) each segment attends causally within itself.
+    /// ids and positions (B, T); the attention mask (B, S) gives the additive mask, or with
+    /// <paramref name="segments"/> (the groups of one packed row; then B = 1 and the mask is unused) attention runs per
+    /// segment.
     /// </summary>
     public Tensor Forward(Tensor ids, Tensor? attentionMask, Tensor positions, KvCache? cache, bool checkpoint = false,
-        IReadOnlyList<long>? segments = null)
+        IReadOnlyList<SegmentGroup>? segments = null)
     {
         using var scope = NewDisposeScope();
         var x = embed_tokens.forward(ids); // (B, T, C)
@@ -284,8 +285,8 @@ public sealed class RopeDecoderModel : CausalLM
         model.Forward(inputIds, attentionMask, positionIds, cache);
 
     /// <inheritdoc />
-    public override Tensor ForwardSegments(Tensor inputIds, Tensor positionIds, IReadOnlyList<long> segmentLengths) =>
-        model.Forward(inputIds, null, positionIds, null, GradientCheckpointing, CheckSegments(inputIds, segmentLengths));
+    public override Tensor ForwardSegments(Tensor inputIds, Tensor positionIds, IReadOnlyList<SegmentGroup> segments) =>
+        model.Forward(inputIds, null, positionIds, null, GradientCheckpointing, CheckSegments(inputIds, segments));
 
     /// <inheritdoc />
     public override Tensor LmHead(Tensor hidden) =>

@@ -52,11 +52,12 @@ public static class SequenceLogProbs
     /// hidden state scoring each of those tokens, (R, Tc, C). With <paramref name="packed"/> the rows are forwarded
     /// padding-free: all rows' real tokens back to back in one row (<see cref="RowPacking"/>, no pad at all), each row
     /// a segment with its own position ids and its own causal attention (<see cref="CausalLM.ForwardSegments"/>), and
-    /// the results are laid out by row exactly as without it.
+    /// with <paramref name="sharePrompts"/> rows with the same prompt (a pair's chosen and rejected) share one copy of
+    /// it (<see cref="RowPacking.PackSharingPrompts"/>); the results are laid out by row exactly as without packing.
     /// </summary>
     public static RowLogProbs Compute(CausalLM model, Tensor inputIds, Tensor attentionMask, Tensor positionIds,
         Tensor completionMask, int chunk = DefaultChunk, bool perToken = false, bool hiddenStates = false,
-        bool packed = false)
+        bool packed = false, bool sharePrompts = true)
     {
         using var scope = NewDisposeScope();
         long rows = inputIds.shape[0], t = inputIds.shape[1];
@@ -68,8 +69,10 @@ public static class SequenceLogProbs
         Tensor hidden; // (R, T, C), or (1, Np, C) packed
         if (packed)
         {
-            var pack = RowPacking.Pack(inputIds, attentionMask, positionIds, capacity: long.MaxValue); // one row (1, Np)
-            hidden = model.ForwardSegments(pack.InputIds, pack.PositionIds, pack.SegmentLengths); // (1, Np, C)
+            var pack = sharePrompts // one row (1, Np)
+                ? RowPacking.PackSharingPrompts(inputIds, attentionMask, positionIds, completionMask)
+                : RowPacking.Pack(inputIds, attentionMask, positionIds, capacity: long.MaxValue);
+            hidden = model.ForwardSegments(pack.InputIds, pack.PositionIds, pack.Segments); // (1, Np, C)
             source = pack.Slots.index_select(0, source); // (N): index into the Np packed positions
         }
         else hidden = model.ForwardHidden(inputIds, attentionMask, positionIds); // (R, T, C)
