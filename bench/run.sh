@@ -83,6 +83,22 @@ done
 echo "bench: alignsharp step --model $ckpt_model --checkpointing" >&2
 as step --model "$ckpt_model" --threads 2 --steps "$steps" --checkpointing
 
+# 7. bfloat16 matmuls (training.precision) vs float32, AlignSharp only: per model, identical-work steps (reference
+#    forward every step) in alternating processes (float32 first in odd rounds), then one same-process A/B run that
+#    alternates the two step by step and measures the log-prob error. The report prints bf16 / fp32 step time and
+#    the bf16 GEMM rate beside the fp32 one.
+for t in 1 2; do as gemm --threads "$t" --size 1024 --dtype bfloat16; done
+for m in $models; do
+  if ! "$AS" supports --model "$m"; then continue; fi
+  for ((r = 1; r <= rounds; r++)); do
+    echo "bench: [$r/$rounds] alignsharp step --model $m --precision float32 | bfloat16" >&2
+    if ((r % 2)); then order="float32 bfloat16"; else order="bfloat16 float32"; fi
+    for p in $order; do as step --model "$m" --threads 2 --steps "$steps" --precision "$p"; done
+  done
+  echo "bench: alignsharp precision --model $m (same-process A/B)" >&2
+  as precision --model "$m" --threads 2 --steps "$steps"
+done
+
 mv "$raw.tmp" "$raw"
 "$AS" report --in "$raw" --out "$out/$preset"
 echo "bench: wrote $out/$preset/summary.{md,csv,json} and $out/$preset/chart.png" >&2

@@ -25,9 +25,35 @@ var refOpt = new Option<ReferenceMode>("--reference") { DefaultValueFactory = _ 
 var lpOpt = new Option<LogProbPath>("--logprobs") { DefaultValueFactory = _ => LogProbPath.Selected };
 var seedOpt = new Option<long>("--seed") { DefaultValueFactory = _ => 1234 };
 var ckptOpt = new Option<bool>("--checkpointing") { Description = "gradient checkpointing on the policy's decoder blocks" };
-foreach (var o in new Option[] { configsOpt, threadsOpt, modelOpt, stepsOpt, warmupOpt, refOpt, lpOpt, seedOpt, ckptOpt }) step.Options.Add(o);
+var precisionOpt = new Option<string>("--precision")
+{
+    DefaultValueFactory = _ => "float32", Description = "matmul dtype of policy and reference (training.precision)",
+};
+precisionOpt.AcceptOnlyFromAmong("float32", "bfloat16");
+var headOpt = new Option<string>("--lm-head")
+{
+    DefaultValueFactory = _ => "float32", Description = "LM head matmul dtype under --precision bfloat16 (the library's is float32)",
+};
+headOpt.AcceptOnlyFromAmong("float32", "bfloat16");
+foreach (var o in new Option[] { configsOpt, threadsOpt, modelOpt, stepsOpt, warmupOpt, refOpt, lpOpt, seedOpt, ckptOpt, precisionOpt, headOpt })
+    step.Options.Add(o);
 step.SetAction(p => Emit(StepBench.Run(Configs(p), new StepOptions(p.GetValue(modelOpt)!, p.GetValue(threadsOpt), p.GetValue(stepsOpt),
-    p.GetValue(warmupOpt), p.GetValue(refOpt), p.GetValue(lpOpt), p.GetValue(seedOpt), p.GetValue(ckptOpt)))));
+    p.GetValue(warmupOpt), p.GetValue(refOpt), p.GetValue(lpOpt), p.GetValue(seedOpt), p.GetValue(ckptOpt),
+    p.GetValue(precisionOpt)!, p.GetValue(headOpt) == "bfloat16"))));
+
+var projection = new Command("projection", "one projection's forward + backward: float32 vs bfloat16 casts vs pre-cast weight");
+var tokensOpt = new Option<int>("--tokens") { DefaultValueFactory = _ => 512 };
+var inOptP = new Option<int>("--in") { DefaultValueFactory = _ => 512 };
+var outOptP = new Option<int>("--out") { DefaultValueFactory = _ => 1408 };
+var projRepsOpt = new Option<int>("--reps") { DefaultValueFactory = _ => 10 };
+foreach (var o in new Option[] { threadsOpt, tokensOpt, inOptP, outOptP, projRepsOpt }) projection.Options.Add(o);
+projection.SetAction(p => Emit(ProjectionBench.Run(p.GetValue(threadsOpt), p.GetValue(tokensOpt), p.GetValue(inOptP),
+    p.GetValue(outOptP), p.GetValue(projRepsOpt))));
+
+var precisionAb = new Command("precision", "float32 vs bfloat16 matmuls: DPO step A/B in one process, and the log-prob error");
+foreach (var o in new Option[] { configsOpt, threadsOpt, modelOpt, stepsOpt, warmupOpt, seedOpt, headOpt }) precisionAb.Options.Add(o);
+precisionAb.SetAction(p => Emit(PrecisionBench.Run(Configs(p), p.GetValue(modelOpt)!, p.GetValue(threadsOpt), p.GetValue(stepsOpt),
+    p.GetValue(warmupOpt), p.GetValue(seedOpt), p.GetValue(headOpt) == "bfloat16")));
 
 var logprobs = new Command("logprobs", "peak memory of one log-prob computation (run each mode in its own process)");
 var modeOpt = new Option<string>("--mode") { Required = true };
@@ -133,7 +159,8 @@ foreach (var o in new Option[] { inOpt, outOpt }) hhReport.Options.Add(o);
 hhReport.SetAction(p => HhReport.Write(p.GetValue(inOpt)!, p.GetValue(outOpt)!));
 
 var root = new RootCommand("AlignSharp benchmark (see docs/benchmarks.md; run everything with bash bench/run.sh)");
-foreach (var c in new[] { gemm, step, adapterStep, logprobs, padding, generate, hh, hhProfile, attention, hhReport, optimizerCmd, report, supports }) root.Subcommands.Add(c);
+foreach (var c in new[] { gemm, step, precisionAb, projection, adapterStep, logprobs, padding, generate, hh, hhProfile, attention,
+    hhReport, optimizerCmd, report, supports }) root.Subcommands.Add(c);
 try
 {
     return root.Parse(args).Invoke();

@@ -25,11 +25,16 @@ internal sealed class GenerateCommand : ICliCommand
         var seed = new Option<ulong>("--seed") { Description = "random seed for sampling", DefaultValueFactory = _ => 0 };
         var chat = new Option<bool>("--chat") { Description = "wrap the prompt as a user message with the folder's chat template (tokenizer_config.json)" };
         var system = new Option<string?>("--system") { Description = "system message (with --chat)" };
-        var cmd = new Command("generate", "Continue a prompt with a Hugging Face model folder (KV-cache decoding).") { model, prompt, chat, system, maxNew, temperature, topK, topP, seed };
+        var precision = PrecisionOption.Create();
+        var cmd = new Command("generate", "Continue a prompt with a Hugging Face model folder (KV-cache decoding).")
+        {
+            model, prompt, chat, system, maxNew, temperature, topK, topP, seed, precision,
+        };
         cmd.SetAction(r =>
         {
             string dir = r.GetValue(model)!.FullName;
             using var folder = ModelFolder.Open(dir);
+            PrecisionOption.Apply(r.GetValue(precision)!, folder.Loaded.Model);
             string text = r.GetValue(prompt)!;
             if (r.GetValue(chat)) text = RenderChat(dir, r.GetValue(system), text);
             else if (r.GetValue(system) is not null) throw new AlignSharpException("--system needs --chat");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using AlignSharp.Checkpoints;
 using AlignSharp.Evaluation;
+using AlignSharp.Runs;
 using AlignSharp.Experiments.Pictures;
 using AlignSharp.Tokenization;
 
@@ -28,9 +29,10 @@ internal sealed class LogprobsCommand : ICliCommand
         var beta = new Option<double>("--beta") { Description = "beta of the implicit reward (with --token-rewards)", DefaultValueFactory = _ => 0.1 };
         var plot = new Option<FileInfo?>("--plot") { Description = "PNG of one record's tokens coloured by implicit reward (with --token-rewards)" };
         var plotLine = new Option<int?>("--plot-line") { Description = "the data line drawn by --plot (default: the first record)" };
+        var precision = PrecisionOption.Create();
         var cmd = new Command("logprobs", "Print completion log-prob sums and token counts for prompt/completion records (or, with --token-rewards, implicit rewards per token).")
         {
-            model, data, batch, tokenRewards, reference, beta, plot, plotLine,
+            model, data, batch, tokenRewards, reference, beta, plot, plotLine, precision,
         };
         cmd.SetAction(r =>
         {
@@ -38,6 +40,7 @@ internal sealed class LogprobsCommand : ICliCommand
                 throw new AlignSharpException("--reference and --plot go with --token-rewards");
             var records = PromptCompletionJsonl.Read(r.GetValue(data)!.FullName);
             using var folder = ModelFolder.Open(r.GetValue(model)!.FullName);
+            PrecisionOption.Apply(r.GetValue(precision)!, folder.Loaded.Model);
             var prompts = records.Select(x => folder.Tokenizer.AddSpecialTokensOnce(x.Prompt).ToArray()).ToList();
             var completions = records.Select(x => folder.Tokenizer.Encode(x.Completion).ToArray()).ToList();
             var cfg = folder.Loaded.Config;
@@ -56,6 +59,7 @@ internal sealed class LogprobsCommand : ICliCommand
                 using var refModel = HfCheckpoint.Load(refDir).Model;
                 if (refModel.Config.VocabSize != cfg.VocabSize)
                     throw new AlignSharpException($"--reference {refDir}: vocab_size {refModel.Config.VocabSize}, the policy's {cfg.VocabSize}");
+                if (folder.Loaded.Model.MatmulDType is not null) refModel.UseMatmulDType(folder.Loaded.Model.MatmulDType, RunBuilder.MatmulHead);
                 var readings = TokenRewardReadout.Compute(folder.Loaded.Model, refModel, prompts, completions, r.GetValue(beta), r.GetValue(batch));
                 for (int i = 0; i < records.Count; i++)
                 {

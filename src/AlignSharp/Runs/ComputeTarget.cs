@@ -26,11 +26,7 @@ public sealed record ComputeTarget(Device Device, ScalarType DType)
     /// (results stay correct, the matmuls are slower than float32 ones); null otherwise.
     /// </summary>
     public string? PrecisionWarning => MatmulDType == ScalarType.BFloat16 && Device.type == DeviceType.CPU
-        && !Runtime.CpuFeatures.HasBFloat16
-        ? "warning: training.precision is bfloat16 but this CPU reports no bfloat16 instructions (avx512_bf16, " +
-          "amx_bf16 or bf16 in /proc/cpuinfo): results stay correct but bfloat16 matmuls are slower than float32 " +
-          "here; set training.precision: float32"
-        : null;
+        ? Runtime.CpuFeatures.BFloat16Warning("training.precision") : null;
 
     /// <summary>The default: float32 on the CPU.</summary>
     public static ComputeTarget Cpu { get; } = new(CPU, ScalarType.Float32);

@@ -10,6 +10,14 @@ public static class CpuFeatures
     /// </summary>
     public static bool HasBFloat16 => BFloat16.Value;
 
+    /// <summary>
+    /// The warning for asking for bfloat16 matmuls through <paramref name="setting"/> on a CPU without bfloat16
+    /// instructions (results stay correct; the matmuls are slower than float32 ones), or null when the CPU has them.
+    /// </summary>
+    public static string? BFloat16Warning(string setting) => HasBFloat16 ? null
+        : $"warning: {setting} is bfloat16 but this CPU reports no bfloat16 instructions (avx512_bf16, amx_bf16 or bf16 " +
+          "in /proc/cpuinfo): results stay correct but bfloat16 matmuls are slower than float32 here; use float32";
+
     private static readonly Lazy<bool> BFloat16 = new(() =>
     {
         try

@@ -101,6 +101,29 @@ public sealed class ModelCliTests(TinyModelFolder folder) : IClassFixture<TinyMo
     }
 
     [Fact]
+    public void Precision_bfloat16_scores_with_bf16_matmuls_and_generates()
+    {
+        string data = Path.Combine(Path.GetDirectoryName(folder.Dir)!, "records-bf16.jsonl");
+        File.WriteAllLines(data, ["{\"prompt\": \"The cat\", \"completion\": \" sat on the mat\"}"]);
+        var (code, output, err) = Run("logprobs", "--model", folder.Dir, "--data", data, "--precision", "bfloat16");
+        Assert.True(code == 0, err);
+        double got = JsonDocument.Parse(output.Trim()).RootElement.GetProperty("logprob_sum").GetDouble();
+        using var model = HfCheckpoint.Load(folder.Dir).Model;
+        var tok = AutoTokenizer.FromFolder(folder.Dir);
+        int[][] prompts = [tok.Encode("The cat").ToArray()], completions = [tok.Encode(" sat on the mat").ToArray()];
+        double fp32 = CompletionLogProbs.Compute(model, prompts, completions)[0];
+        model.UseMatmulDType(TorchSharp.torch.ScalarType.BFloat16, head: false);
+        double bf16 = CompletionLogProbs.Compute(model, prompts, completions)[0];
+        Assert.Equal(bf16, got, 6);
+        Assert.NotEqual(fp32, got); // the casts happened
+        Assert.True(Math.Abs(fp32 - got) < 0.25, $"bf16 {got} vs float32 {fp32}"); // MixedPrecisionTests' bound
+
+        var generated = Run("generate", "--model", folder.Dir, "--prompt", "The cat", "--max-new-tokens", "4", "--precision", "bfloat16");
+        Assert.True(generated.Code == 0, generated.Err);
+        Assert.Equal(1, Run("generate", "--model", folder.Dir, "--prompt", "x", "--precision", "fp16").Code);
+    }
+
+    [Fact]
     public void Bad_input_is_one_error_line_and_exit_code_1()
     {
         string data = Path.Combine(Path.GetDirectoryName(folder.Dir)!, "bad.jsonl");
