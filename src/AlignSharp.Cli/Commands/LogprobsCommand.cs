@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text.Json;
 using AlignSharp.Checkpoints;
 using AlignSharp.Evaluation;
-using AlignSharp.Runs;
 using AlignSharp.Experiments.Pictures;
 using AlignSharp.Tokenization;
 
@@ -59,7 +58,7 @@ internal sealed class LogprobsCommand : ICliCommand
                 using var refModel = HfCheckpoint.Load(refDir).Model;
                 if (refModel.Config.VocabSize != cfg.VocabSize)
                     throw new AlignSharpException($"--reference {refDir}: vocab_size {refModel.Config.VocabSize}, the policy's {cfg.VocabSize}");
-                if (folder.Loaded.Model.MatmulDType is not null) refModel.UseMatmulDType(folder.Loaded.Model.MatmulDType, RunBuilder.MatmulHead);
+                if (folder.Loaded.Model.MatmulDType is not null) refModel.UseMatmulDType(folder.Loaded.Model.MatmulDType);
                 var readings = TokenRewardReadout.Compute(folder.Loaded.Model, refModel, prompts, completions, r.GetValue(beta), r.GetValue(batch));
                 for (int i = 0; i < records.Count; i++)
                 {

@@ -27,6 +27,6 @@ internal static class PrecisionOption
     {
         if (value != "bfloat16") return;
         if (CpuFeatures.BFloat16Warning("--precision") is { } warning) Console.Error.WriteLine(warning);
-        foreach (var m in models) m.UseMatmulDType(torch.ScalarType.BFloat16, head: Runs.RunBuilder.MatmulHead);
+        foreach (var m in models) m.UseMatmulDType(torch.ScalarType.BFloat16);
     }
 }

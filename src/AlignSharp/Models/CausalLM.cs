@@ -37,9 +37,12 @@ public abstract class CausalLM : nn.Module
     /// <summary>
     /// Runs every projection of the decoder (attention and MLP matmuls) in <paramref name="dtype"/>, and the LM head
     /// too when <paramref name="head"/>; null restores the parameters' own dtype. Parameters, their gradients and
-    /// everything between the matmuls stay in the parameters' dtype.
+    /// everything between the matmuls stay in the parameters' dtype. The head stays in the parameters' dtype by
+    /// default (what <c>training.precision: bfloat16</c> does): bfloat16 logits lose |logit| x 2^-9, which at a
+    /// trained model's logit scale moved completion log-prob sums 3-6x more than the whole bfloat16 trunk did
+    /// (docs/benchmarks.md, "bfloat16 matmuls"); <paramref name="head"/> exists to measure that alternative.
     /// </summary>
-    public void UseMatmulDType(ScalarType? dtype, bool head)
+    public void UseMatmulDType(ScalarType? dtype, bool head = false)
     {
         MatmulDType = dtype;
         HeadMatmulDType = head ? dtype : null;

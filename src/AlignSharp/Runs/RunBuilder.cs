@@ -231,21 +231,16 @@ public static class RunBuilder
     public static LoadedModel Load(string dir, ComputeTarget target)
     {
         var loaded = HfCheckpoint.Load(dir, new HfLoadOptions { DType = target.DType, Device = target.Device });
-        loaded.Model.UseMatmulDType(target.MatmulDType, head: MatmulHead);
+        loaded.Model.UseMatmulDType(target.MatmulDType);
         return loaded;
     }
-
-    /// <summary>
-    /// Whether the LM head's matmul follows <c>training.precision</c> (see docs/benchmarks.md, "bfloat16").
-    /// </summary>
-    public const bool MatmulHead = false;
 
     /// <summary>Moves a freshly built model to the target's dtype and device.</summary>
     public static T Place<T>(T model, ComputeTarget target) where T : CausalLM
     {
         if (target.DType != torch.ScalarType.Float32) model.to(target.DType);
         if (target.Device.type != DeviceType.CPU) model.to(target.Device);
-        model.UseMatmulDType(target.MatmulDType, head: MatmulHead);
+        model.UseMatmulDType(target.MatmulDType);
         return model;
     }
 
