@@ -297,30 +297,42 @@ def run_step(a):
     rss_init = status_kib("VmRSS")
     peak_reset = reset_peak()
     steps = []
+    phase_peaks = []  # per step (warm-up included), VmHWM at the end of each phase after a reset at its start
+    def phase_end():
+        kib = status_kib("VmHWM")
+        reset_peak()
+        return mib(kib)
     for i in range(a.warmup + a.steps):
         t0 = time.perf_counter()
         pol = logprobs(policy, ids, mask, pos, comp)
         t1 = time.perf_counter()
+        m1 = phase_end()
         if reference is not None:
             with torch.no_grad():
                 ref = logprobs(reference, ids, mask, pos, comp)
         else:
             ref = cached
         t2 = time.perf_counter()
+        m2 = phase_end()
         loss = dpo_loss(pol, ref, pairs)
         loss.backward()
         t3 = time.perf_counter()
+        m3 = phase_end()
         opt.step()
         opt.zero_grad(set_to_none=True)
         t4 = time.perf_counter()
+        m4 = phase_end()
+        phase_peaks.append({"policy_forward": m1, "reference_forward": m2, "backward": m3, "optimizer": m4})
         if i >= a.warmup:
             steps.append({"policy_forward": t1 - t0, "reference_forward": t2 - t1, "backward": t3 - t2,
                           "optimizer": t4 - t3, "total": t4 - t0, "loss": float(loss)})
         del pol, ref, loss
     return {"kind": "step", "model": a.model, "threads": a.threads, "reference": a.reference, "logprobs": a.logprobs,
             "params": params, "tokens_per_step": int(ids.numel()), "scored_per_step": int(comp[:, 1:].sum()),
-            "rss_after_init_mib": mib(rss_init), "peak_rss_mib": mib(status_kib("VmHWM")),
-            "peak_is_training_only": peak_reset, "steps": steps, "torch": torch.__version__}
+            "rss_after_init_mib": mib(rss_init),
+            "peak_rss_mib": max([mib(status_kib("VmHWM"))] + [v for p in phase_peaks for v in p.values()]),
+            "peak_is_training_only": peak_reset, "phase_peak_rss_mib": phase_peaks, "steps": steps,
+            "torch": torch.__version__}
 
 
 def run_hh(a):

@@ -63,6 +63,8 @@ for g in "" "--grad"; do for mode in chunked naive; do
   # shellcheck disable=SC2086
   ab 1 "logprobs --mode $mode $g" "logprobs --mode $mode $g"
 done; done
+# The fused kernel alone (no decoder block under the head, AlignSharp only): with vs without backward.
+for g in "" "--grad"; do as logprobs --mode chunked --layers 0 $g; done
 
 # 3. Padding waste of random vs length-bucketed batches (data layer; no model involved).
 as padding

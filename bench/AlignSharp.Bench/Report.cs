@@ -66,10 +66,11 @@ internal static class Report
             .ThenBy(s => s.Precision, StringComparer.Ordinal)
             .ToList();
         var logprobs = records.Where(r => Str(r, "kind") == "logprobs")
-            .GroupBy(r => (Lib: Str(r, "lib"), Mode: Str(r, "mode"), Grad: r["grad"]!.GetValue<bool>()))
-            .Select(g => (g.Key.Lib, g.Key.Mode, g.Key.Grad, Vocab: Int(g.First(), "vocab"), Rows: Int(g.First(), "rows"), Seq: Int(g.First(), "seq"),
+            .GroupBy(r => (Lib: Str(r, "lib"), Mode: Str(r, "mode"), Grad: r["grad"]!.GetValue<bool>(),
+                Layers: r["layers"]?.GetValue<int>() ?? 1)) // records without the field: the one-block trunk
+            .Select(g => (g.Key.Lib, g.Key.Mode, g.Key.Grad, g.Key.Layers, Vocab: Int(g.First(), "vocab"), Rows: Int(g.First(), "rows"), Seq: Int(g.First(), "seq"),
                 DeltaMiB: Stats.Median(g.Select(r => Num(r, "peak_delta_mib"))), Seconds: Stats.Median(g.Select(r => Num(r, "seconds")))))
-            .OrderBy(x => x.Lib).ThenBy(x => x.Grad).ThenBy(x => x.Mode).ToList();
+            .OrderBy(x => x.Lib).ThenBy(x => x.Layers).ThenBy(x => x.Grad).ThenBy(x => x.Mode).ToList();
         var extras = records.Where(r => Str(r, "kind") is not ("gemm" or "step" or "logprobs")).ToList();
 
         var withheld = WithheldThreads(gemm);
@@ -88,7 +89,7 @@ internal static class Report
             }).ToArray()),
             ["logprobs"] = new JsonArray(logprobs.Select(l => (JsonNode)new JsonObject
             {
-                ["lib"] = l.Lib, ["mode"] = l.Mode, ["grad"] = l.Grad, ["vocab"] = l.Vocab, ["rows"] = l.Rows, ["seq"] = l.Seq,
+                ["lib"] = l.Lib, ["mode"] = l.Mode, ["grad"] = l.Grad, ["layers"] = l.Layers, ["vocab"] = l.Vocab, ["rows"] = l.Rows, ["seq"] = l.Seq,
                 ["peak_delta_mib"] = l.DeltaMiB, ["seconds"] = l.Seconds,
             }).ToArray()),
             ["other"] = new JsonArray(extras.Select(e => e.DeepClone()).ToArray()),
@@ -237,7 +238,7 @@ internal static class Report
     }
 
     private static string Markdown(List<(string Lib, int Threads, int Size, double Gflops)> gemm, List<StepSummary> steps, List<JsonObject> ratios,
-        Dictionary<int, string> withheld, List<(string Lib, string Mode, bool Grad, int Vocab, int Rows, int Seq, double DeltaMiB, double Seconds)> logprobs, List<JsonObject> extras)
+        Dictionary<int, string> withheld, List<(string Lib, string Mode, bool Grad, int Layers, int Vocab, int Rows, int Seq, double DeltaMiB, double Seconds)> logprobs, List<JsonObject> extras)
     {
         var sb = new StringBuilder();
         foreach (var e in extras.Where(e => Str(e, "kind") == "baseline_blas"))
@@ -266,8 +267,8 @@ internal static class Report
         if (logprobs.Count > 0)
         {
             sb.AppendLine("\n### Log-prob peak memory (separate processes; peak RSS minus RSS before the call)\n");
-            sb.AppendLine("| library | path | with backward | vocab | rows x T | peak delta MiB | seconds |\n|---|---|---|---:|---|---:|---:|");
-            foreach (var l in logprobs) sb.AppendLine($"| {l.Lib} | {l.Mode} | {(l.Grad ? "yes" : "no")} | {l.Vocab} | {l.Rows} x {l.Seq} | {F(l.DeltaMiB, 1)} | {F(l.Seconds, 3)} |");
+            sb.AppendLine("| library | path | with backward | decoder blocks | vocab | rows x T | peak delta MiB | seconds |\n|---|---|---|---:|---:|---|---:|---:|");
+            foreach (var l in logprobs) sb.AppendLine($"| {l.Lib} | {l.Mode} | {(l.Grad ? "yes" : "no")} | {l.Layers} | {l.Vocab} | {l.Rows} x {l.Seq} | {F(l.DeltaMiB, 1)} | {F(l.Seconds, 3)} |");
         }
         foreach (var e in extras.Where(e => Str(e, "kind") == "padding"))
         {

@@ -77,7 +77,8 @@ internal static class StepBench
         }
         var objective = new Dpo(0.1);
         var parameters = policy.parameters().ToList();
-        using var optimizer = torch.optim.AdamW(parameters, lr: 1e-6, weight_decay: 0);
+        // The trainer's optimizer (PreferenceTrainer.OptimizerFor): AdamW fused over flat buffers.
+        using var optimizer = new AlignSharp.Training.Fused.AdamW([new TorchSharp.Modules.AdamW.ParamGroup(parameters, 1e-6, 0.9, 0.999, 1e-8, 0, false, false)]);
         long paramCount = parameters.Sum(p => p.numel());
         // Initialisation temporaries (randn before scaling) are released by finalizers; collect them so the
         // peak below is the training step's, not construction's.
@@ -86,9 +87,20 @@ internal static class StepBench
         double rssInit = ProcessMemory.RssMiB();
         bool peakReset = ProcessMemory.ResetPeak();
         var steps = new JsonArray();
+        var phasePeaks = new JsonArray(); // per step (warm-up included): VmHWM at each phase's end, reset at its start
+        double peak = ProcessMemory.RssMiB();
+        double PhaseEnd()
+        {
+            double p = ProcessMemory.PeakMiB();
+            ProcessMemory.ResetPeak();
+            peak = Math.Max(peak, p);
+            return p;
+        }
         for (int i = 0; i < o.Warmup + o.Steps; i++)
         {
-            var timing = Step(policy, reference, cached, batch, o.LogProbs, objective, optimizer, i, o.Warmup + o.Steps);
+            var timing = Step(policy, reference, cached, batch, o.LogProbs, objective, optimizer, i, o.Warmup + o.Steps, PhaseEnd);
+            phasePeaks.Add(timing["memory"]!.DeepClone());
+            timing.Remove("memory");
             if (i >= o.Warmup) steps.Add(timing);
         }
         var result = new JsonObject
@@ -98,7 +110,8 @@ internal static class StepBench
             ["checkpointing"] = o.Checkpointing, ["precision"] = o.Precision,
             ["lm_head_precision"] = o.HeadPrecision ? o.Precision : "float32",
             ["params"] = paramCount, ["tokens_per_step"] = batch.Tokens, ["scored_per_step"] = batch.Scored,
-            ["rss_after_init_mib"] = rssInit, ["peak_rss_mib"] = ProcessMemory.PeakMiB(), ["peak_is_training_only"] = peakReset,
+            ["rss_after_init_mib"] = rssInit, ["peak_rss_mib"] = Math.Max(peak, ProcessMemory.PeakMiB()), ["peak_is_training_only"] = peakReset,
+            ["phase_peak_rss_mib"] = phasePeaks,
             ["steps"] = steps,
         };
         reference?.Dispose();
@@ -108,17 +121,20 @@ internal static class StepBench
 
     /// <summary>
     /// One DPO step (policy log-probs with grad, reference forward or cached log-probs, loss, backward, AdamW step and
-    /// zero_grad), timed by phase.
+    /// zero_grad), timed by phase; with <paramref name="phaseEnd"/> (called at each phase's end, returns that phase's
+    /// peak RSS) also a "memory" object of the four peaks.
     /// </summary>
     internal static JsonObject Step(CausalLM policy, CausalLM? reference, Tensor? cached, SyntheticBatch batch, LogProbPath path,
-        IPreferenceObjective objective, torch.optim.Optimizer optimizer, int i, int total)
+        IPreferenceObjective objective, torch.optim.Optimizer optimizer, int i, int total, Func<double>? phaseEnd = null)
     {
+        double PhaseEnd() => phaseEnd?.Invoke() ?? 0;
         using var scope = torch.NewDisposeScope();
         int pairs = (int)batch.InputIds.shape[0] / 2;
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         var pol = LogProbs(policy, batch, path); // (2B)
         double t1 = sw.Elapsed.TotalSeconds;
+        double m1 = PhaseEnd();
         Tensor refLp;
         if (reference is not null)
         {
@@ -130,16 +146,19 @@ internal static class StepBench
             refLp = cached!;
         }
         double t2 = sw.Elapsed.TotalSeconds;
+        double m2 = PhaseEnd();
         using var counts = batch.CompletionMask[.., 1..].sum(1);
         var stats = new PairStats(pol[..pairs], pol[pairs..], refLp[..pairs], refLp[pairs..], counts[..pairs], counts[pairs..]);
         var output = objective.Compute(stats, new ObjectiveContext(true, i, total, null));
         var loss = output.Losses.mean();
         loss.backward();
         double t3 = sw.Elapsed.TotalSeconds;
+        double m3 = PhaseEnd();
         optimizer.step();
         optimizer.zero_grad();
         double t4 = sw.Elapsed.TotalSeconds;
-        return new JsonObject
+        double m4 = PhaseEnd();
+        var record = new JsonObject
         {
             ["policy_forward"] = t1, ["reference_forward"] = t2 - t1, ["backward"] = t3 - t2,
             ["optimizer"] = t4 - t3, ["total"] = t4, ["loss"] = loss.item<float>(),
@@ -147,6 +166,9 @@ internal static class StepBench
             // the work done rather than the time spent waiting for a core, so A/B ratios of it are steadier than wall time.
             ["cpu"] = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds,
         };
+        if (phaseEnd is not null)
+            record["memory"] = new JsonObject { ["policy_forward"] = m1, ["reference_forward"] = m2, ["backward"] = m3, ["optimizer"] = m4 };
+        return record;
     }
 
     internal static Tensor LogProbs(CausalLM model, SyntheticBatch b, LogProbPath path)

@@ -119,6 +119,45 @@ public sealed class FusedAdamWTests
     }
 
     [Fact]
+    public void A_group_spanning_several_slices_steps_like_the_per_parameter_adamw()
+    {
+        // The fused update runs slice by slice (FusedAdamW.Slice elements): members straddling slice borders and a
+        // ragged last slice must step exactly as the per-parameter optimizer steps them.
+        long big = FusedAdamW.Slice + 12_345, small = FusedAdamW.Slice / 2 + 7; // 3 slices, the last one ragged
+        using var gen = new Generator(21);
+        using var scope = NewDisposeScope();
+        Parameter[] Make() => [new Parameter(randn([big], generator: new Generator(1))), new Parameter(randn([small / 7, 7], generator: new Generator(2)))];
+        var a = Make();
+        var b = Make();
+        var before = a.Select(Values).ToArray();
+        using var plain = new AdamW([new AdamW.ParamGroup(a, 1e-2, 0.9, 0.999, 1e-6, 0.1, false, false)]);
+        using var fused = new FusedAdamW([new AdamW.ParamGroup(b, 1e-2, 0.9, 0.999, 1e-6, 0.1, false, false)]);
+        for (int step = 0; step < 3; step++)
+        {
+            foreach (var (pa, pb) in a.Zip(b))
+            {
+                var g = randn(pa.shape, generator: gen);
+                if (step == 0) { pa.grad = g.clone(); pb.grad = g.clone(); }
+                else { pa.grad!.copy_(g); pb.grad!.copy_(g); } // in place, as backward accumulates
+            }
+            plain.step();
+            fused.step();
+        }
+        foreach (var ((pa, pb), start) in a.Zip(b).Zip(before))
+        {
+            Assert.True(Values(pa).Zip(start).Any(x => x.First != x.Second), "did not move");
+            AssertClose(Values(pa), Values(pb), $"parameter of {pa.numel()} elements");
+        }
+        var plainState = plain.state_dict().State.Cast<AdamW.State>().ToList();
+        var fusedState = fused.state_dict().State.Cast<AdamW.State>().ToList();
+        for (int i = 0; i < plainState.Count; i++)
+        {
+            AssertClose(Values(plainState[i].exp_avg), Values(fusedState[i].exp_avg), $"exp_avg {i}");
+            AssertClose(Values(plainState[i].exp_avg_sq), Values(fusedState[i].exp_avg_sq), $"exp_avg_sq {i}");
+        }
+    }
+
+    [Fact]
     public void A_parameter_without_gradient_is_skipped_as_the_per_parameter_adamw_skips_it()
     {
         using var a = TinyRun.Model(7);

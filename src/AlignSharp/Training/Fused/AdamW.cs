@@ -52,7 +52,17 @@ public sealed class AdamW : TorchSharp.Modules.AdamW
     {
         long total = members.Sum(p => p.numel());
         var first = members[0];
-        var flat = new FlatGroup(group, members, empty(total, first.dtype, first.device), zeros(total, first.dtype, first.device))
+        // TorchSharp's constructor gave each member zero moments; they are replaced by views of the flat moments below,
+        // so free them first (construction then never holds both).
+        foreach (var p in members)
+        {
+            var state = (State)_state[p.Handle];
+            state.exp_avg.Dispose();
+            state.exp_avg_sq.Dispose();
+        }
+        // Grads is empty, not zeros: its pages stay untouched (not resident) until the first step copies every member's
+        // gradient in, so the first backward does not hold a second, unused copy of the gradients.
+        var flat = new FlatGroup(group, members, empty(total, first.dtype, first.device), empty(total, first.dtype, first.device))
         {
             ExpAvg = zeros(total, first.dtype, first.device),
             ExpAvgSq = zeros(total, first.dtype, first.device),
@@ -67,8 +77,6 @@ public sealed class AdamW : TorchSharp.Modules.AdamW
             value.copy_(p);
             p.set_(value); // the parameter now views the flat buffer (same values, same Parameter object)
             var state = (State)_state[p.Handle];
-            state.exp_avg.Dispose();
-            state.exp_avg_sq.Dispose();
             state.exp_avg = flat.ExpAvg.narrow(0, offset, n).view(p.shape); // Load(reader) fills these views in place
             state.exp_avg_sq = flat.ExpAvgSq.narrow(0, offset, n).view(p.shape);
             offset += n;
@@ -114,15 +122,32 @@ public sealed class AdamW : TorchSharp.Modules.AdamW
             var states = flat.Members.Select(p => (State)_state[p.Handle]).ToArray();
             long step = states[0].step + 1;
             foreach (var s in states) s.step = step;
-            flat.Values.mul_(1 - lr * decay);
             double bc1 = 1 - Math.Pow(beta1, step), bc2 = 1 - Math.Pow(beta2, step);
-            flat.ExpAvg.mul_(beta1).add_(flat.Grads, alpha: 1 - beta1);
-            flat.ExpAvgSq.mul_(beta2).addcmul_(flat.Grads, flat.Grads, value: 1 - beta2);
-            var denom = (flat.ExpAvgSq.sqrt() / Math.Sqrt(bc2)).add_(eps);
-            flat.Values.addcdiv_(flat.ExpAvg, denom, value: -(lr / bc1));
+            long total = flat.Values.shape[0];
+            for (long start = 0; start < total; start += Slice)
+            {
+                using var sliceScope = NewDisposeScope(); // the slice's views and its denominator
+                long len = Math.Min(Slice, total - start);
+                Tensor values = flat.Values.narrow(0, start, len), grads = flat.Grads.narrow(0, start, len);
+                Tensor expAvg = flat.ExpAvg.narrow(0, start, len), expAvgSq = flat.ExpAvgSq.narrow(0, start, len);
+                values.mul_(1 - lr * decay);
+                expAvg.mul_(beta1).add_(grads, alpha: 1 - beta1);
+                expAvgSq.mul_(beta2).addcmul_(grads, grads, value: 1 - beta2);
+                var denom = expAvgSq.sqrt().div_(Math.Sqrt(bc2)).add_(eps); // (len): the only temporary
+                values.addcdiv_(expAvg, denom, value: -(lr / bc1));
+            }
         }
         return null!;
     }
+
+    /// <summary>
+    /// Elements per slice of the update. The step runs its six element-wise kernels slice by slice: the denominator
+    /// temporary is one slice (4 MiB in float32), not a copy of the whole group (as large as the model) kept to the
+    /// end of the step, and the four buffers' slices are reused from cache across the kernels instead of streaming the
+    /// whole group from memory six times. A multiple of every vector width, so elements fall in the same vectorised
+    /// bodies as over the whole buffer.
+    /// </summary>
+    internal const long Slice = 1L << 20;
 
     /// <summary>
     /// Points every member's gradient at its view of the flat buffer (copying autograd's tensor in) the first time all
@@ -147,6 +172,7 @@ public sealed class AdamW : TorchSharp.Modules.AdamW
                 var view = flat.Grads.narrow(0, flat.Offsets[i], p.numel()).view(p.shape);
                 view.copy_(grads[i]!);
                 p.grad = view;
+                grads[i]!.Dispose(); // autograd's gradient: freed now, not at the end of the step
             }
             flat.Pointed = true;
         }
