@@ -117,13 +117,15 @@ public sealed record TrainingOptions
     public BatchOrder BatchOrder { get; init; } = BatchOrder.Bucketed;
 
     /// <summary>
-    /// Forward each batch padding-free: the chosen and rejected rows of all pairs placed back to back in one packed row,
-    /// each with its own position ids and its own causal attention (per-segment scaled-dot-product attention,
-    /// <c>CausalLM.ForwardSegments</c>), so no pad token is computed and attention costs each row's own length squared
-    /// (<c>Training.RowPacking</c>). Log-probs equal the padded path's to rounding. Speed: docs/benchmarks.md.
+    /// Forward each batch padding-free: the rows of all pairs placed back to back in one packed row, each pair's prompt
+    /// once with its chosen and rejected completions branching off it, every token with its own position id and
+    /// attention only to its own row (per-segment scaled-dot-product attention, <c>CausalLM.ForwardSegments</c>;
+    /// <c>Training.RowPacking.PackSharingPrompts</c>). No pad token is computed, attention costs each row's own length
+    /// squared, and a pair's prompt is computed once. Log-probs equal the padded path's to rounding. Speed:
+    /// docs/benchmarks.md.
     /// </summary>
-    [Setting("Pack each batch's rows back to back in one row (own positions, per-row causal attention): no pad " +
-        "token computed; same log-probs to rounding. Speed vs length bucketing: docs/benchmarks.md (Real data).",
+    [Setting("Pack each batch's rows in one row, each pair's prompt once (own positions, per-row causal attention): " +
+        "no pad token computed; same log-probs to rounding. Speed vs length bucketing: docs/benchmarks.md (Real data).",
         Trl = "padding_free")]
     public bool PaddingFree { get; init; }
 
