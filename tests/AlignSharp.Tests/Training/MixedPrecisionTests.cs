@@ -125,6 +125,23 @@ public sealed class MixedPrecisionTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The reference cache keeps bfloat16 log-probs apart from float32 ones (they differ by up to a tenth of a nat,
+    /// above), and a float32 model keeps the file it always had (the key gains the matmul dtype only when it is set).
+    /// </summary>
+    [Fact]
+    public void Reference_cache_keys_bf16_log_probs_apart_from_float32()
+    {
+        string root = TestTemp.Dir("cache");
+        string fp32File, bf16File;
+        using (var fp32 = new CachedReference(TinyRun.Model(), root)) fp32File = fp32.CacheFile;
+        var model = TinyRun.Model();
+        model.UseMatmulDType(ScalarType.BFloat16);
+        using (var bf16 = new CachedReference(model, root)) bf16File = bf16.CacheFile;
+        using (var again = new CachedReference(TinyRun.Model(), root)) Assert.Equal(fp32File, again.CacheFile);
+        Assert.NotEqual(fp32File, bf16File);
+    }
+
+    /// <summary>
     /// LoRA on every projection of a Llama fixture under bfloat16 matmuls: the adapter's A and B get float32 gradients
     /// close to float32's (same bound and reasoning as above; B, zero at attach, is set to 0.01 so A has a gradient
     /// too), and with the adapter disabled the model computes the bfloat16 base exactly.
